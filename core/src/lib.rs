@@ -1,4 +1,43 @@
-//! ropeway-core: the sans-IO WebSocket protocol.
+//! ropeway-core: the sans-IO WebSocket protocol (RFC 6455).
+//!
+//! Bytes in, bytes and events out: no sockets, no async runtime, no clock reads, no OS
+//! randomness. Time and randomness are inputs, so every behaviour is reproducible in tests.
+//! The runtime adapters (`ropeway-tokio`, …) drive this crate over real transports.
+//!
+//! * [`handshake`]: the opening handshake, both roles, HTTP/1.1 upgrade and HTTP/2 CONNECT.
+//! * [`Connection`]: everything after it (framing, masking, UTF-8, ping/pong, close, timers).
+//! * [`extension`]: the hooks through which permessage-deflate plugs in.
+//!
+//! See [`Connection`] for the polling order and an example.
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod close;
+pub mod config;
+pub mod connection;
+pub mod entropy;
+pub mod error;
+pub mod event;
+pub mod extension;
+pub mod frame;
+pub mod handshake;
+pub mod limits;
 #[allow(unsafe_code)]
 pub mod mask;
+pub mod role;
+pub mod state;
+mod timer;
+pub mod utf8;
+
+pub use bytes::{Bytes, BytesMut};
+pub use close::{CloseCode, CloseFrame};
+pub use config::Config;
+pub use connection::Connection;
+pub use connection::SendOptions;
+pub use entropy::{Entropy, SeededEntropy, ZeroEntropy};
+pub use error::{ConnectionError, ProtocolError, UsageError};
+pub use event::{Data, Event, MessageKind};
+pub use handshake::HandshakeError;
+pub use limits::Limits;
+pub use role::Role;
+pub use state::State;

@@ -1,0 +1,40 @@
+//! Connection settings: limits and timers.
+
+use std::time::Duration;
+
+use crate::limits::Limits;
+
+/// Settings of one connection, the same for both roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Limits on what the peer can make the core hold.
+    pub limits: Limits,
+    /// Send a ping when nothing was received for this long; `None` turns keep-alive off.
+    /// Default 2 minutes, as in the reference stack.
+    pub keep_alive_interval: Option<Duration>,
+    /// After a keep-alive ping, the peer must send something (any frame) within this time or
+    /// the connection ends with [`ConnectionError::KeepAliveTimeout`]; `None` waits forever.
+    /// Default 30 seconds.
+    ///
+    /// [`ConnectionError::KeepAliveTimeout`]: crate::ConnectionError::KeepAliveTimeout
+    pub keep_alive_timeout: Option<Duration>,
+    /// How long to wait for the peer's side of the close handshake (and, as a client, for
+    /// the server to end the transport) after sending a close frame. Default 5 seconds.
+    pub close_timeout: Duration,
+}
+
+impl Config {
+    /// The defaults.
+    pub const DEFAULT: Config = Config {
+        limits: Limits::DEFAULT,
+        keep_alive_interval: Some(Duration::from_secs(120)),
+        keep_alive_timeout: Some(Duration::from_secs(30)),
+        close_timeout: Duration::from_secs(5),
+    };
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::DEFAULT
+    }
+}

@@ -1,0 +1,248 @@
+//! The WebSocket connection after the opening handshake: a sans-IO state machine.
+//!
+//! # Driving a connection
+//!
+//! An adapter owns the transport, a read buffer and one timer, and loops:
+//!
+//! 1. **read** bytes into its `BytesMut`; on end of stream call [`Connection::handle_eof`];
+//! 2. **recv**: call [`Connection::recv`] (or [`Connection::recv_partial`]) until it returns
+//!    `Ok(None)` (more input needed) or an error, handing each [`Event`] to the application;
+//! 3. **transmit**: write [`Connection::poll_transmit`] to the transport and report what was
+//!    written with [`Connection::advance_transmit`];
+//! 4. **sleep** until [`Connection::poll_timeout`], then call [`Connection::handle_timeout`];
+//! 5. stop when [`Connection::is_terminated`] and the output is written: close the transport.
+//!
+//! Sending ([`Connection::send`], [`Connection::ping`], [`Connection::close`] …) only queues
+//! bytes; step 3 writes them. Events are decoded lazily, one per `recv` call, so the core
+//! never queues events and the application's pace is the reader's pace.
+//!
+//! ```
+//! use std::time::Instant;
+//! use bytes::BytesMut;
+//! use ropeway_core::{Config, Connection, Event, MessageKind};
+//!
+//! let now = Instant::now();
+//! let mut server = Connection::server(Config::default(), now);
+//! // A masked text frame "Hello" from a client (RFC 6455 §5.7).
+//! let mut input = BytesMut::from(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58][..]);
+//! let Some(Event::Data(data)) = server.recv(&mut input).unwrap() else { panic!() };
+//! assert_eq!(&data.payload[..], b"Hello");
+//! server.send(MessageKind::Text, &data.payload).unwrap();
+//! assert_eq!(server.poll_transmit(now), &[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+//! ```
+
+mod recv;
+mod send;
+
+pub use self::send::SendOptions;
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::entropy::Entropy;
+use crate::error::{ConnectionError, ProtocolError};
+use crate::extension::Extension;
+use crate::role::Role;
+use crate::state::State;
+use crate::timer::{Timer, TimerTable};
+
+use self::recv::Decoder;
+use self::send::Encoder;
+
+/// A WebSocket connection in the Open state or later, for either role.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    state: State,
+    /// The error the connection ended with; sticky: every later `recv` reports it.
+    error: Option<ConnectionError>,
+    decoder: Decoder,
+    encoder: Encoder,
+    extension: Option<Box<dyn Extension>>,
+    timers: TimerTable,
+    /// Something arrived since the keep-alive timer was last armed.
+    heard_from_peer: bool,
+    /// The transport reported end of stream.
+    eof: bool,
+    /// The transport should end now, whatever is still queued (dead peer, timeout).
+    abort: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("error", &self.error)
+            .field("queued", &self.encoder.queued())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A server-side connection, opened at `now`.
+    pub fn server(config: Config, now: Instant) -> Self {
+        Self::new(Role::Server, config, None, now)
+    }
+
+    /// A client-side connection, opened at `now`, masking with keys from `entropy`.
+    pub fn client(config: Config, entropy: Box<dyn Entropy>, now: Instant) -> Self {
+        Self::new(Role::Client, config, Some(entropy), now)
+    }
+
+    fn new(role: Role, config: Config, entropy: Option<Box<dyn Entropy>>, now: Instant) -> Self {
+        let mut timers = TimerTable::default();
+        if let Some(interval) = config.keep_alive_interval {
+            timers.set(Timer::KeepAlive, now + interval);
+        }
+        Connection {
+            role,
+            config,
+            state: State::Open,
+            error: None,
+            decoder: Decoder::new(),
+            encoder: Encoder::new(entropy),
+            extension: None,
+            timers,
+            heard_from_peer: false,
+            eof: false,
+            abort: false,
+        }
+    }
+
+    /// Adds the extension negotiated in the opening handshake (e.g. permessage-deflate).
+    pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
+        self.extension = Some(extension);
+        self
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The negotiated extension, if any.
+    pub fn extension(&self) -> Option<&dyn Extension> {
+        self.extension.as_deref()
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The error the connection ended with, if it did not end cleanly.
+    pub fn error(&self) -> Option<&ConnectionError> {
+        self.error.as_ref()
+    }
+
+    /// Input: the transport has no more bytes. Events still in the read buffer are decoded
+    /// by the next `recv` calls; after them, a connection that was not closed cleanly reports
+    /// [`ConnectionError::Abnormal`] (1006).
+    pub fn handle_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// The earliest time at which [`Connection::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Input: time has passed. Sends keep-alive pings, detects a dead peer, and ends a close
+    /// handshake that takes too long.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.take_expired(now) {
+            match timer {
+                Timer::KeepAlive => self.on_keep_alive(now),
+                Timer::KeepAliveTimeout => self.on_keep_alive_timeout(now),
+                Timer::Close => self.on_close_timeout(),
+            }
+        }
+    }
+
+    /// Whether the transport should be closed now: after a clean close (a server closes
+    /// first; a client waits for the server's end of stream, up to the close timeout), or
+    /// after a failure. Write any output still queued first, unless the peer is gone.
+    pub fn is_terminated(&self) -> bool {
+        if self.abort {
+            return true;
+        }
+        self.state == State::Closed
+            && self.encoder.queued() == 0
+            && (self.role == Role::Server || self.eof)
+    }
+
+    fn on_keep_alive(&mut self, now: Instant) {
+        let Some(interval) = self.config.keep_alive_interval else { return };
+        if std::mem::take(&mut self.heard_from_peer) || !self.state.can_send() {
+            self.timers.set(Timer::KeepAlive, now + interval);
+            return;
+        }
+        // Quiet for a whole interval: ping. The timeout is armed when the ping is handed to
+        // the transport, so a slow flush does not count against the peer.
+        self.encoder.queue_keep_alive_ping();
+    }
+
+    fn on_keep_alive_timeout(&mut self, now: Instant) {
+        if std::mem::take(&mut self.heard_from_peer) {
+            if let Some(interval) = self.config.keep_alive_interval {
+                self.timers.set(Timer::KeepAlive, now + interval);
+            }
+            return;
+        }
+        self.end_with(ConnectionError::KeepAliveTimeout);
+    }
+
+    fn on_close_timeout(&mut self) {
+        if self.state == State::Closed && self.error.is_none() {
+            // A client whose server did not end the transport in time: the handshake itself
+            // was clean, so only the transport is ended.
+            self.abort = true;
+        } else if self.error.is_some() {
+            self.abort = true;
+        } else {
+            self.end_with(ConnectionError::CloseTimeout);
+        }
+    }
+
+    /// Ends the connection without a close handshake: the transport should close at once.
+    fn end_with(&mut self, error: ConnectionError) {
+        self.error.get_or_insert(error);
+        self.state = State::Closed;
+        self.abort = true;
+        self.timers.stop_all();
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): queues a close frame with the error's code,
+    /// refuses further input, and reports the error from now on.
+    fn fail(&mut self, error: ProtocolError) -> ConnectionError {
+        let code = error.close_code();
+        if self.state == State::Open {
+            self.encoder.queue_failure_close(code, &error);
+        }
+        self.state = State::Closed;
+        self.timers.stop(Timer::KeepAlive);
+        self.timers.stop(Timer::KeepAliveTimeout);
+        let error = ConnectionError::Protocol(error);
+        self.error = Some(error.clone());
+        error
+    }
+
+    /// How many more bytes the frame being decoded needs beyond the `buffered` ones already
+    /// read, so an adapter can size its next read (0 when it is between frames).
+    pub fn read_hint(&self, buffered: usize) -> usize {
+        self.decoder.bytes_needed(buffered)
+    }
+}
+
+/// Builds an `Event::Ping`/`Pong` payload or close reason without a copy when possible.
+pub(crate) fn freeze(input: &mut BytesMut, len: usize) -> Bytes {
+    input.split_to(len).freeze()
+}

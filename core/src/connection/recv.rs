@@ -1,0 +1,376 @@
+//! Input: decoding frames from the read buffer into events, one event per call.
+
+use bytes::{Buf, BytesMut};
+
+use super::{Connection, freeze};
+use crate::close::{ClosePayloadError, parse_close_payload};
+use crate::error::{ConnectionError, ProtocolError};
+use crate::event::{Data, Event, MessageKind};
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::{apply_mask, rotate_key};
+use crate::role::Role;
+use crate::state::State;
+use crate::timer::Timer;
+use crate::utf8::Utf8Validator;
+
+/// Decoding state that lives across `recv` calls.
+pub(super) struct Decoder {
+    /// The data frame whose payload is being read.
+    frame: Option<DataFrame>,
+    /// The message being received, from its first frame to its last.
+    message: Option<Message>,
+    utf8: Utf8Validator,
+    /// Output of the extension's decoder not yet handed out. Empty unless a transformed
+    /// message is being received.
+    transformed: BytesMut,
+}
+
+struct DataFrame {
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    /// Payload bytes not yet handed out.
+    remaining: u64,
+    /// Payload bytes handed out so far (the mask key rotates with it).
+    offset: u64,
+    /// Bytes at the front of the read buffer already unmasked and validated.
+    checked: usize,
+}
+
+struct Message {
+    kind: MessageKind,
+    /// The payload goes through the extension's decoder.
+    transformed: bool,
+    /// Bytes of the message handed out so far (after the extension).
+    size: usize,
+    /// Some piece of it was handed out already.
+    started: bool,
+}
+
+impl Decoder {
+    pub(super) fn new() -> Self {
+        Decoder {
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+            transformed: BytesMut::new(),
+        }
+    }
+
+    pub(super) fn bytes_needed(&self, buffered: usize) -> usize {
+        match &self.frame {
+            Some(frame) => usize::try_from(frame.remaining)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(buffered),
+            None => 0,
+        }
+    }
+}
+
+impl Connection {
+    /// Input: decodes the next event from `input`, the bytes read from the transport. A data
+    /// frame is handed out once it is complete (its payload a slice of `input`, unmasked in
+    /// place); text is still validated as it arrives, so invalid UTF-8 fails at once.
+    ///
+    /// Returns `Ok(None)` when `input` holds no complete event: read more and call again.
+    /// Consumed bytes are split off `input`; the rest stays for the next call. After the
+    /// close handshake it returns `Ok(None)` and discards input. A failure is returned once
+    /// the events before it are out, and again on every later call.
+    pub fn recv(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ConnectionError> {
+        self.recv_inner(input, false)
+    }
+
+    /// Like [`Connection::recv`], but hands out the available part of a data frame at once,
+    /// so a large message streams through a small buffer. Each [`Data`] piece says whether it
+    /// ends its frame and its message.
+    pub fn recv_partial(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ConnectionError> {
+        self.recv_inner(input, true)
+    }
+
+    fn recv_inner(
+        &mut self,
+        input: &mut BytesMut,
+        partial: bool,
+    ) -> Result<Option<Event>, ConnectionError> {
+        if let Some(error) = &self.error {
+            input.clear();
+            return Err(error.clone());
+        }
+        if !self.state.can_receive() {
+            // The peer's close frame was the last frame it may send.
+            input.clear();
+            return Ok(None);
+        }
+        loop {
+            let step = if self.decoder.frame.is_some() {
+                self.read_data(input, partial)
+            } else {
+                self.read_frame_start(input)
+            };
+            match step {
+                Ok(Step::Event(event)) => return Ok(Some(event)),
+                Ok(Step::Continue) => continue,
+                Ok(Step::NeedInput) => return self.need_input(),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// Nothing more can be decoded from what was read: fine unless the stream has ended.
+    fn need_input(&mut self) -> Result<Option<Event>, ConnectionError> {
+        if self.eof && self.state.can_receive() {
+            self.end_with(ConnectionError::Abnormal);
+            return Err(ConnectionError::Abnormal);
+        }
+        Ok(None)
+    }
+
+    /// Decodes a frame header; hands out a control frame whole, or starts a data frame.
+    fn read_frame_start(&mut self, input: &mut BytesMut) -> Result<Step, ProtocolError> {
+        let Some((header, header_len)) = FrameHeader::decode(input)? else {
+            return Ok(Step::NeedInput);
+        };
+        self.check_mask(&header)?;
+        if header.opcode.is_control() {
+            if header.rsv != 0 {
+                return Err(ProtocolError::ReservedBits(header.rsv));
+            }
+            // At most 125 bytes: wait for all of it, then decode the header again.
+            let payload_len = header.payload_len as usize;
+            if input.len() < header_len + payload_len {
+                return Ok(Step::NeedInput);
+            }
+            self.heard_from_peer = true;
+            input.advance(header_len);
+            let mut payload = input.split_to(payload_len);
+            if let Some(key) = header.mask {
+                apply_mask(&mut payload, key);
+            }
+            return self.on_control(header.opcode, payload);
+        }
+        self.heard_from_peer = true;
+        self.start_data_frame(&header)?;
+        input.advance(header_len);
+        Ok(Step::Continue)
+    }
+
+    fn check_mask(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => Err(ProtocolError::MaskedFrame),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks a data frame's header against the message in progress and the limits.
+    fn start_data_frame(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        let limits = &self.config.limits;
+        let claimed = self.extension.as_ref().map_or(0, |e| e.reserved_bits());
+        let unclaimed = header.rsv & !claimed;
+        if unclaimed != 0 {
+            return Err(ProtocolError::ReservedBits(unclaimed));
+        }
+        if header.payload_len > limits.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                len: header.payload_len,
+                max: limits.max_frame_size,
+            });
+        }
+        let message = match (header.opcode, self.decoder.message.as_mut()) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(message)) => {
+                // Extension bits belong on the first frame of a message only.
+                if header.rsv != 0 {
+                    return Err(ProtocolError::ReservedBits(header.rsv));
+                }
+                message
+            }
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (opcode, None) => {
+                let kind = if opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                let transformed = match self.extension.as_mut() {
+                    Some(ext) => ext.decode_start(header.rsv),
+                    None => false,
+                };
+                self.decoder.message.insert(Message {
+                    kind,
+                    transformed,
+                    size: 0,
+                    started: false,
+                })
+            }
+        };
+        // A transformed message is checked after the transform, where its real size is known.
+        if !message.transformed
+            && message.size as u64 + header.payload_len > limits.max_message_size as u64
+        {
+            return Err(ProtocolError::MessageTooLarge {
+                max: limits.max_message_size,
+            });
+        }
+        self.decoder.frame = Some(DataFrame {
+            fin: header.fin,
+            mask: header.mask,
+            remaining: header.payload_len,
+            offset: 0,
+            checked: 0,
+        });
+        Ok(())
+    }
+
+    /// Reads the payload of the data frame in progress.
+    fn read_data(&mut self, input: &mut BytesMut, partial: bool) -> Result<Step, ProtocolError> {
+        let decoder = &mut self.decoder;
+        let (Some(frame), Some(message)) = (decoder.frame.as_mut(), decoder.message.as_mut())
+        else {
+            return Ok(Step::Continue);
+        };
+        let available = input.len().min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
+        if available > frame.checked {
+            let fresh = &mut input[frame.checked..available];
+            if let Some(key) = frame.mask {
+                apply_mask(fresh, rotate_key(key, (frame.offset as usize) + frame.checked));
+            }
+            if message.kind == MessageKind::Text && !message.transformed {
+                decoder.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            frame.checked = available;
+        }
+        let frame_end = available as u64 == frame.remaining;
+        if message.transformed {
+            return self.read_transformed(input, available, frame_end);
+        }
+        if !frame_end && !(partial && available > 0) {
+            return Ok(Step::NeedInput);
+        }
+        let payload = freeze(input, available);
+        frame.offset += available as u64;
+        frame.remaining -= available as u64;
+        frame.checked = 0;
+        let message_end = frame_end && frame.fin;
+        if message_end && message.kind == MessageKind::Text {
+            decoder.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        message.size += available;
+        let data = Data {
+            kind: message.kind,
+            payload,
+            message_start: !message.started,
+            frame_end,
+            message_end,
+        };
+        message.started = true;
+        if frame_end {
+            decoder.frame = None;
+        }
+        if message_end {
+            decoder.message = None;
+        }
+        Ok(Step::Event(Event::Data(data)))
+    }
+
+    /// Feeds what arrived of a transformed (e.g. compressed) frame to the extension and hands
+    /// out what it produced. Input is consumed as it arrives; output waits for the frame's end
+    /// unless it grows past a read's worth, so whole-frame callers see few, large pieces.
+    fn read_transformed(
+        &mut self,
+        input: &mut BytesMut,
+        available: usize,
+        frame_end: bool,
+    ) -> Result<Step, ProtocolError> {
+        let max_message = self.config.limits.max_message_size;
+        let decoder = &mut self.decoder;
+        let (Some(frame), Some(message), Some(ext)) = (
+            decoder.frame.as_mut(),
+            decoder.message.as_mut(),
+            self.extension.as_mut(),
+        ) else {
+            return Ok(Step::Continue);
+        };
+        let message_end = frame_end && frame.fin;
+        if available > 0 || message_end {
+            let budget = max_message - message.size - decoder.transformed.len();
+            let before = decoder.transformed.len();
+            ext.decode(&input[..available], message_end, &mut decoder.transformed, budget)?;
+            if message.kind == MessageKind::Text {
+                decoder
+                    .utf8
+                    .feed(&decoder.transformed[before..])
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            input.advance(available);
+            frame.offset += available as u64;
+            frame.remaining -= available as u64;
+            frame.checked = 0;
+        }
+        if !frame_end && decoder.transformed.len() < TRANSFORMED_PIECE {
+            return Ok(Step::NeedInput);
+        }
+        if message_end && message.kind == MessageKind::Text {
+            decoder.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        let payload = decoder.transformed.split().freeze();
+        message.size += payload.len();
+        let data = Data {
+            kind: message.kind,
+            payload,
+            message_start: !message.started,
+            frame_end,
+            message_end,
+        };
+        message.started = true;
+        if frame_end {
+            decoder.frame = None;
+        }
+        if message_end {
+            decoder.message = None;
+            // Hold no buffer between messages.
+            decoder.transformed = BytesMut::new();
+        }
+        if data.payload.is_empty() && !frame_end {
+            return Ok(Step::NeedInput);
+        }
+        Ok(Step::Event(Event::Data(data)))
+    }
+
+    fn on_control(&mut self, opcode: OpCode, payload: BytesMut) -> Result<Step, ProtocolError> {
+        let payload = payload.freeze();
+        match opcode {
+            OpCode::Ping => {
+                if self.state == State::Open {
+                    self.encoder.set_pong(&payload);
+                }
+                Ok(Step::Event(Event::Ping(payload)))
+            }
+            OpCode::Pong => Ok(Step::Event(Event::Pong(payload))),
+            _ => {
+                let frame = parse_close_payload(&payload).map_err(|e| match e {
+                    ClosePayloadError::Truncated => ProtocolError::TruncatedClosePayload,
+                    ClosePayloadError::InvalidCode(code) => ProtocolError::InvalidCloseCode(code),
+                    ClosePayloadError::InvalidReason => ProtocolError::InvalidUtf8,
+                })?;
+                if self.state == State::Open {
+                    self.encoder.queue_close(frame.as_ref());
+                }
+                self.state = self.state.on_close_received();
+                self.timers.stop(Timer::KeepAlive);
+                self.timers.stop(Timer::KeepAliveTimeout);
+                self.after_close_queued();
+                Ok(Step::Event(Event::Close(frame)))
+            }
+        }
+    }
+}
+
+/// How much transformed output is handed out before the frame ends.
+const TRANSFORMED_PIECE: usize = 64 << 10;
+
+/// The outcome of one decoding step.
+enum Step {
+    Event(Event),
+    Continue,
+    NeedInput,
+}

@@ -1,0 +1,361 @@
+//! Output: encoding messages and control frames into the outgoing byte queue.
+
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::Connection;
+use crate::close::{CloseCode, CloseFrame, encode_close_payload};
+use crate::entropy::Entropy;
+use crate::error::{ProtocolError, UsageError};
+use crate::event::MessageKind;
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
+use crate::mask::apply_mask;
+use crate::state::State;
+use crate::timer::Timer;
+
+/// An empty output queue keeps its allocation up to this size; a larger one is released so
+/// an idle connection holds no large buffer.
+const IDLE_OUTPUT_CAPACITY: usize = 16 << 10;
+
+/// Per-message choices for [`Connection::send_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Let the negotiated extension (permessage-deflate) transform this message. Turn it off
+    /// for a message that puts secrets next to attacker-controlled data: compressing them
+    /// together leaks the secret through the compressed size (CRIME/BREACH). Default on.
+    pub compress: bool,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions { compress: true }
+    }
+}
+
+/// Encoding state: the output queue and what waits to go into it.
+pub(super) struct Encoder {
+    /// Encoded frames not yet handed to the transport.
+    out: BytesMut,
+    /// Masking keys for a client; `None` for a server.
+    entropy: Option<Box<dyn Entropy>>,
+    /// The payload of the pong owed for the latest ping: answering the latest suffices.
+    pong: Option<([u8; MAX_CONTROL_PAYLOAD], u8)>,
+    /// A keep-alive ping is queued; its timeout starts when it is handed to the transport.
+    keep_alive_ping: bool,
+    /// A close frame is queued; the close timeout starts when it is handed to the transport.
+    close_pending: bool,
+    /// The fragmented message being sent: its kind, and whether the extension transforms it.
+    sending: Option<(MessageKind, bool)>,
+    /// Extension output before framing.
+    scratch: BytesMut,
+}
+
+impl Encoder {
+    pub(super) fn new(entropy: Option<Box<dyn Entropy>>) -> Self {
+        Encoder {
+            out: BytesMut::new(),
+            entropy,
+            pong: None,
+            keep_alive_ping: false,
+            close_pending: false,
+            sending: None,
+            scratch: BytesMut::new(),
+        }
+    }
+
+    pub(super) fn queued(&self) -> usize {
+        self.out.len() + self.pong.map_or(0, |(_, len)| 2 + usize::from(len))
+    }
+
+    pub(super) fn set_pong(&mut self, payload: &[u8]) {
+        let mut buf = [0; MAX_CONTROL_PAYLOAD];
+        buf[..payload.len()].copy_from_slice(payload);
+        self.pong = Some((buf, payload.len() as u8));
+    }
+
+    pub(super) fn queue_keep_alive_ping(&mut self) {
+        self.write_frame(OpCode::Ping, true, 0, &[]);
+        self.keep_alive_ping = true;
+    }
+
+    pub(super) fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        let mut payload = [0; MAX_CONTROL_PAYLOAD];
+        let len = encode_close_payload(frame, &mut payload);
+        // No pong may follow a close frame.
+        self.flush_pong();
+        self.pong = None;
+        self.write_frame(OpCode::Close, true, 0, &payload[..len]);
+        self.close_pending = true;
+    }
+
+    pub(super) fn queue_failure_close(&mut self, code: CloseCode, error: &ProtocolError) {
+        // The reason helps whoever debugs the peer; cut it at a char boundary to fit.
+        let mut reason = error.to_string();
+        let mut cut = reason.len().min(CloseFrame::MAX_REASON_LEN);
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+        self.queue_close(Some(&CloseFrame { code, reason }));
+    }
+
+    fn flush_pong(&mut self) {
+        if let Some((buf, len)) = self.pong.take() {
+            self.write_frame(OpCode::Pong, true, 0, &buf[..usize::from(len)]);
+        }
+    }
+
+    /// Appends one frame: the header built in a `[u8; 14]`, the payload copied once and
+    /// masked in place.
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
+        let mask = self.entropy.as_mut().map(|entropy| {
+            let mut key = [0; 4];
+            entropy.fill(&mut key);
+            key
+        });
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.out.reserve(head_len + payload.len());
+        self.out.extend_from_slice(&head[..head_len]);
+        let start = self.out.len();
+        self.out.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.out[start..], key);
+        }
+    }
+}
+
+impl Connection {
+    /// Queues a whole text or binary message, transformed by the negotiated extension if it
+    /// asks to. Text must be valid UTF-8: pass a `&str`'s bytes.
+    pub fn send(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_with(kind, payload, SendOptions::default())
+    }
+
+    /// Queues a whole message with per-message options (e.g. without compression).
+    pub fn send_with(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        options: SendOptions,
+    ) -> Result<(), UsageError> {
+        self.check_can_send_data()?;
+        if self.encoder.sending.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        let rsv = self.encode_start(kind, Some(payload.len()), options);
+        self.write_data(kind_opcode(kind), true, rsv, payload);
+        Ok(())
+    }
+
+    /// Queues one fragment of a message: the first call for a message starts it with `kind`,
+    /// later calls continue it (with the same `kind`), and `fin` ends it. Control frames may
+    /// be sent between fragments.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), UsageError> {
+        self.send_fragment_with(kind, payload, fin, SendOptions::default())
+    }
+
+    /// [`Connection::send_fragment`] with per-message options, read on the first fragment.
+    pub fn send_fragment_with(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+        options: SendOptions,
+    ) -> Result<(), UsageError> {
+        self.check_can_send_data()?;
+        let (opcode, rsv) = match self.encoder.sending {
+            None => (kind_opcode(kind), self.encode_start(kind, None, options)),
+            Some((sending_kind, transformed)) if sending_kind == kind => {
+                (OpCode::Continuation, transformed.then_some(0))
+            }
+            Some(_) => return Err(UsageError::NoMessageInProgress),
+        };
+        self.encoder.sending = if fin { None } else { Some((kind, rsv.is_some())) };
+        // Only the first frame of a message carries the extension's bits.
+        let rsv = match (opcode, rsv) {
+            (OpCode::Continuation, Some(_)) => Some(0),
+            _ => rsv,
+        };
+        self.write_data(opcode, fin, rsv, payload);
+        Ok(())
+    }
+
+    /// Queues a ping with up to 125 bytes of payload.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_control(payload)?;
+        self.encoder.write_frame(OpCode::Ping, true, 0, payload);
+        Ok(())
+    }
+
+    /// Queues an unsolicited pong (a one-way heartbeat) with up to 125 bytes of payload.
+    /// Pings from the peer are answered by the core; this is not needed for them.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_control(payload)?;
+        self.encoder.write_frame(OpCode::Pong, true, 0, payload);
+        Ok(())
+    }
+
+    /// Starts the close handshake with a status code and reason (`None` sends a close frame
+    /// without a code). Calling it again, or after the peer started closing (the core has
+    /// already queued the reply), does nothing.
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), UsageError> {
+        if let Some(frame) = &frame {
+            let code = frame.code;
+            if !code.is_valid_on_wire() {
+                return Err(UsageError::InvalidCloseCode(code.0));
+            }
+            if frame.reason.len() > CloseFrame::MAX_REASON_LEN {
+                return Err(UsageError::CloseReasonTooLong(frame.reason.len()));
+            }
+        }
+        if self.state != State::Open {
+            return Ok(());
+        }
+        self.encoder.queue_close(frame.as_ref());
+        self.state = self.state.on_close_sent();
+        self.timers.stop(Timer::KeepAlive);
+        self.timers.stop(Timer::KeepAliveTimeout);
+        Ok(())
+    }
+
+    /// Bytes queued for the transport, including an owed pong.
+    pub fn queued_output(&self) -> usize {
+        self.encoder.queued()
+    }
+
+    /// Whether a data message can be queued now: the connection is open and the queued
+    /// output is under its limit. Adapters wait for the output to drain when it is not.
+    pub fn can_send(&self) -> bool {
+        self.check_can_send_data().is_ok()
+    }
+
+    /// Output: the bytes to write to the transport, oldest first. Call
+    /// [`Connection::advance_transmit`] with how many were written. `now` starts the timers
+    /// that run from the moment a frame leaves (keep-alive timeout, close timeout).
+    pub fn poll_transmit(&mut self, now: Instant) -> &[u8] {
+        if self.state == State::Open {
+            self.encoder.flush_pong();
+        }
+        if std::mem::take(&mut self.encoder.keep_alive_ping) {
+            match self.config.keep_alive_timeout {
+                Some(timeout) => self.timers.set(Timer::KeepAliveTimeout, now + timeout),
+                None => {
+                    if let Some(interval) = self.config.keep_alive_interval {
+                        self.timers.set(Timer::KeepAlive, now + interval);
+                    }
+                }
+            }
+        }
+        if std::mem::take(&mut self.encoder.close_pending) {
+            self.timers.set(Timer::Close, now + self.config.close_timeout);
+        }
+        &self.encoder.out
+    }
+
+    /// Output: `n` bytes of [`Connection::poll_transmit`] were written to the transport.
+    pub fn advance_transmit(&mut self, n: usize) {
+        let out = &mut self.encoder.out;
+        out.advance(n.min(out.len()));
+        if out.is_empty() {
+            if out.capacity() > IDLE_OUTPUT_CAPACITY {
+                *out = BytesMut::new();
+            }
+            self.after_close_queued();
+        }
+    }
+
+    /// Output: takes everything queued as one buffer, for transports that send owned buffers
+    /// (an HTTP/2 stream, a channel).
+    pub fn take_transmit(&mut self, now: Instant) -> Bytes {
+        self.poll_transmit(now);
+        let bytes = self.encoder.out.split().freeze();
+        self.advance_transmit(0);
+        bytes
+    }
+
+    /// Once the reply to the peer's close has left, the handshake is complete.
+    pub(super) fn after_close_queued(&mut self) {
+        if self.state == State::ClosingRemote && self.encoder.out.is_empty() {
+            // A client now waits for the server to end the transport, until the close
+            // timer armed when the reply was handed to the transport.
+            self.state = self.state.on_close_transmitted();
+        }
+    }
+
+    fn check_can_send_data(&self) -> Result<(), UsageError> {
+        self.check_open()?;
+        let queued = self.encoder.queued();
+        let max = self.config.limits.max_queued_output;
+        if queued >= max {
+            return Err(UsageError::OutputFull { queued, max });
+        }
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), UsageError> {
+        if self.error.is_some() {
+            return Err(UsageError::ConnectionEnded);
+        }
+        if !self.state.can_send() {
+            return Err(UsageError::AlreadyClosing);
+        }
+        Ok(())
+    }
+
+    fn check_control(&self, payload: &[u8]) -> Result<(), UsageError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(UsageError::ControlPayloadTooLong(payload.len()));
+        }
+        self.check_open()
+    }
+
+    /// Asks the extension whether it transforms a new outgoing message; the RSV bits if so.
+    fn encode_start(
+        &mut self,
+        kind: MessageKind,
+        len: Option<usize>,
+        options: SendOptions,
+    ) -> Option<u8> {
+        if !options.compress {
+            return None;
+        }
+        self.extension.as_mut()?.encode_start(kind, len)
+    }
+
+    /// Writes a data frame, through the extension when `rsv` is `Some`.
+    fn write_data(&mut self, opcode: OpCode, fin: bool, rsv: Option<u8>, payload: &[u8]) {
+        match (rsv, self.extension.as_mut()) {
+            (Some(rsv), Some(ext)) => {
+                let mut scratch = std::mem::take(&mut self.encoder.scratch);
+                ext.encode(payload, fin, &mut scratch);
+                self.encoder.write_frame(opcode, fin, rsv, &scratch);
+                scratch.clear();
+                if scratch.capacity() <= IDLE_OUTPUT_CAPACITY {
+                    self.encoder.scratch = scratch;
+                }
+            }
+            _ => self.encoder.write_frame(opcode, fin, 0, payload),
+        }
+    }
+}
+
+fn kind_opcode(kind: MessageKind) -> OpCode {
+    match kind {
+        MessageKind::Text => OpCode::Text,
+        MessageKind::Binary => OpCode::Binary,
+    }
+}

@@ -1,0 +1,215 @@
+//! Errors, split by who caused them.
+//!
+//! * [`ProtocolError`]: the peer broke RFC 6455. Each knows the close code it is answered with.
+//! * [`UsageError`]: the application called the API in a way the protocol does not allow.
+//! * [`ConnectionError`]: why a connection ended other than by a clean close handshake.
+//!
+//! Handshake errors live in [`crate::handshake::HandshakeError`].
+
+use std::fmt;
+
+use crate::close::CloseCode;
+
+/// The peer broke the protocol. The connection fails: the core queues a close frame with
+/// [`ProtocolError::close_code`] and refuses further input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// An opcode reserved for future use (3–7, 11–15).
+    ReservedOpcode(u8),
+    /// An RSV bit that no negotiated extension claims.
+    ReservedBits(u8),
+    /// A control frame with FIN clear: control frames are never fragmented.
+    FragmentedControlFrame,
+    /// A control frame with a payload over 125 bytes.
+    ControlFrameTooLong(u64),
+    /// A payload length in a longer encoding than needed, or with the top bit set.
+    NonMinimalLength,
+    /// A client sent an unmasked frame.
+    UnmaskedFrame,
+    /// A server sent a masked frame.
+    MaskedFrame,
+    /// A continuation frame without a message to continue.
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message was unfinished.
+    ExpectedContinuation,
+    /// A text message (or a close reason) that is not valid UTF-8.
+    InvalidUtf8,
+    /// A close frame with a one-byte payload.
+    TruncatedClosePayload,
+    /// A close frame with a status code not allowed on the wire.
+    InvalidCloseCode(u16),
+    /// A frame whose payload is over the configured limit.
+    FrameTooLarge {
+        /// The frame's payload length.
+        len: u64,
+        /// The configured limit.
+        max: usize,
+    },
+    /// A message whose (decompressed) size went over the configured limit.
+    MessageTooLarge {
+        /// The configured limit.
+        max: usize,
+    },
+    /// An extension rejected the data (for example corrupt compressed data).
+    Extension(String),
+}
+
+impl ProtocolError {
+    /// The close code this error is answered with.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
+            ProtocolError::ReservedBits(bits) => {
+                write!(f, "RSV bits {bits:#05b} set without an extension that claims them")
+            }
+            ProtocolError::FragmentedControlFrame => f.write_str("fragmented control frame"),
+            ProtocolError::ControlFrameTooLong(len) => {
+                write!(f, "control frame payload of {len} bytes (at most 125)")
+            }
+            ProtocolError::NonMinimalLength => f.write_str("payload length not minimally encoded"),
+            ProtocolError::UnmaskedFrame => f.write_str("unmasked frame from a client"),
+            ProtocolError::MaskedFrame => f.write_str("masked frame from a server"),
+            ProtocolError::UnexpectedContinuation => {
+                f.write_str("continuation frame without a message to continue")
+            }
+            ProtocolError::ExpectedContinuation => {
+                f.write_str("new data frame inside an unfinished fragmented message")
+            }
+            ProtocolError::InvalidUtf8 => f.write_str("invalid UTF-8 in text"),
+            ProtocolError::TruncatedClosePayload => f.write_str("close payload of one byte"),
+            ProtocolError::InvalidCloseCode(code) => write!(f, "close code {code} not allowed"),
+            ProtocolError::FrameTooLarge { len, max } => {
+                write!(f, "frame payload of {len} bytes over the limit of {max}")
+            }
+            ProtocolError::MessageTooLarge { max } => {
+                write!(f, "message over the limit of {max} bytes")
+            }
+            ProtocolError::Extension(msg) => write!(f, "extension error: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// The application used the API in a way the protocol does not allow. Nothing was queued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// A close frame was already queued: no more data or pings may follow it.
+    AlreadyClosing,
+    /// A ping, pong or close payload over 125 bytes.
+    ControlPayloadTooLong(usize),
+    /// A close code the application may not send (1005, 1006, 1015 and unassigned ranges).
+    InvalidCloseCode(u16),
+    /// A close reason over 123 bytes.
+    CloseReasonTooLong(usize),
+    /// A new message was started while a fragmented one was still being sent.
+    MessageInProgress,
+    /// A continuation fragment was sent with no message started, or of the other kind.
+    NoMessageInProgress,
+    /// The queued output is over its limit: flush before sending more.
+    OutputFull {
+        /// Bytes queued.
+        queued: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The connection has failed or ended; the error it ended with is reported by `recv`.
+    ConnectionEnded,
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::AlreadyClosing => f.write_str("a close frame was already sent"),
+            UsageError::ControlPayloadTooLong(len) => {
+                write!(f, "control payload of {len} bytes (at most 125)")
+            }
+            UsageError::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
+            UsageError::CloseReasonTooLong(len) => {
+                write!(f, "close reason of {len} bytes (at most 123)")
+            }
+            UsageError::MessageInProgress => {
+                f.write_str("a fragmented message is still being sent")
+            }
+            UsageError::NoMessageInProgress => {
+                f.write_str("no fragmented message of this kind is being sent")
+            }
+            UsageError::OutputFull { queued, max } => {
+                write!(f, "{queued} bytes queued, over the limit of {max}: flush first")
+            }
+            UsageError::ConnectionEnded => f.write_str("the connection has ended"),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Why a connection ended without a clean close handshake, as reported by `recv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The peer broke the protocol; a close frame with the error's code was queued.
+    Protocol(ProtocolError),
+    /// The transport ended before the close handshake completed (close code 1006).
+    Abnormal,
+    /// The peer sent nothing within the keep-alive timeout after a ping: it is presumed gone.
+    KeepAliveTimeout,
+    /// The close handshake did not complete within the close timeout.
+    CloseTimeout,
+}
+
+impl ConnectionError {
+    /// The close code that describes this end: the protocol error's code, or 1006.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ConnectionError::Protocol(e) => e.close_code(),
+            _ => CloseCode::ABNORMAL,
+        }
+    }
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
+            ConnectionError::Abnormal => {
+                f.write_str("connection ended without a close handshake (1006)")
+            }
+            ConnectionError::KeepAliveTimeout => {
+                f.write_str("no answer from the peer within the keep-alive timeout")
+            }
+            ConnectionError::CloseTimeout => {
+                f.write_str("the close handshake did not complete in time")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectionError::Protocol(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for ConnectionError {
+    fn from(e: ProtocolError) -> Self {
+        ConnectionError::Protocol(e)
+    }
+}

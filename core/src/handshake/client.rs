@@ -1,0 +1,280 @@
+//! The client side of the opening handshake.
+
+use std::sync::Arc;
+
+use bytes::{Buf, BufMut, BytesMut};
+use http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Uri, Version};
+
+use super::accept_key::{accept_key, new_key};
+use super::error::HandshakeError;
+use super::head::{HeadFinder, parse_error, to_header_map, write_headers};
+use super::headers::{has_token, joined, list_elements};
+use crate::entropy::Entropy;
+use crate::extension::{ClientExtension, Extension, parse_extensions};
+use crate::limits::Limits;
+
+/// What a client asks for: where, which subprotocols, which extra headers.
+#[derive(Clone, Debug)]
+pub struct ClientRequest {
+    host: String,
+    port: u16,
+    secure: bool,
+    resource: String,
+    protocols: Vec<String>,
+    headers: HeaderMap,
+}
+
+impl ClientRequest {
+    /// A request for `url`: `ws://host[:port]/path?query` or `wss://…` (`http`/`https` are
+    /// taken as their WebSocket counterparts).
+    pub fn from_url(url: &str) -> Result<Self, HandshakeError> {
+        let invalid = || HandshakeError::InvalidUrl(url.to_owned());
+        let uri: Uri = url.parse().map_err(|_| invalid())?;
+        let secure = match uri.scheme_str() {
+            Some("ws" | "http") => false,
+            Some("wss" | "https") => true,
+            _ => return Err(invalid()),
+        };
+        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(invalid)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        let resource = uri.path_and_query().map_or("/", |p| p.as_str());
+        let resource = if resource.is_empty() { "/" } else { resource }.to_owned();
+        Ok(ClientRequest {
+            host,
+            port,
+            secure,
+            resource,
+            protocols: Vec::new(),
+            headers: HeaderMap::new(),
+        })
+    }
+
+    /// Offers a subprotocol; call again to offer more, in order of preference.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocols.push(protocol.into());
+        self
+    }
+
+    /// Adds a header (an `Authorization` token, an `Origin`, cookies).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// The host to connect to (without brackets for IPv6).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port to connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the URL asks for TLS (`wss://`).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The path and query.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    /// The offered subprotocols.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let default_port = if self.secure { 443 } else { 80 };
+        if self.port == default_port {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// A client's handshake in progress: it wrote the request and waits for the response.
+pub struct ClientHandshake {
+    expected_accept: String,
+    protocols: Vec<String>,
+    extensions: Vec<Arc<dyn ClientExtension>>,
+    finder: HeadFinder,
+    max_size: usize,
+    max_headers: usize,
+}
+
+impl std::fmt::Debug for ClientHandshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientHandshake")
+            .field("protocols", &self.protocols)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful handshake: the server's response and what was negotiated.
+pub struct ClientAccepted {
+    /// The 101 response with all its headers.
+    pub response: Response<()>,
+    /// The subprotocol the server chose.
+    pub protocol: Option<String>,
+    /// The negotiated extension, to hand to the connection.
+    pub extension: Option<Box<dyn Extension>>,
+}
+
+impl std::fmt::Debug for ClientAccepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientAccepted")
+            .field("response", &self.response)
+            .field("protocol", &self.protocol)
+            .field("extension", &self.extension.as_ref().map(|e| e.name()))
+            .finish()
+    }
+}
+
+impl ClientHandshake {
+    /// Writes the upgrade request for `request` into `out`, offering `extensions`, with a key
+    /// from `entropy`.
+    pub fn new(
+        request: &ClientRequest,
+        extensions: Vec<Arc<dyn ClientExtension>>,
+        entropy: &mut dyn Entropy,
+        limits: &Limits,
+        out: &mut BytesMut,
+    ) -> Self {
+        let mut nonce = [0; 16];
+        entropy.fill(&mut nonce);
+        let key = new_key(nonce);
+        let line = |out: &mut BytesMut, name: &str, value: &str| {
+            out.put_slice(name.as_bytes());
+            out.put_slice(b": ");
+            out.put_slice(value.as_bytes());
+            out.put_slice(b"\r\n");
+        };
+        out.put_slice(b"GET ");
+        out.put_slice(request.resource.as_bytes());
+        out.put_slice(b" HTTP/1.1\r\n");
+        line(out, "host", &request.host_header());
+        line(out, "upgrade", "websocket");
+        line(out, "connection", "Upgrade");
+        line(out, "sec-websocket-key", &key);
+        line(out, "sec-websocket-version", super::WEBSOCKET_VERSION);
+        if !request.protocols.is_empty() {
+            line(out, "sec-websocket-protocol", &request.protocols.join(", "));
+        }
+        let offers: Vec<String> = extensions
+            .iter()
+            .flat_map(|e| e.offers())
+            .map(|o| o.to_string())
+            .collect();
+        if !offers.is_empty() {
+            line(out, "sec-websocket-extensions", &offers.join(", "));
+        }
+        write_headers(&request.headers, out);
+        out.put_slice(b"\r\n");
+        ClientHandshake {
+            expected_accept: accept_key(key.as_bytes()),
+            protocols: request.protocols.clone(),
+            extensions,
+            finder: HeadFinder::default(),
+            max_size: limits.max_handshake_size,
+            max_headers: limits.max_handshake_headers,
+        }
+    }
+
+    /// Input: validates the response once its head is complete in `input` and splits the
+    /// head off; bytes after it (the server's first frames) stay in `input`.
+    pub fn recv(&mut self, input: &mut BytesMut) -> Result<Option<ClientAccepted>, HandshakeError> {
+        let Some(end) = self.finder.find(input, self.max_size)? else {
+            return Ok(None);
+        };
+        let mut fields = vec![httparse::EMPTY_HEADER; self.max_headers];
+        let mut parsed = httparse::Response::new(&mut fields);
+        parsed.parse(&input[..end]).map_err(parse_error)?;
+        let status = StatusCode::from_u16(parsed.code.unwrap_or_default())
+            .map_err(|e| HandshakeError::MalformedHead(e.to_string()))?;
+        let headers = to_header_map(parsed.headers)?;
+        input.advance(end);
+        if status != StatusCode::SWITCHING_PROTOCOLS {
+            return Err(HandshakeError::Rejected {
+                status,
+                headers: Box::new(headers),
+            });
+        }
+        let accepted = self.validate(headers)?;
+        Ok(Some(accepted))
+    }
+
+    fn validate(&self, headers: HeaderMap) -> Result<ClientAccepted, HandshakeError> {
+        if !has_token(&headers, UPGRADE, "websocket") {
+            return Err(HandshakeError::ResponseMissingUpgrade);
+        }
+        if !has_token(&headers, CONNECTION, "upgrade") {
+            return Err(HandshakeError::MissingConnectionUpgrade);
+        }
+        match headers.get_all(SEC_WEBSOCKET_ACCEPT).iter().collect::<Vec<_>>()[..] {
+            [accept] if accept.as_bytes() == self.expected_accept.as_bytes() => {}
+            _ => return Err(HandshakeError::InvalidAccept),
+        }
+        let protocol = match list_elements(&headers, SEC_WEBSOCKET_PROTOCOL)[..] {
+            [] => None,
+            [p] if self.protocols.iter().any(|o| o == p) => Some(p.to_owned()),
+            _ => {
+                let chosen = joined(&headers, SEC_WEBSOCKET_PROTOCOL).unwrap_or_default();
+                return Err(HandshakeError::UnexpectedProtocol(chosen));
+            }
+        };
+        let extension = self.accept_extensions(&headers)?;
+        let mut response = Response::new(());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        *response.version_mut() = Version::HTTP_11;
+        *response.headers_mut() = headers;
+        Ok(ClientAccepted {
+            response,
+            protocol,
+            extension,
+        })
+    }
+
+    /// Each answered extension must have been offered, and answered once; the offering
+    /// extension checks its parameters.
+    fn accept_extensions(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Box<dyn Extension>>, HandshakeError> {
+        let Some(value) = joined(headers, SEC_WEBSOCKET_EXTENSIONS) else {
+            return Ok(None);
+        };
+        let answers =
+            parse_extensions(&value).map_err(|_| HandshakeError::UnexpectedExtension(value))?;
+        let mut accepted: Option<Box<dyn Extension>> = None;
+        for answer in &answers {
+            let unexpected = || HandshakeError::UnexpectedExtension(answer.to_string());
+            let offered = self
+                .extensions
+                .iter()
+                .find(|e| e.name().eq_ignore_ascii_case(&answer.name))
+                .ok_or_else(unexpected)?;
+            if accepted.is_some() {
+                // One RSV-claiming extension at a time, and each answered at most once.
+                return Err(unexpected());
+            }
+            let extension = offered
+                .accept(answer)
+                .map_err(|why| HandshakeError::UnexpectedExtension(format!("{answer}: {why}")))?;
+            accepted = Some(extension);
+        }
+        Ok(accepted)
+    }
+}

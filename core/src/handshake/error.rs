@@ -1,0 +1,107 @@
+//! Why an opening handshake failed.
+
+use std::fmt;
+
+use http::{HeaderMap, StatusCode};
+
+/// The opening handshake failed. On the server side, [`HandshakeError::status`] is the
+/// answer to send; on the client side the connection is not established.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The request or response head is over the size limit.
+    HeadTooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// The head has more header fields than the limit.
+    TooManyHeaders,
+    /// The head is not valid HTTP/1.1.
+    MalformedHead(String),
+    /// The request is not a WebSocket upgrade (no `Upgrade: websocket`).
+    NotWebSocket,
+    /// The upgrade request's method is not GET (or CONNECT over HTTP/2).
+    WrongMethod(String),
+    /// The upgrade request is older than HTTP/1.1.
+    WrongHttpVersion,
+    /// The request has no `Host`.
+    MissingHost,
+    /// `Connection` does not contain the `upgrade` token.
+    MissingConnectionUpgrade,
+    /// `Sec-WebSocket-Key` is missing or not 16 bytes in base64.
+    InvalidKey,
+    /// `Sec-WebSocket-Version` is missing or not 13 (answered with 426 and the version).
+    UnsupportedVersion(Option<String>),
+    /// `Sec-WebSocket-Extensions` does not follow the grammar.
+    InvalidExtensionHeader,
+    /// The server answered with something other than 101 (the client side keeps its status
+    /// and headers).
+    Rejected {
+        /// The status the server answered with.
+        status: StatusCode,
+        /// Its headers.
+        headers: Box<HeaderMap>,
+    },
+    /// The response lacks `Upgrade: websocket`.
+    ResponseMissingUpgrade,
+    /// `Sec-WebSocket-Accept` is missing or wrong.
+    InvalidAccept,
+    /// The server chose a subprotocol the client did not offer.
+    UnexpectedProtocol(String),
+    /// The server answered with an extension the client did not offer, or an answer the
+    /// extension rejects.
+    UnexpectedExtension(String),
+    /// The URL is not a `ws://` or `wss://` URL with a host.
+    InvalidUrl(String),
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers this error with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            HandshakeError::HeadTooLarge { .. } | HandshakeError::TooManyHeaders => {
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            }
+            HandshakeError::UnsupportedVersion(_) => StatusCode::UPGRADE_REQUIRED,
+            HandshakeError::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandshakeError::HeadTooLarge { max } => write!(f, "HTTP head over {max} bytes"),
+            HandshakeError::TooManyHeaders => f.write_str("too many header fields"),
+            HandshakeError::MalformedHead(e) => write!(f, "malformed HTTP head: {e}"),
+            HandshakeError::NotWebSocket => f.write_str("not a WebSocket upgrade request"),
+            HandshakeError::WrongMethod(m) => write!(f, "method {m} cannot open a WebSocket"),
+            HandshakeError::WrongHttpVersion => f.write_str("WebSocket needs HTTP/1.1 or later"),
+            HandshakeError::MissingHost => f.write_str("missing Host header"),
+            HandshakeError::MissingConnectionUpgrade => {
+                f.write_str("Connection header lacks the upgrade token")
+            }
+            HandshakeError::InvalidKey => f.write_str("missing or invalid Sec-WebSocket-Key"),
+            HandshakeError::UnsupportedVersion(v) => match v {
+                Some(v) => write!(f, "unsupported Sec-WebSocket-Version {v:?} (13 expected)"),
+                None => f.write_str("missing Sec-WebSocket-Version"),
+            },
+            HandshakeError::InvalidExtensionHeader => {
+                f.write_str("malformed Sec-WebSocket-Extensions")
+            }
+            HandshakeError::Rejected { status, .. } => write!(f, "server answered {status}"),
+            HandshakeError::ResponseMissingUpgrade => {
+                f.write_str("response lacks Upgrade: websocket")
+            }
+            HandshakeError::InvalidAccept => f.write_str("wrong Sec-WebSocket-Accept"),
+            HandshakeError::UnexpectedProtocol(p) => {
+                write!(f, "server chose subprotocol {p:?}, which was not offered")
+            }
+            HandshakeError::UnexpectedExtension(e) => write!(f, "unacceptable extension: {e}"),
+            HandshakeError::InvalidUrl(u) => write!(f, "invalid WebSocket URL: {u}"),
+        }
+    }
+}
+
+impl std::error::Error for HandshakeError {}

@@ -1,0 +1,108 @@
+//! Finding and parsing an HTTP/1.1 head that may arrive a byte at a time, and writing one.
+
+use bytes::{BufMut, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
+
+use super::error::HandshakeError;
+
+/// Finds the end of an HTTP head (`\r\n\r\n`) without scanning any byte twice.
+#[derive(Debug, Default)]
+pub(crate) struct HeadFinder {
+    scanned: usize,
+}
+
+impl HeadFinder {
+    /// The length of the head once it is complete in `buf`; an error once it cannot fit.
+    pub(crate) fn find(&mut self, buf: &[u8], max: usize) -> Result<Option<usize>, HandshakeError> {
+        let start = self.scanned.saturating_sub(3);
+        let window = &buf[start..buf.len().min(max.saturating_add(1))];
+        if let Some(pos) = window.windows(4).position(|w| w == b"\r\n\r\n") {
+            let end = start + pos + 4;
+            if end > max {
+                return Err(HandshakeError::HeadTooLarge { max });
+            }
+            return Ok(Some(end));
+        }
+        if buf.len() >= max {
+            return Err(HandshakeError::HeadTooLarge { max });
+        }
+        self.scanned = buf.len();
+        Ok(None)
+    }
+}
+
+/// Copies httparse's header fields into a `HeaderMap`.
+pub(crate) fn to_header_map(fields: &[httparse::Header<'_>]) -> Result<HeaderMap, HandshakeError> {
+    let mut map = HeaderMap::with_capacity(fields.len());
+    for field in fields {
+        let name = HeaderName::from_bytes(field.name.as_bytes())
+            .map_err(|e| HandshakeError::MalformedHead(e.to_string()))?;
+        let value = HeaderValue::from_bytes(field.value)
+            .map_err(|e| HandshakeError::MalformedHead(e.to_string()))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+pub(crate) fn parse_error(e: httparse::Error) -> HandshakeError {
+    match e {
+        httparse::Error::TooManyHeaders => HandshakeError::TooManyHeaders,
+        other => HandshakeError::MalformedHead(other.to_string()),
+    }
+}
+
+/// Writes `response`'s status line and headers, then `body`, as HTTP/1.1. A
+/// `Content-Length` is added when the response has a body and none is set.
+pub fn write_response(response: &Response<()>, body: &[u8], out: &mut BytesMut) {
+    let status = response.status();
+    out.put_slice(b"HTTP/1.1 ");
+    out.put_slice(status.as_str().as_bytes());
+    out.put_u8(b' ');
+    out.put_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.put_slice(b"\r\n");
+    write_headers(response.headers(), out);
+    let has_length = response.headers().contains_key(http::header::CONTENT_LENGTH);
+    if !body.is_empty() && !has_length {
+        out.put_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    out.put_slice(b"\r\n");
+    out.put_slice(body);
+}
+
+pub(crate) fn write_headers(headers: &HeaderMap, out: &mut BytesMut) {
+    for (name, value) in headers {
+        out.put_slice(name.as_str().as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_end_one_byte_at_a_time() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nextra";
+        let mut finder = HeadFinder::default();
+        let end = head.len() - 5;
+        for n in 0..end {
+            assert_eq!(finder.find(&head[..n], 100).unwrap(), None, "{n}");
+        }
+        assert_eq!(finder.find(&head[..end], 100).unwrap(), Some(end));
+        assert_eq!(finder.find(head, 100).unwrap(), Some(end));
+    }
+
+    #[test]
+    fn refuses_to_buffer_past_the_limit() {
+        let mut finder = HeadFinder::default();
+        assert!(matches!(
+            finder.find(&[b'a'; 64], 64),
+            Err(HandshakeError::HeadTooLarge { max: 64 })
+        ));
+        let long = [&[b'a'; 62][..], b"\r\n\r\n"].concat();
+        assert!(HeadFinder::default().find(&long, 64).is_err());
+        assert_eq!(HeadFinder::default().find(&long, 66).unwrap(), Some(66));
+    }
+}

@@ -1,0 +1,282 @@
+//! The server side of the opening handshake.
+
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use http::header::{
+    CONNECTION, CONTENT_TYPE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
+    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
+
+use super::WEBSOCKET_VERSION;
+use super::accept_key::{accept_key, is_valid_key};
+use super::error::HandshakeError;
+use super::head::{HeadFinder, parse_error, to_header_map};
+use super::headers::{has_token, joined, list_elements};
+use crate::extension::{Extension, ExtensionOffer, ServerExtension, parse_extensions};
+use crate::limits::Limits;
+
+/// Reads an HTTP/1.1 request head from bytes that may arrive in any pieces.
+#[derive(Debug)]
+pub struct RequestReader {
+    finder: HeadFinder,
+    max_size: usize,
+    max_headers: usize,
+}
+
+impl RequestReader {
+    /// A reader bounded by the handshake limits.
+    pub fn new(limits: &Limits) -> Self {
+        RequestReader {
+            finder: HeadFinder::default(),
+            max_size: limits.max_handshake_size,
+            max_headers: limits.max_handshake_headers,
+        }
+    }
+
+    /// Input: parses the request once its head is complete in `input`, and splits the head
+    /// off; bytes after it (the first frames) stay in `input`. `Ok(None)`: read more.
+    pub fn recv(&mut self, input: &mut BytesMut) -> Result<Option<Request<()>>, HandshakeError> {
+        let Some(end) = self.finder.find(input, self.max_size)? else {
+            return Ok(None);
+        };
+        let mut fields = vec![httparse::EMPTY_HEADER; self.max_headers];
+        let mut parsed = httparse::Request::new(&mut fields);
+        parsed.parse(&input[..end]).map_err(parse_error)?;
+        let malformed = |what: &str| HandshakeError::MalformedHead(what.to_owned());
+        let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
+            .map_err(|_| malformed("method"))?;
+        let version = match parsed.version {
+            Some(1) => Version::HTTP_11,
+            _ => Version::HTTP_10,
+        };
+        let mut request = Request::builder()
+            .method(method)
+            .uri(parsed.path.unwrap_or_default())
+            .version(version)
+            .body(())
+            .map_err(|e| HandshakeError::MalformedHead(e.to_string()))?;
+        *request.headers_mut() = to_header_map(parsed.headers)?;
+        input.advance(end);
+        Ok(Some(request))
+    }
+}
+
+/// Whether a request asks for a WebSocket (`Upgrade: websocket`), so an application can tell
+/// it from a plain request on the same route (and answer a plain one with 400).
+pub fn is_websocket_request<B>(request: &Request<B>) -> bool {
+    has_token(request.headers(), UPGRADE, "websocket")
+}
+
+/// A validated WebSocket opening request: what the application routes and decides on.
+#[derive(Debug)]
+pub struct UpgradeRequest {
+    request: Request<()>,
+    /// `None` for an HTTP/2 extended CONNECT, which has no key.
+    key: Option<String>,
+    protocols: Vec<String>,
+    extensions: Vec<ExtensionOffer>,
+}
+
+impl UpgradeRequest {
+    /// Validates an HTTP/1.1 upgrade request (RFC 6455 §4.2.1): `Upgrade: websocket`, GET,
+    /// HTTP/1.1 or later, `Host`, `Connection: upgrade`, version 13, a 16-byte key.
+    ///
+    /// A malformed `Sec-WebSocket-Extensions` is not an error: its offers are ignored and the
+    /// connection opens without extensions.
+    pub fn from_request(request: Request<()>) -> Result<Self, HandshakeError> {
+        let headers = request.headers();
+        if !is_websocket_request(&request) {
+            return Err(HandshakeError::NotWebSocket);
+        }
+        if request.method() != Method::GET {
+            return Err(HandshakeError::WrongMethod(request.method().to_string()));
+        }
+        if request.version() < Version::HTTP_11 {
+            return Err(HandshakeError::WrongHttpVersion);
+        }
+        if !headers.contains_key(HOST) {
+            return Err(HandshakeError::MissingHost);
+        }
+        if !has_token(headers, CONNECTION, "upgrade") {
+            return Err(HandshakeError::MissingConnectionUpgrade);
+        }
+        check_version(headers)?;
+        let key = match headers.get_all(SEC_WEBSOCKET_KEY).iter().collect::<Vec<_>>()[..] {
+            [key] if is_valid_key(key.as_bytes()) => key.to_str().unwrap_or_default().to_owned(),
+            _ => return Err(HandshakeError::InvalidKey),
+        };
+        Ok(Self::validated(request, Some(key)))
+    }
+
+    /// Validates an HTTP/2 extended CONNECT (RFC 8441 §4) whose `:protocol` the HTTP/2 layer
+    /// has already checked is `websocket`: method CONNECT and version 13; there is no key.
+    pub fn from_h2_connect(request: Request<()>) -> Result<Self, HandshakeError> {
+        if request.method() != Method::CONNECT {
+            return Err(HandshakeError::WrongMethod(request.method().to_string()));
+        }
+        check_version(request.headers())?;
+        Ok(Self::validated(request, None))
+    }
+
+    fn validated(request: Request<()>, key: Option<String>) -> Self {
+        let headers = request.headers();
+        let protocols = list_elements(headers, SEC_WEBSOCKET_PROTOCOL)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let extensions = joined(headers, SEC_WEBSOCKET_EXTENSIONS)
+            .and_then(|v| parse_extensions(&v).ok())
+            .unwrap_or_default();
+        UpgradeRequest {
+            request,
+            key,
+            protocols,
+            extensions,
+        }
+    }
+
+    /// The whole request: method, URI, version, headers.
+    pub fn request(&self) -> &Request<()> {
+        &self.request
+    }
+
+    /// The request's path, e.g. `/ws`.
+    pub fn path(&self) -> &str {
+        self.request.uri().path()
+    }
+
+    /// The request's query string, without `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.request.uri().query()
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.request.headers()
+    }
+
+    /// The `Origin` a browser sent (CORS does not protect WebSockets: check it).
+    pub fn origin(&self) -> Option<&str> {
+        self.request.headers().get(ORIGIN)?.to_str().ok()
+    }
+
+    /// The subprotocols the client offered, in its order of preference.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The extensions the client offered, in its order of preference.
+    pub fn extensions(&self) -> &[ExtensionOffer] {
+        &self.extensions
+    }
+
+    /// Whether this request came as an HTTP/2 extended CONNECT.
+    pub fn is_h2(&self) -> bool {
+        self.key.is_none()
+    }
+
+    /// The first offered subprotocol that `supported` contains.
+    pub fn select_protocol(&self, supported: &[&str]) -> Option<&str> {
+        self.protocols
+            .iter()
+            .map(String::as_str)
+            .find(|p| supported.contains(p))
+    }
+
+    /// Negotiates extensions: each of the server's extensions, in order, looks at the client's
+    /// offers of it; the first that accepts one wins (one RSV-claiming extension at a time).
+    /// Offers nobody honours are declined, never refused.
+    pub fn negotiate(
+        &self,
+        extensions: &[Arc<dyn ServerExtension>],
+    ) -> Option<(ExtensionOffer, Box<dyn Extension>)> {
+        extensions.iter().find_map(|ext| {
+            let offers: Vec<&ExtensionOffer> = self
+                .extensions
+                .iter()
+                .filter(|o| o.name.eq_ignore_ascii_case(ext.name()))
+                .collect();
+            if offers.is_empty() {
+                return None;
+            }
+            ext.negotiate(&offers)
+        })
+    }
+
+    /// The answer that accepts the request: 101 with `Sec-WebSocket-Accept` over HTTP/1.1,
+    /// 200 over HTTP/2, with the chosen subprotocol, extension answers and extra headers.
+    pub fn accept(&self, accept: &Accept) -> Response<()> {
+        let mut response = Response::new(());
+        let headers = response.headers_mut();
+        match &self.key {
+            Some(key) => {
+                *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                let headers = response.headers_mut();
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+                let accept = accept_key(key.as_bytes());
+                headers.insert(SEC_WEBSOCKET_ACCEPT, header_value(&accept));
+            }
+            None => {
+                headers.clear();
+                *response.status_mut() = StatusCode::OK;
+            }
+        }
+        let headers = response.headers_mut();
+        if let Some(protocol) = &accept.protocol {
+            headers.insert(SEC_WEBSOCKET_PROTOCOL, header_value(protocol));
+        }
+        if !accept.extensions.is_empty() {
+            let list: Vec<String> = accept.extensions.iter().map(ToString::to_string).collect();
+            headers.insert(SEC_WEBSOCKET_EXTENSIONS, header_value(&list.join(", ")));
+        }
+        for (name, value) in &accept.headers {
+            headers.append(name, value.clone());
+        }
+        response
+    }
+}
+
+fn check_version(headers: &HeaderMap) -> Result<(), HandshakeError> {
+    let versions = headers.get_all(SEC_WEBSOCKET_VERSION).iter().collect::<Vec<_>>();
+    match versions[..] {
+        [v] if v == WEBSOCKET_VERSION => Ok(()),
+        [] => Err(HandshakeError::UnsupportedVersion(None)),
+        _ => Err(HandshakeError::UnsupportedVersion(joined(
+            headers,
+            SEC_WEBSOCKET_VERSION,
+        ))),
+    }
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    // Every value here is built from validated header text, so this cannot fail; an empty
+    // value is the harmless fallback.
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// What the application answers an [`UpgradeRequest`] with.
+#[derive(Clone, Debug, Default)]
+pub struct Accept {
+    /// The chosen subprotocol: one the client offered.
+    pub protocol: Option<String>,
+    /// Extension answers, from [`UpgradeRequest::negotiate`].
+    pub extensions: Vec<ExtensionOffer>,
+    /// Extra headers for the response (cookies, tracing ids).
+    pub headers: HeaderMap,
+}
+
+/// A rejection: `status` with a short plain-text body. A 426 carries
+/// `Sec-WebSocket-Version: 13`, telling the client which version to use.
+pub fn reject(status: StatusCode) -> Response<()> {
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if status == StatusCode::UPGRADE_REQUIRED {
+        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static(WEBSOCKET_VERSION));
+    }
+    response
+}
