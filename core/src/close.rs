@@ -121,8 +121,8 @@ pub(crate) fn parse_close_payload(payload: &[u8]) -> Result<Option<CloseFrame>, 
             if !code.is_valid_on_wire() {
                 return Err(ClosePayloadError::InvalidCode(code.0));
             }
-            let reason = simdutf8::basic::from_utf8(reason)
-                .map_err(|_| ClosePayloadError::InvalidReason)?;
+            let reason =
+                simdutf8::basic::from_utf8(reason).map_err(|_| ClosePayloadError::InvalidReason)?;
             Ok(Some(CloseFrame::new(code, reason)))
         }
     }
@@ -144,10 +144,14 @@ mod tests {
     #[test]
     fn wire_validity_follows_the_registry() {
         let valid = |c: u16| CloseCode(c).is_valid_on_wire();
-        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+        for code in [
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
             assert!(!valid(code), "{code} must be invalid");
         }
-        for code in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014] {
+        for code in [
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+        ] {
             assert!(valid(code), "{code} must be valid");
         }
         assert!(valid(3000) && valid(3999) && valid(4000) && valid(4999));

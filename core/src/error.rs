@@ -73,7 +73,10 @@ impl fmt::Display for ProtocolError {
         match self {
             ProtocolError::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
             ProtocolError::ReservedBits(bits) => {
-                write!(f, "RSV bits {bits:#05b} set without an extension that claims them")
+                write!(
+                    f,
+                    "RSV bits {bits:#05b} set without an extension that claims them"
+                )
             }
             ProtocolError::FragmentedControlFrame => f.write_str("fragmented control frame"),
             ProtocolError::ControlFrameTooLong(len) => {
@@ -149,7 +152,10 @@ impl fmt::Display for UsageError {
                 f.write_str("no fragmented message of this kind is being sent")
             }
             UsageError::OutputFull { queued, max } => {
-                write!(f, "{queued} bytes queued, over the limit of {max}: flush first")
+                write!(
+                    f,
+                    "{queued} bytes queued, over the limit of {max}: flush first"
+                )
             }
             UsageError::ConnectionEnded => f.write_str("the connection has ended"),
         }

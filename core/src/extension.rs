@@ -158,7 +158,8 @@ pub trait ServerExtension: Send + Sync {
     /// Walks the client's offers of this extension in order and accepts the first it can
     /// honour, returning the answer for the response header and the connection's extension.
     /// `None` declines: the connection opens without the extension.
-    fn negotiate(&self, offers: &[&ExtensionOffer]) -> Option<(ExtensionOffer, Box<dyn Extension>)>;
+    fn negotiate(&self, offers: &[&ExtensionOffer])
+    -> Option<(ExtensionOffer, Box<dyn Extension>)>;
 }
 
 /// A negotiated extension's per-message work.
@@ -217,15 +218,33 @@ mod tests {
             vec![("server_max_window_bits".to_owned(), Some("10".to_owned()))]
         );
         assert_eq!(offers[2].name, "x-foo");
-        assert_eq!(offers[0].to_string(), "permessage-deflate; client_max_window_bits");
+        assert_eq!(
+            offers[0].to_string(),
+            "permessage-deflate; client_max_window_bits"
+        );
     }
 
     #[test]
     fn rejects_malformed_headers() {
-        for bad in ["; a", "a;", "a; b=", "a b", "a; b=\"\"", "a; b=\"x y\"", "a; b=\"1"] {
-            assert_eq!(parse_extensions(bad), Err(InvalidExtensionHeader), "{bad:?}");
+        for bad in [
+            "; a",
+            "a;",
+            "a; b=",
+            "a b",
+            "a; b=\"\"",
+            "a; b=\"x y\"",
+            "a; b=\"1",
+        ] {
+            assert_eq!(
+                parse_extensions(bad),
+                Err(InvalidExtensionHeader),
+                "{bad:?}"
+            );
         }
         assert_eq!(parse_extensions(""), Ok(vec![]));
-        assert_eq!(parse_extensions(" , a ,"), Ok(vec![ExtensionOffer::new("a")]));
+        assert_eq!(
+            parse_extensions(" , a ,"),
+            Ok(vec![ExtensionOffer::new("a")])
+        );
     }
 }

@@ -101,7 +101,9 @@ impl FrameHeader {
         }
         let (payload_len, mut pos) = match len7 {
             126 => {
-                let Some(bytes) = buf.get(2..4) else { return Ok(None) };
+                let Some(bytes) = buf.get(2..4) else {
+                    return Ok(None);
+                };
                 let len = u16::from_be_bytes([bytes[0], bytes[1]]);
                 if len < 126 {
                     return Err(ProtocolError::NonMinimalLength);
@@ -109,7 +111,9 @@ impl FrameHeader {
                 (u64::from(len), 4)
             }
             127 => {
-                let Some(bytes) = buf.get(2..10) else { return Ok(None) };
+                let Some(bytes) = buf.get(2..10) else {
+                    return Ok(None);
+                };
                 let mut be = [0u8; 8];
                 be.copy_from_slice(bytes);
                 let len = u64::from_be_bytes(be);
@@ -121,7 +125,9 @@ impl FrameHeader {
             n => (u64::from(n), 2),
         };
         let mask = if masked {
-            let Some(bytes) = buf.get(pos..pos + 4) else { return Ok(None) };
+            let Some(bytes) = buf.get(pos..pos + 4) else {
+                return Ok(None);
+            };
             pos += 4;
             Some([bytes[0], bytes[1], bytes[2], bytes[3]])
         } else {
@@ -180,10 +186,18 @@ mod tests {
     fn rfc_5_7_examples_decode() {
         // A single-frame unmasked text message "Hello".
         let (h, n) = decode(&[0x81, 0x05, 0x48]).unwrap().unwrap();
-        assert_eq!((h.fin, h.opcode, h.mask, h.payload_len, n), (true, OpCode::Text, None, 5, 2));
+        assert_eq!(
+            (h.fin, h.opcode, h.mask, h.payload_len, n),
+            (true, OpCode::Text, None, 5, 2)
+        );
         // A single-frame masked text message "Hello".
-        let (h, n) = decode(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d]).unwrap().unwrap();
-        assert_eq!((h.mask, h.payload_len, n), (Some([0x37, 0xfa, 0x21, 0x3d]), 5, 6));
+        let (h, n) = decode(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (h.mask, h.payload_len, n),
+            (Some([0x37, 0xfa, 0x21, 0x3d]), 5, 6)
+        );
         // A fragmented unmasked text message: "Hel" then "lo".
         let (h, _) = decode(&[0x01, 0x03]).unwrap().unwrap();
         assert_eq!((h.fin, h.opcode), (false, OpCode::Text));
@@ -193,7 +207,9 @@ mod tests {
         let (h, n) = decode(&[0x82, 0x7e, 0x01, 0x00]).unwrap().unwrap();
         assert_eq!((h.opcode, h.payload_len, n), (OpCode::Binary, 256, 4));
         // 64 KiB binary message in a single unmasked frame.
-        let (h, n) = decode(&[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]).unwrap().unwrap();
+        let (h, n) = decode(&[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0])
+            .unwrap()
+            .unwrap();
         assert_eq!((h.payload_len, n), (65536, 10));
     }
 
@@ -231,10 +247,22 @@ mod tests {
     #[test]
     fn header_checks() {
         assert_eq!(decode(&[0x83, 0x00]), Err(ProtocolError::ReservedOpcode(3)));
-        assert_eq!(decode(&[0x8b, 0x00]), Err(ProtocolError::ReservedOpcode(0xb)));
-        assert_eq!(decode(&[0x09, 0x00]), Err(ProtocolError::FragmentedControlFrame));
-        assert_eq!(decode(&[0x89, 0x7e]), Err(ProtocolError::ControlFrameTooLong(126)));
-        assert_eq!(decode(&[0x82, 0x7e, 0x00, 0x7d]), Err(ProtocolError::NonMinimalLength));
+        assert_eq!(
+            decode(&[0x8b, 0x00]),
+            Err(ProtocolError::ReservedOpcode(0xb))
+        );
+        assert_eq!(
+            decode(&[0x09, 0x00]),
+            Err(ProtocolError::FragmentedControlFrame)
+        );
+        assert_eq!(
+            decode(&[0x89, 0x7e]),
+            Err(ProtocolError::ControlFrameTooLong(126))
+        );
+        assert_eq!(
+            decode(&[0x82, 0x7e, 0x00, 0x7d]),
+            Err(ProtocolError::NonMinimalLength)
+        );
         assert_eq!(
             decode(&[0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0xff, 0xff]),
             Err(ProtocolError::NonMinimalLength)

@@ -76,8 +76,14 @@ mod tests {
         table.set(Timer::KeepAlive, t0 + Duration::from_secs(2));
         assert_eq!(table.next(), Some(t0 + Duration::from_secs(2)));
         assert_eq!(table.take_expired(t0 + Duration::from_secs(1)), None);
-        assert_eq!(table.take_expired(t0 + Duration::from_secs(9)), Some(Timer::KeepAlive));
-        assert_eq!(table.take_expired(t0 + Duration::from_secs(9)), Some(Timer::Close));
+        assert_eq!(
+            table.take_expired(t0 + Duration::from_secs(9)),
+            Some(Timer::KeepAlive)
+        );
+        assert_eq!(
+            table.take_expired(t0 + Duration::from_secs(9)),
+            Some(Timer::Close)
+        );
         assert_eq!(table.take_expired(t0 + Duration::from_secs(9)), None);
         assert!(!table.is_armed(Timer::Close));
     }

@@ -180,7 +180,9 @@ impl Connection {
     }
 
     fn on_keep_alive(&mut self, now: Instant) {
-        let Some(interval) = self.config.keep_alive_interval else { return };
+        let Some(interval) = self.config.keep_alive_interval else {
+            return;
+        };
         if std::mem::take(&mut self.heard_from_peer) || !self.state.can_send() {
             self.timers.set(Timer::KeepAlive, now + interval);
             return;

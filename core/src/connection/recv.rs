@@ -228,14 +228,22 @@ impl Connection {
         else {
             return Ok(Step::Continue);
         };
-        let available = input.len().min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
+        let available = input
+            .len()
+            .min(usize::try_from(frame.remaining).unwrap_or(usize::MAX));
         if available > frame.checked {
             let fresh = &mut input[frame.checked..available];
             if let Some(key) = frame.mask {
-                apply_mask(fresh, rotate_key(key, (frame.offset as usize) + frame.checked));
+                apply_mask(
+                    fresh,
+                    rotate_key(key, (frame.offset as usize) + frame.checked),
+                );
             }
             if message.kind == MessageKind::Text && !message.transformed {
-                decoder.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+                decoder
+                    .utf8
+                    .feed(fresh)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
             frame.checked = available;
         }
@@ -243,7 +251,8 @@ impl Connection {
         if message.transformed {
             return self.read_transformed(input, available, frame_end);
         }
-        if !frame_end && !(partial && available > 0) {
+        let deliver_now = frame_end || (partial && available > 0);
+        if !deliver_now {
             return Ok(Step::NeedInput);
         }
         let payload = freeze(input, available);
@@ -252,7 +261,10 @@ impl Connection {
         frame.checked = 0;
         let message_end = frame_end && frame.fin;
         if message_end && message.kind == MessageKind::Text {
-            decoder.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            decoder
+                .utf8
+                .finish()
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         message.size += available;
         let data = Data {
@@ -294,7 +306,12 @@ impl Connection {
         if available > 0 || message_end {
             let budget = max_message - message.size - decoder.transformed.len();
             let before = decoder.transformed.len();
-            ext.decode(&input[..available], message_end, &mut decoder.transformed, budget)?;
+            ext.decode(
+                &input[..available],
+                message_end,
+                &mut decoder.transformed,
+                budget,
+            )?;
             if message.kind == MessageKind::Text {
                 decoder
                     .utf8
@@ -310,7 +327,10 @@ impl Connection {
             return Ok(Step::NeedInput);
         }
         if message_end && message.kind == MessageKind::Text {
-            decoder.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            decoder
+                .utf8
+                .finish()
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         let payload = decoder.transformed.split().freeze();
         message.size += payload.len();

@@ -184,7 +184,11 @@ impl Connection {
             }
             Some(_) => return Err(UsageError::NoMessageInProgress),
         };
-        self.encoder.sending = if fin { None } else { Some((kind, rsv.is_some())) };
+        self.encoder.sending = if fin {
+            None
+        } else {
+            Some((kind, rsv.is_some()))
+        };
         // Only the first frame of a message carries the extension's bits.
         let rsv = match (opcode, rsv) {
             (OpCode::Continuation, Some(_)) => Some(0),
@@ -261,7 +265,8 @@ impl Connection {
             }
         }
         if std::mem::take(&mut self.encoder.close_pending) {
-            self.timers.set(Timer::Close, now + self.config.close_timeout);
+            self.timers
+                .set(Timer::Close, now + self.config.close_timeout);
         }
         &self.encoder.out
     }

@@ -39,7 +39,10 @@ impl ClientRequest {
             _ => return Err(invalid()),
         };
         let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(invalid)?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
         let resource = uri.path_and_query().map_or("/", |p| p.as_str());
         let resource = if resource.is_empty() { "/" } else { resource }.to_owned();
@@ -223,7 +226,11 @@ impl ClientHandshake {
         if !has_token(&headers, CONNECTION, "upgrade") {
             return Err(HandshakeError::MissingConnectionUpgrade);
         }
-        match headers.get_all(SEC_WEBSOCKET_ACCEPT).iter().collect::<Vec<_>>()[..] {
+        match headers
+            .get_all(SEC_WEBSOCKET_ACCEPT)
+            .iter()
+            .collect::<Vec<_>>()[..]
+        {
             [accept] if accept.as_bytes() == self.expected_accept.as_bytes() => {}
             _ => return Err(HandshakeError::InvalidAccept),
         }

@@ -61,7 +61,9 @@ pub fn write_response(response: &Response<()>, body: &[u8], out: &mut BytesMut) 
     out.put_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.put_slice(b"\r\n");
     write_headers(response.headers(), out);
-    let has_length = response.headers().contains_key(http::header::CONTENT_LENGTH);
+    let has_length = response
+        .headers()
+        .contains_key(http::header::CONTENT_LENGTH);
     if !body.is_empty() && !has_length {
         out.put_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
     }

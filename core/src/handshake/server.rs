@@ -103,7 +103,11 @@ impl UpgradeRequest {
             return Err(HandshakeError::MissingConnectionUpgrade);
         }
         check_version(headers)?;
-        let key = match headers.get_all(SEC_WEBSOCKET_KEY).iter().collect::<Vec<_>>()[..] {
+        let key = match headers
+            .get_all(SEC_WEBSOCKET_KEY)
+            .iter()
+            .collect::<Vec<_>>()[..]
+        {
             [key] if is_valid_key(key.as_bytes()) => key.to_str().unwrap_or_default().to_owned(),
             _ => return Err(HandshakeError::InvalidKey),
         };
@@ -240,7 +244,10 @@ impl UpgradeRequest {
 }
 
 fn check_version(headers: &HeaderMap) -> Result<(), HandshakeError> {
-    let versions = headers.get_all(SEC_WEBSOCKET_VERSION).iter().collect::<Vec<_>>();
+    let versions = headers
+        .get_all(SEC_WEBSOCKET_VERSION)
+        .iter()
+        .collect::<Vec<_>>();
     match versions[..] {
         [v] if v == WEBSOCKET_VERSION => Ok(()),
         [] => Err(HandshakeError::UnsupportedVersion(None)),
@@ -274,9 +281,15 @@ pub fn reject(status: StatusCode) -> Response<()> {
     let mut response = Response::new(());
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     if status == StatusCode::UPGRADE_REQUIRED {
-        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static(WEBSOCKET_VERSION));
+        headers.insert(
+            SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static(WEBSOCKET_VERSION),
+        );
     }
     response
 }
