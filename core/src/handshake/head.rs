@@ -14,10 +14,13 @@ pub(crate) struct HeadFinder {
 impl HeadFinder {
     /// The length of the head once it is complete in `buf`; an error once it cannot fit.
     pub(crate) fn find(&mut self, buf: &[u8], max: usize) -> Result<Option<usize>, HandshakeError> {
-        let start = self.scanned.saturating_sub(3);
-        let window = &buf[start..buf.len().min(max.saturating_add(1))];
-        if let Some(pos) = window.windows(4).position(|w| w == b"\r\n\r\n") {
+        // Clamped, so a caller that shrinks or reuses the buffer can never cause a panic.
+        let stop = buf.len().min(max.saturating_add(1));
+        let start = self.scanned.saturating_sub(3).min(stop);
+        if let Some(pos) = buf[start..stop].windows(4).position(|w| w == b"\r\n\r\n") {
             let end = start + pos + 4;
+            // The head is found: the next one, if any, is searched from the start.
+            self.scanned = 0;
             if end > max {
                 return Err(HandshakeError::HeadTooLarge { max });
             }

@@ -1,0 +1,113 @@
+//! Decoding many small frames makes a bounded number of allocations, independent of how
+//! many there are: nothing allocates per frame on the hot path.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Instant;
+
+use ropeway_core::{BytesMut, Config, Connection, Event, MessageKind, SeededEntropy};
+
+struct Counting;
+
+thread_local! {
+    // Per thread, so tests running in parallel do not count each other's allocations.
+    // A const initializer: touching it never allocates.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+fn count_one() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// `count` masked 20-byte binary frames, as a client sends them.
+fn frames(count: usize) -> BytesMut {
+    let now = Instant::now();
+    let mut client = Connection::client(
+        Config::default(),
+        Box::new(SeededEntropy::from_seed([1; 32])),
+        now,
+    );
+    let mut out = BytesMut::new();
+    for i in 0..count {
+        client.send(MessageKind::Binary, &[i as u8; 20]).unwrap();
+        let bytes = client.poll_transmit(now);
+        out.extend_from_slice(bytes);
+        let n = bytes.len();
+        client.advance_transmit(n);
+    }
+    out
+}
+
+/// Allocations made while a server decodes `count` frames (and drops the events).
+fn allocations_decoding(count: usize) -> usize {
+    let mut input = frames(count);
+    let mut server = Connection::server(Config::default(), Instant::now());
+    let before = allocations();
+    let mut decoded = 0;
+    while let Ok(Some(event)) = server.recv(&mut input) {
+        let Event::Data(data) = event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(data.payload.len(), 20);
+        decoded += 1;
+    }
+    let made = allocations() - before;
+    assert_eq!(decoded, count);
+    made
+}
+
+#[test]
+fn decoding_small_frames_does_not_allocate_per_frame() {
+    let small = allocations_decoding(100);
+    let large = allocations_decoding(10_000);
+    // Splitting the read buffer into shared `Bytes` allocates its shared header once.
+    assert!(large <= 4, "10,000 frames made {large} allocations");
+    assert_eq!(
+        small, large,
+        "allocations must not grow with the frame count"
+    );
+}
+
+#[test]
+fn encoding_small_frames_reuses_the_output_buffer() {
+    let now = Instant::now();
+    let mut server = Connection::server(Config::default(), now);
+    let mut sent = 0;
+    let before = allocations();
+    for _ in 0..10_000 {
+        server.send(MessageKind::Binary, &[7; 20]).unwrap();
+        let n = server.poll_transmit(now).len();
+        server.advance_transmit(n);
+        sent += n;
+    }
+    let made = allocations() - before;
+    assert_eq!(sent, 10_000 * 22);
+    assert!(made <= 2, "10,000 sends made {made} allocations");
+}

@@ -1,0 +1,384 @@
+//! The opening handshake, both roles: RFC 6455 §4 requirements, limits, and incremental input.
+
+use std::sync::Arc;
+
+use ropeway_core::extension::{ClientExtension, Extension, ExtensionOffer, ServerExtension};
+use ropeway_core::handshake::{
+    Accept, ClientHandshake, ClientRequest, HandshakeError, RequestReader, UpgradeRequest,
+    accept_key, is_websocket_request, reject, write_response,
+};
+use ropeway_core::{BytesMut, Limits, MessageKind, ProtocolError, ZeroEntropy};
+
+const GOOD: &str = "GET /chat?room=7 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+fn parse(head: &str) -> Result<UpgradeRequest, HandshakeError> {
+    let mut input = BytesMut::from(head.as_bytes());
+    let request = RequestReader::new(&Limits::default())
+        .recv(&mut input)?
+        .expect("complete head");
+    UpgradeRequest::from_request(request)
+}
+
+fn with(head: &str, from: &str, to: &str) -> String {
+    assert!(head.contains(from), "{from}");
+    head.replacen(from, to, 1)
+}
+
+#[test]
+fn the_rfc_example_request_is_accepted_and_exposed() {
+    let req = parse(GOOD).unwrap();
+    assert_eq!(req.path(), "/chat");
+    assert_eq!(req.query(), Some("room=7"));
+    assert_eq!(req.origin(), Some("http://example.com"));
+    assert_eq!(req.protocols(), ["chat", "superchat"]);
+    assert_eq!(req.select_protocol(&["superchat"]), Some("superchat"));
+    let response = req.accept(&Accept {
+        protocol: Some("chat".into()),
+        ..Accept::default()
+    });
+    let mut out = BytesMut::new();
+    write_response(&response, &[], &mut out);
+    let text = String::from_utf8(out.to_vec()).unwrap();
+    assert!(
+        text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    assert!(text.contains("sec-websocket-protocol: chat\r\n"));
+    assert!(text.ends_with("\r\n\r\n"));
+}
+
+#[test]
+fn each_requirement_has_its_error_and_status() {
+    let cases: [(&str, &str, u16); 10] = [
+        ("GET /chat", "POST /chat", 405),
+        ("HTTP/1.1\r\nHost", "HTTP/1.0\r\nHost", 400),
+        ("Host: server.example.com\r\n", "", 400),
+        ("Connection: Upgrade", "Connection: keep-alive", 400),
+        (
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Key: c2hvcnQ=",
+            400,
+        ),
+        ("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "", 400),
+        ("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8", 426),
+        ("Sec-WebSocket-Version: 13\r\n", "", 426),
+        ("Upgrade: websocket", "Upgrade: h2c", 400),
+        ("Upgrade: websocket\r\n", "", 400),
+    ];
+    for (from, to, status) in cases {
+        let err = parse(&with(GOOD, from, to)).unwrap_err();
+        assert_eq!(err.status().as_u16(), status, "{from} -> {to}: {err}");
+    }
+}
+
+#[test]
+fn tokens_are_found_inside_lists_and_case_insensitively() {
+    let head = with(
+        GOOD,
+        "Connection: Upgrade",
+        "Connection: keep-alive, UPGRADE",
+    );
+    let head = with(&head, "Upgrade: websocket", "Upgrade: WebSocket");
+    assert!(parse(&head).is_ok());
+}
+
+#[test]
+fn a_426_tells_the_version() {
+    let response = reject(http::StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(response.headers()["sec-websocket-version"], "13");
+    let mut out = BytesMut::new();
+    write_response(&response, b"use version 13", &mut out);
+    let text = String::from_utf8(out.to_vec()).unwrap();
+    assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+    assert!(text.contains("content-length: 14\r\n") && text.ends_with("\r\n\r\nuse version 13"));
+}
+
+#[test]
+fn plain_requests_are_told_apart() {
+    let mut input = BytesMut::from(&b"GET /ws HTTP/1.1\r\nHost: a\r\n\r\n"[..]);
+    let request = RequestReader::new(&Limits::default())
+        .recv(&mut input)
+        .unwrap()
+        .unwrap();
+    assert!(!is_websocket_request(&request));
+    assert!(matches!(
+        UpgradeRequest::from_request(request),
+        Err(HandshakeError::NotWebSocket)
+    ));
+}
+
+#[test]
+fn a_head_arriving_byte_by_byte_parses_and_keeps_what_follows() {
+    let mut bytes = GOOD.as_bytes().to_vec();
+    bytes.extend([0x81, 0x80, 1, 2, 3, 4]); // a frame pipelined after the head
+    let mut reader = RequestReader::new(&Limits::default());
+    let mut input = BytesMut::new();
+    let mut request = None;
+    for &b in &bytes {
+        input.extend_from_slice(&[b]);
+        if let Some(r) = reader.recv(&mut input).unwrap() {
+            assert!(request.is_none());
+            request = Some(r);
+        }
+    }
+    assert!(request.is_some());
+    assert_eq!(&input[..], &[0x81, 0x80, 1, 2, 3, 4]);
+}
+
+#[test]
+fn an_oversized_head_is_refused_with_431_without_buffering_it() {
+    let limits = Limits::default();
+    let mut reader = RequestReader::new(&limits);
+    let mut input = BytesMut::from(GOOD.trim_end_matches("\r\n"));
+    input.extend_from_slice(format!("\r\nX-Big: {}", "a".repeat(9000)).as_bytes());
+    let err = reader.recv(&mut input).unwrap_err();
+    assert_eq!(err.status().as_u16(), 431);
+
+    let many: String = (0..100).map(|i| format!("X-{i}: v\r\n")).collect();
+    let err = parse(&with(GOOD, "Origin", &format!("{many}Origin"))).unwrap_err();
+    assert!(matches!(err, HandshakeError::TooManyHeaders));
+    assert_eq!(err.status().as_u16(), 431);
+}
+
+#[test]
+fn http2_extended_connect_is_validated_without_a_key() {
+    let request = http::Request::builder()
+        .method("CONNECT")
+        .uri("https://example.com/ws")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-protocol", "chat")
+        .body(())
+        .unwrap();
+    let req = UpgradeRequest::from_h2_connect(request).unwrap();
+    assert!(req.is_h2());
+    let response = req.accept(&Accept::default());
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("sec-websocket-accept").is_none());
+    let get = http::Request::builder().method("GET").body(()).unwrap();
+    assert!(UpgradeRequest::from_h2_connect(get).is_err());
+}
+
+/// A do-nothing extension that claims RSV2, to exercise negotiation.
+struct Probe {
+    accept_params: bool,
+}
+struct ProbeExt;
+impl Extension for ProbeExt {
+    fn name(&self) -> &str {
+        "x-probe"
+    }
+    fn reserved_bits(&self) -> u8 {
+        0b010
+    }
+    fn decode_start(&mut self, rsv: u8) -> bool {
+        rsv & 0b010 != 0
+    }
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _: bool,
+        out: &mut BytesMut,
+        max: usize,
+    ) -> Result<(), ProtocolError> {
+        if input.len() > max {
+            return Err(ProtocolError::MessageTooLarge { max });
+        }
+        out.extend(input.iter().rev());
+        Ok(())
+    }
+    fn encode_start(&mut self, _: MessageKind, _: Option<usize>) -> Option<u8> {
+        Some(0b010)
+    }
+    fn encode(&mut self, input: &[u8], _: bool, out: &mut BytesMut) {
+        out.extend(input.iter().rev());
+    }
+}
+impl ServerExtension for Probe {
+    fn name(&self) -> &str {
+        "x-probe"
+    }
+    fn negotiate(
+        &self,
+        offers: &[&ExtensionOffer],
+    ) -> Option<(ExtensionOffer, Box<dyn Extension>)> {
+        let offer = offers
+            .iter()
+            .find(|o| self.accept_params || o.params.is_empty())?;
+        Some(((*offer).clone(), Box::new(ProbeExt)))
+    }
+}
+impl ClientExtension for Probe {
+    fn name(&self) -> &str {
+        "x-probe"
+    }
+    fn offers(&self) -> Vec<ExtensionOffer> {
+        vec![
+            ExtensionOffer::new("x-probe").param("p", Some("1".into())),
+            ExtensionOffer::new("x-probe"),
+        ]
+    }
+    fn accept(&self, answer: &ExtensionOffer) -> Result<Box<dyn Extension>, String> {
+        if answer.params.iter().any(|(n, _)| n != "p") {
+            return Err("unknown parameter".into());
+        }
+        Ok(Box::new(ProbeExt))
+    }
+}
+
+#[test]
+fn server_negotiation_takes_the_first_offer_it_honours_and_declines_the_rest() {
+    let head = with(
+        GOOD,
+        "Origin",
+        "Sec-WebSocket-Extensions: x-probe; p=1, x-probe, other\r\nOrigin",
+    );
+    let req = parse(&head).unwrap();
+    assert_eq!(req.extensions().len(), 3);
+    let picky: Arc<dyn ServerExtension> = Arc::new(Probe {
+        accept_params: false,
+    });
+    let (answer, _) = req.negotiate(&[picky]).unwrap();
+    assert_eq!(answer.to_string(), "x-probe");
+    // Malformed offers are declined, not refused.
+    let head = with(
+        GOOD,
+        "Origin",
+        "Sec-WebSocket-Extensions: x-probe; =;\r\nOrigin",
+    );
+    let req = parse(&head).unwrap();
+    assert!(req.extensions().is_empty());
+}
+
+/// Runs a client handshake against `respond`, which gets the request and returns the raw
+/// response bytes.
+fn client_against(
+    extensions: Vec<Arc<dyn ClientExtension>>,
+    respond: impl FnOnce(&UpgradeRequest) -> String,
+) -> Result<ropeway_core::handshake::ClientAccepted, HandshakeError> {
+    let request = ClientRequest::from_url("ws://example.com:9000/chat?x=1")
+        .unwrap()
+        .protocol("chat");
+    let mut out = BytesMut::new();
+    let mut client = ClientHandshake::new(
+        &request,
+        extensions,
+        &mut ZeroEntropy,
+        &Limits::default(),
+        &mut out,
+    );
+    let text = String::from_utf8(out.to_vec()).unwrap();
+    assert!(
+        text.starts_with("GET /chat?x=1 HTTP/1.1\r\nhost: example.com:9000\r\n"),
+        "{text}"
+    );
+    let req = parse(&text).unwrap();
+    let mut input = BytesMut::from(respond(&req).as_bytes());
+    client
+        .recv(&mut input)
+        .map(|r| r.expect("complete response"))
+}
+
+fn ok_response(req: &UpgradeRequest, extra: &str) -> String {
+    let key = req.headers()["sec-websocket-key"].to_str().unwrap();
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extra}\r\n",
+        accept_key(key.as_bytes())
+    )
+}
+
+#[test]
+fn client_accepts_a_valid_response() {
+    let accepted = client_against(vec![], |req| {
+        ok_response(req, "Sec-WebSocket-Protocol: chat\r\n")
+    })
+    .unwrap();
+    assert_eq!(accepted.protocol.as_deref(), Some("chat"));
+    assert_eq!(accepted.response.status(), 101);
+}
+
+#[test]
+fn client_rejects_each_bad_response() {
+    let bad_accept = client_against(vec![], |_| {
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n".into()
+    });
+    assert!(matches!(bad_accept, Err(HandshakeError::InvalidAccept)));
+    let no_upgrade = client_against(vec![], |req| {
+        ok_response(req, "").replace("Upgrade: WebSocket\r\n", "")
+    });
+    assert!(matches!(
+        no_upgrade,
+        Err(HandshakeError::ResponseMissingUpgrade)
+    ));
+    let no_conn = client_against(vec![], |req| {
+        ok_response(req, "").replace("keep-alive, Upgrade", "keep-alive")
+    });
+    assert!(matches!(
+        no_conn,
+        Err(HandshakeError::MissingConnectionUpgrade)
+    ));
+    let protocol = client_against(vec![], |req| {
+        ok_response(req, "Sec-WebSocket-Protocol: other\r\n")
+    });
+    assert!(matches!(protocol, Err(HandshakeError::UnexpectedProtocol(p)) if p == "other"));
+    let ext = client_against(vec![], |req| {
+        ok_response(req, "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+    });
+    assert!(matches!(ext, Err(HandshakeError::UnexpectedExtension(_))));
+}
+
+#[test]
+fn client_keeps_status_and_headers_of_a_refusal() {
+    let refused = client_against(vec![], |_| {
+        "HTTP/1.1 403 Forbidden\r\nX-Reason: origin\r\nContent-Length: 0\r\n\r\n".into()
+    });
+    match refused {
+        Err(HandshakeError::Rejected { status, headers }) => {
+            assert_eq!(status, 403);
+            assert_eq!(headers["x-reason"], "origin");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn client_extension_answers_are_checked_by_the_extension() {
+    let probe: Arc<dyn ClientExtension> = Arc::new(Probe {
+        accept_params: true,
+    });
+    let ok = client_against(vec![probe.clone()], |req| {
+        assert_eq!(
+            req.headers()["sec-websocket-extensions"],
+            "x-probe; p=1, x-probe"
+        );
+        ok_response(req, "Sec-WebSocket-Extensions: x-probe; p=1\r\n")
+    });
+    assert_eq!(ok.unwrap().extension.unwrap().name(), "x-probe");
+    let bad_param = client_against(vec![probe.clone()], |req| {
+        ok_response(req, "Sec-WebSocket-Extensions: x-probe; q\r\n")
+    });
+    assert!(matches!(
+        bad_param,
+        Err(HandshakeError::UnexpectedExtension(_))
+    ));
+    let twice = client_against(vec![probe], |req| {
+        ok_response(req, "Sec-WebSocket-Extensions: x-probe, x-probe\r\n")
+    });
+    assert!(matches!(twice, Err(HandshakeError::UnexpectedExtension(_))));
+}
+
+#[test]
+fn urls_are_parsed_for_both_schemes() {
+    let r = ClientRequest::from_url("wss://example.com/").unwrap();
+    assert_eq!(
+        (r.host(), r.port(), r.is_secure(), r.resource()),
+        ("example.com", 443, true, "/")
+    );
+    let r = ClientRequest::from_url("ws://[::1]:8080").unwrap();
+    assert_eq!((r.host(), r.port(), r.resource()), ("::1", 8080, "/"));
+    for bad in ["ftp://x/", "ws://", "not a url", "/relative"] {
+        assert!(ClientRequest::from_url(bad).is_err(), "{bad}");
+    }
+}
