@@ -173,8 +173,10 @@ pub trait Extension: Send {
     /// The RSV bits this extension claims (bit 2 = RSV1).
     fn reserved_bits(&self) -> u8;
 
-    /// Inbound: a data message starts with these RSV bits (only claimed ones). Returns whether
-    /// its payload goes through [`Extension::decode`].
+    /// Inbound: a data message starts with these RSV bits (only claimed ones, at least one
+    /// set: a message whose first frame sets none of them is never transformed, which keeps
+    /// the core's hot path free of extension calls). Returns whether its payload goes
+    /// through [`Extension::decode`].
     fn decode_start(&mut self, rsv: u8) -> bool;
 
     /// Inbound: the next payload bytes of a transformed message, in order, unmasked. Appends

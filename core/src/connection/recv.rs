@@ -148,9 +148,55 @@ impl Connection {
             return self.on_control(header.opcode, payload);
         }
         self.heard_from_peer = true;
+        if let Some(step) = self.read_whole_frame(&header, header_len, input)? {
+            return Ok(step);
+        }
         self.start_data_frame(&header)?;
         input.advance(header_len);
         Ok(Step::Continue)
+    }
+
+    /// The hot path: a complete single-frame message with no extension bits, already in the
+    /// buffer, is handed out at once without going through the frame and message state.
+    #[inline]
+    fn read_whole_frame(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+        input: &mut BytesMut,
+    ) -> Result<Option<Step>, ProtocolError> {
+        let whole = header.fin
+            && header.rsv == 0
+            && header.opcode != OpCode::Continuation
+            && self.decoder.message.is_none()
+            && (input.len() - header_len) as u64 >= header.payload_len;
+        if !whole {
+            return Ok(None);
+        }
+        let len = header.payload_len as usize;
+        let limits = &self.config.limits;
+        if len > limits.max_frame_size || len > limits.max_message_size {
+            // The general path reports which limit.
+            return Ok(None);
+        }
+        input.advance(header_len);
+        let mut payload = input.split_to(len);
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key);
+        }
+        let kind = if header.opcode == OpCode::Text {
+            simdutf8::basic::from_utf8(&payload).map_err(|_| ProtocolError::InvalidUtf8)?;
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
+        };
+        Ok(Some(Step::Event(Event::Data(Data {
+            kind,
+            payload: payload.freeze(),
+            message_start: true,
+            frame_end: true,
+            message_end: true,
+        }))))
     }
 
     fn check_mask(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
@@ -192,8 +238,8 @@ impl Connection {
                     MessageKind::Binary
                 };
                 let transformed = match self.extension.as_mut() {
-                    Some(ext) => ext.decode_start(header.rsv),
-                    None => false,
+                    Some(ext) if header.rsv != 0 => ext.decode_start(header.rsv),
+                    _ => false,
                 };
                 self.decoder.message.insert(Message {
                     kind,
