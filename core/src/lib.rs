@@ -24,6 +24,7 @@ pub mod handshake;
 pub mod limits;
 #[allow(unsafe_code)]
 pub mod mask;
+pub mod message;
 pub mod role;
 pub mod state;
 mod timer;
@@ -39,5 +40,6 @@ pub use error::{ConnectionError, ProtocolError, UsageError};
 pub use event::{Data, Event, MessageKind};
 pub use handshake::HandshakeError;
 pub use limits::Limits;
+pub use message::{Assembler, Message, Utf8Bytes};
 pub use role::Role;
 pub use state::State;

@@ -407,7 +407,7 @@ impl Connection {
         match opcode {
             OpCode::Ping => {
                 if self.state == State::Open {
-                    self.encoder.set_pong(&payload);
+                    self.encoder.set_pong(payload.clone());
                 }
                 Ok(Step::Event(Event::Ping(payload)))
             }

@@ -40,7 +40,7 @@ pub(super) struct Encoder {
     /// Masking keys for a client; `None` for a server.
     entropy: Option<Box<dyn Entropy>>,
     /// The payload of the pong owed for the latest ping: answering the latest suffices.
-    pong: Option<([u8; MAX_CONTROL_PAYLOAD], u8)>,
+    pong: Option<Bytes>,
     /// A keep-alive ping is queued; its timeout starts when it is handed to the transport.
     keep_alive_ping: bool,
     /// A close frame is queued; the close timeout starts when it is handed to the transport.
@@ -65,13 +65,11 @@ impl Encoder {
     }
 
     pub(super) fn queued(&self) -> usize {
-        self.out.len() + self.pong.map_or(0, |(_, len)| 2 + usize::from(len))
+        self.out.len() + self.pong.as_ref().map_or(0, |p| 2 + p.len())
     }
 
-    pub(super) fn set_pong(&mut self, payload: &[u8]) {
-        let mut buf = [0; MAX_CONTROL_PAYLOAD];
-        buf[..payload.len()].copy_from_slice(payload);
-        self.pong = Some((buf, payload.len() as u8));
+    pub(super) fn set_pong(&mut self, payload: Bytes) {
+        self.pong = Some(payload);
     }
 
     pub(super) fn queue_keep_alive_ping(&mut self) {
@@ -101,8 +99,8 @@ impl Encoder {
     }
 
     fn flush_pong(&mut self) {
-        if let Some((buf, len)) = self.pong.take() {
-            self.write_frame(OpCode::Pong, true, 0, &buf[..usize::from(len)]);
+        if let Some(payload) = self.pong.take() {
+            self.write_frame(OpCode::Pong, true, 0, &payload);
         }
     }
 
@@ -290,6 +288,15 @@ impl Connection {
         let bytes = self.encoder.out.split().freeze();
         self.advance_transmit(0);
         bytes
+    }
+
+    /// Releases buffers that hold nothing, so an idle connection keeps no allocation beyond
+    /// its fixed state. Adapters call it when they go idle.
+    pub fn shrink_buffers(&mut self) {
+        if self.encoder.out.is_empty() {
+            self.encoder.out = BytesMut::new();
+        }
+        self.encoder.scratch = BytesMut::new();
     }
 
     /// Once the reply to the peer's close has left, the handshake is complete.

@@ -1,0 +1,197 @@
+//! Whole messages, the unit most applications send and receive, and the assembler that
+//! joins data pieces into them. Shared by every runtime adapter.
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::close::CloseFrame;
+use crate::event::{Data, Event, MessageKind};
+
+/// Bytes known to be valid UTF-8 (validated by the core as they arrived), shared without
+/// copying.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Utf8Bytes(Bytes);
+
+impl Utf8Bytes {
+    /// Checks `bytes` and wraps them.
+    pub fn try_from_bytes(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
+        std::str::from_utf8(&bytes)?;
+        Ok(Utf8Bytes(bytes))
+    }
+
+    /// The text. Re-checking is cheap next to copying into a `String`, and keeps this crate
+    /// free of `unsafe`.
+    pub fn as_str(&self) -> &str {
+        simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The bytes, without copying.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Utf8Bytes {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for Utf8Bytes {
+    fn from(s: String) -> Self {
+        Utf8Bytes(Bytes::from(s))
+    }
+}
+
+impl From<&str> for Utf8Bytes {
+    fn from(s: &str) -> Self {
+        Utf8Bytes(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<&'static str> for Message {
+    fn from(s: &'static str) -> Self {
+        Message::Text(Utf8Bytes(Bytes::from_static(s.as_bytes())))
+    }
+}
+
+impl fmt::Debug for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A whole message, or a control frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping (received: already answered; sent: the peer answers with a pong).
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// A close frame (`None`: no status code).
+    Close(Option<CloseFrame>),
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(text: impl Into<String>) -> Self {
+        Message::Text(Utf8Bytes::from(text.into()))
+    }
+
+    /// A binary message.
+    pub fn binary(bytes: impl Into<Bytes>) -> Self {
+        Message::Binary(bytes.into())
+    }
+
+    /// Whether this is a text or binary message (not a control frame).
+    pub fn is_data(&self) -> bool {
+        matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+}
+
+/// Joins [`Data`] pieces into whole messages. A message that arrives as one piece (the usual
+/// case) is passed through without a copy. The core has already enforced the message size
+/// limit, so the assembly buffer is bounded by it.
+#[derive(Debug, Default)]
+pub struct Assembler {
+    kind: Option<MessageKind>,
+    parts: BytesMut,
+}
+
+impl Assembler {
+    /// An empty assembler.
+    pub fn new() -> Self {
+        Assembler::default()
+    }
+
+    /// Takes the next event; returns a message once one is complete.
+    pub fn push(&mut self, event: Event) -> Option<Message> {
+        match event {
+            Event::Data(data) => self.push_data(data),
+            Event::Ping(p) => Some(Message::Ping(p)),
+            Event::Pong(p) => Some(Message::Pong(p)),
+            Event::Close(frame) => Some(Message::Close(frame)),
+        }
+    }
+
+    fn push_data(&mut self, data: Data) -> Option<Message> {
+        let payload = if data.message_start && data.message_end {
+            data.payload
+        } else {
+            self.kind = Some(data.kind);
+            self.parts.extend_from_slice(&data.payload);
+            if !data.message_end {
+                return None;
+            }
+            // Hand out the whole buffer; hold nothing between messages.
+            std::mem::take(&mut self.parts).freeze()
+        };
+        Some(match data.kind {
+            MessageKind::Text => Message::Text(Utf8Bytes(payload)),
+            MessageKind::Binary => Message::Binary(payload),
+        })
+    }
+
+    /// Bytes of an unfinished message held.
+    pub fn buffered(&self) -> usize {
+        self.parts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(kind: MessageKind, payload: &'static [u8], start: bool, end: bool) -> Event {
+        Event::Data(Data {
+            kind,
+            payload: Bytes::from_static(payload),
+            message_start: start,
+            frame_end: true,
+            message_end: end,
+        })
+    }
+
+    #[test]
+    fn single_pieces_pass_through_and_fragments_join() {
+        let mut a = Assembler::new();
+        let whole = a.push(piece(MessageKind::Binary, b"abc", true, true));
+        assert_eq!(whole, Some(Message::Binary(Bytes::from_static(b"abc"))));
+        assert_eq!(
+            a.push(piece(MessageKind::Text, "h\u{e9}".as_bytes(), true, false)),
+            None
+        );
+        assert_eq!(
+            a.push(Event::Ping(Bytes::new())),
+            Some(Message::Ping(Bytes::new()))
+        );
+        let joined = a.push(piece(MessageKind::Text, b"llo", false, true));
+        assert_eq!(joined, Some(Message::text("h\u{e9}llo")));
+        assert_eq!(a.buffered(), 0);
+    }
+
+    #[test]
+    fn utf8_bytes_behave_like_str() {
+        let t = Utf8Bytes::from("κόσμε");
+        assert_eq!(&*t, "κόσμε");
+        assert_eq!(t.to_string(), "κόσμε");
+        assert!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"\xff")).is_err());
+    }
+}
