@@ -1,0 +1,121 @@
+//! hyper 1.x integration: answer an HTTP/1.1 upgrade request inside an existing hyper (or
+//! axum) service and get a ropeway [`WebSocket`] once hyper hands over the connection.
+//!
+//! ```no_run
+//! # use ropeway_tokio::{hyper::upgrade, ServerConfig};
+//! # async fn service(mut req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<String>, ropeway_tokio::Error> {
+//! let (response, pending) = upgrade(&mut req, &ServerConfig::default())?;
+//! tokio::spawn(async move {
+//!     let mut ws = pending.await?;
+//!     while let Some(Ok(message)) = ws.recv().await {
+//!         if message.is_data() { ws.send(message).await?; }
+//!     }
+//!     Ok::<_, ropeway_tokio::Error>(())
+//! });
+//! Ok(response)
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::BytesMut;
+use http::{Request, Response};
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use ropeway_core::Connection;
+use ropeway_core::extension::Extension;
+use ropeway_core::handshake::{Accept, UpgradeRequest};
+
+use crate::error::Error;
+use crate::server::ServerConfig;
+use crate::websocket::WebSocket;
+
+/// The transport of an upgraded hyper connection.
+pub type UpgradedIo = TokioIo<Upgraded>;
+
+/// Validates `request` as a WebSocket upgrade (and its `Origin` against the allow-list) and
+/// returns the 101 response to send back, plus a future that yields the [`WebSocket`] once
+/// hyper has handed over the connection. On error, answer with the error's status (see
+/// [`status_for`]).
+pub fn upgrade<B, R: Default>(
+    request: &mut Request<B>,
+    config: &ServerConfig,
+) -> Result<(Response<R>, PendingUpgrade), Error> {
+    upgrade_with(request, config, Accept::default())
+}
+
+/// [`upgrade`] with an answer of the application's (subprotocol, headers).
+pub fn upgrade_with<B, R: Default>(
+    request: &mut Request<B>,
+    config: &ServerConfig,
+    mut accept: Accept,
+) -> Result<(Response<R>, PendingUpgrade), Error> {
+    let mut head = Request::new(());
+    *head.method_mut() = request.method().clone();
+    *head.uri_mut() = request.uri().clone();
+    *head.version_mut() = request.version();
+    *head.headers_mut() = request.headers().clone();
+    let upgrade = UpgradeRequest::from_request(head)?;
+    if !config.origin_allowed(upgrade.origin()) {
+        return Err(Error::OriginRejected(upgrade.origin().map(str::to_owned)));
+    }
+    let mut extension = None;
+    if let Some((answer, ext)) = upgrade.negotiate(&config.extensions) {
+        accept.extensions.push(answer);
+        extension = Some(ext);
+    }
+    let response = upgrade.accept(&accept).map(|()| R::default());
+    let pending = PendingUpgrade {
+        on_upgrade: hyper::upgrade::on(request),
+        config: config.clone(),
+        extension,
+    };
+    Ok((response, pending))
+}
+
+/// The HTTP status to answer a failed [`upgrade`] with: 403 for a forbidden origin, the
+/// handshake error's own status (400, 426 …), 500 otherwise.
+pub fn status_for(error: &Error) -> http::StatusCode {
+    match error {
+        Error::OriginRejected(_) => http::StatusCode::FORBIDDEN,
+        Error::Handshake(e) => e.status(),
+        _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Resolves to the [`WebSocket`] once hyper has sent the 101 and handed over the connection.
+pub struct PendingUpgrade {
+    on_upgrade: OnUpgrade,
+    config: ServerConfig,
+    extension: Option<Box<dyn Extension>>,
+}
+
+impl std::fmt::Debug for PendingUpgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingUpgrade").finish_non_exhaustive()
+    }
+}
+
+impl Future for PendingUpgrade {
+    type Output = Result<WebSocket<UpgradedIo>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let upgraded = ready!(Pin::new(&mut this.on_upgrade).poll(cx))
+            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        let now = tokio::time::Instant::now().into_std();
+        let mut conn = Connection::server(this.config.core, now);
+        if let Some(ext) = this.extension.take() {
+            conn = conn.with_extension(ext);
+        }
+        let io = TokioIo::new(upgraded);
+        Poll::Ready(Ok(WebSocket::from_parts(
+            io,
+            conn,
+            BytesMut::new(),
+            this.config.read_buffer_size,
+        )))
+    }
+}

@@ -1,0 +1,200 @@
+//! `split()`: a receiving half and a cloneable sending half, with one task driving the
+//! connection for both (answering pings, sending keep-alive pings, writing what senders
+//! queue). Senders wait while the queued output is over its limit, so the channel and the
+//! core's output together bound the memory a slow peer can hold.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use ropeway_core::{CloseFrame, Message, SendOptions, UsageError};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_util::sync::PollSender;
+
+use crate::error::Error;
+use crate::websocket::WebSocket;
+
+/// Messages received but not yet taken by the read half: the driver stops reading from the
+/// transport when this many wait (backpressure towards the peer).
+const INBOUND_QUEUE: usize = 16;
+/// Messages handed to the write half but not yet taken by the driver.
+const OUTBOUND_QUEUE: usize = 16;
+
+/// The receiving half of a split connection.
+#[derive(Debug)]
+pub struct ReadHalf {
+    rx: mpsc::Receiver<Result<Message, Error>>,
+}
+
+impl ReadHalf {
+    /// Receives the next message; `None` once the connection has ended. Cancellation-safe.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        self.rx.recv().await
+    }
+}
+
+impl Stream for ReadHalf {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().rx.poll_recv(cx)
+    }
+}
+
+/// The sending half of a split connection: clone it to send from other tasks (the
+/// reference stack's "background service writes to the socket" pattern).
+#[derive(Clone, Debug)]
+pub struct WriteHalf {
+    tx: mpsc::Sender<(Message, SendOptions)>,
+}
+
+impl WriteHalf {
+    /// Queues a message for the driver to send; waits while the connection's output is over
+    /// its limit. Fails with [`Error::Closed`] once the connection has ended.
+    pub async fn send(&self, message: Message) -> Result<(), Error> {
+        self.send_with(message, SendOptions::default()).await
+    }
+
+    /// [`WriteHalf::send`] with per-message options (e.g. no compression).
+    pub async fn send_with(&self, message: Message, options: SendOptions) -> Result<(), Error> {
+        check(&message)?;
+        self.tx
+            .send((message, options))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Starts the close handshake; the read half sees the peer's close and then its end.
+    pub async fn close(&self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        self.send(Message::Close(frame)).await
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// The usage errors a message can be checked for before it reaches the driver, so they are
+/// reported to the sender rather than lost.
+fn check(message: &Message) -> Result<(), Error> {
+    match message {
+        Message::Ping(p) | Message::Pong(p) if p.len() > 125 => {
+            Err(UsageError::ControlPayloadTooLong(p.len()).into())
+        }
+        Message::Close(Some(frame)) if !frame.code.is_valid_on_wire() => {
+            Err(UsageError::InvalidCloseCode(frame.code.0).into())
+        }
+        Message::Close(Some(frame)) if frame.reason.len() > CloseFrame::MAX_REASON_LEN => {
+            Err(UsageError::CloseReasonTooLong(frame.reason.len()).into())
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn split<S>(ws: WebSocket<S>) -> (ReadHalf, WriteHalf)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
+    let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let driver = Driver {
+        ws,
+        inbound: PollSender::new(inbound_tx),
+        outbound: outbound_rx,
+        reader_gone: false,
+        writers_gone: false,
+    };
+    tokio::spawn(driver.run());
+    (ReadHalf { rx: inbound_rx }, WriteHalf { tx: outbound_tx })
+}
+
+struct Driver<S> {
+    ws: WebSocket<S>,
+    inbound: PollSender<Result<Message, Error>>,
+    outbound: mpsc::Receiver<(Message, SendOptions)>,
+    reader_gone: bool,
+    writers_gone: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    async fn run(mut self) {
+        poll_fn(|cx| self.poll(cx)).await;
+    }
+
+    /// Ready when the connection has ended.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let sent = self.poll_outbound(cx);
+            let received = match self.poll_inbound(cx) {
+                Poll::Ready(Some(())) => true,
+                Poll::Ready(None) => return Poll::Ready(()),
+                Poll::Pending => false,
+            };
+            if self.reader_gone && self.writers_gone {
+                // Nobody can use the connection any more: close it properly.
+                let _ = self.ws.queue(
+                    Message::Close(Some(CloseFrame::new(1000, ""))),
+                    SendOptions::default(),
+                );
+            }
+            if !sent && !received {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Moves queued messages into the connection while it accepts them, and writes them.
+    /// Returns whether anything was taken.
+    fn poll_outbound(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut took = false;
+        while !self.writers_gone {
+            match self.ws.poll_ready_to_send(cx) {
+                Poll::Ready(Ok(())) => {}
+                // Over the limit (Pending) or no longer open: senders wait, or fail once the
+                // driver ends.
+                Poll::Pending | Poll::Ready(Err(_)) => break,
+            }
+            match self.outbound.poll_recv(cx) {
+                Poll::Ready(Some((message, options))) => {
+                    if let Err(e) = self.ws.queue(message, options) {
+                        tracing::debug!("dropped a message queued after close: {e}");
+                    }
+                    took = true;
+                }
+                Poll::Ready(None) => self.writers_gone = true,
+                Poll::Pending => break,
+            }
+        }
+        if took {
+            // Write what was queued; if the transport is not ready, the next poll goes on.
+            let _ = self.ws.poll_flush_output(cx);
+        }
+        took
+    }
+
+    /// Drives the connection and hands received messages to the read half. `Some(())` if a
+    /// message moved, `None` once the connection has ended.
+    fn poll_inbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        if !self.reader_gone {
+            match self.inbound.poll_reserve(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => self.reader_gone = true,
+                // The reader is behind: stop reading from the peer until it catches up.
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        match self.ws.poll_recv(cx) {
+            Poll::Ready(Some(item)) => {
+                if !self.reader_gone {
+                    let _ = self.inbound.send_item(item);
+                }
+                Poll::Ready(Some(()))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The client's transport: plain TCP or TLS over it.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+#[cfg(feature = "tls")]
+use std::sync::Arc;
+
+use crate::client::ClientConfig;
+use crate::error::Error;
+
+/// A TCP connection, with TLS for `wss://`.
+#[derive(Debug)]
+pub enum MaybeTlsStream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Opens TLS over `tcp` for `host`.
+#[cfg(feature = "tls")]
+pub(crate) async fn connect(
+    tcp: TcpStream,
+    host: &str,
+    config: &ClientConfig,
+) -> Result<MaybeTlsStream, Error> {
+    let tls = config.tls.clone().unwrap_or_else(default_client_config);
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| Error::Tls(format!("invalid server name {host:?}: {e}")))?;
+    let stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    Ok(MaybeTlsStream::Tls(Box::new(stream)))
+}
+
+#[cfg(not(feature = "tls"))]
+pub(crate) async fn connect(
+    _: TcpStream,
+    _: &str,
+    _: &ClientConfig,
+) -> Result<MaybeTlsStream, Error> {
+    Err(Error::Tls("wss:// needs the `tls` feature".into()))
+}
+
+/// A TLS client configuration that trusts the webpki (Mozilla) roots, with the ring provider.
+#[cfg(feature = "tls")]
+pub fn default_client_config() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
+    // The ring provider supports the default protocol versions; this cannot fail.
+    Arc::new(config.unwrap_or_else(|_| unreachable!("ring supports TLS 1.2 and 1.3")))
+}
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.get_mut() {
+            MaybeTlsStream::Plain($s) => {
+                let $s = Pin::new($s);
+                $e
+            }
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls($s) => {
+                let $s = Pin::new($s.as_mut());
+                $e
+            }
+        }
+    };
+}
+
+impl AsyncRead for MaybeTlsStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        delegate!(self, s => s.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for MaybeTlsStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self, s => s.poll_write(cx, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => s.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => s.poll_shutdown(cx))
+    }
+}

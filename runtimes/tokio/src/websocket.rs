@@ -1,0 +1,477 @@
+//! `WebSocket`: one connection, driven by the calls the application makes on it.
+//!
+//! The drive loop is the core's: read → `recv` until it needs input → write what the core
+//! queued → sleep until `poll_timeout`. Every step keeps its state in the `WebSocket`, never
+//! in a future, so dropping a `recv` or `send` future (e.g. in `tokio::select!`) loses
+//! nothing.
+
+use std::future::poll_fn;
+use std::io;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::BytesMut;
+use futures_core::Stream;
+use futures_sink::Sink;
+use ropeway_core::{
+    Assembler, CloseFrame, Connection, ConnectionError, Data, Event, Message, MessageKind,
+    SendOptions, State,
+};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+use crate::error::Error;
+
+/// Bytes read at once into the stack while the read buffer is empty, so a connection that
+/// waits for data holds no buffer of its own.
+const IDLE_READ_SCRATCH: usize = 4096;
+
+/// A WebSocket connection over any tokio transport (`TcpStream`, a TLS stream, a hyper
+/// upgrade, an in-memory duplex).
+///
+/// Receive with [`WebSocket::recv`] (or as a [`Stream`]), send with [`WebSocket::send`] (or
+/// as a [`Sink`]). Pings are answered and keep-alive pings sent while the application
+/// receives; to send from other tasks, [`WebSocket::split`] it.
+///
+/// ```no_run
+/// # async fn echo(mut ws: ropeway_tokio::WebSocket<tokio::net::TcpStream>) -> Result<(), ropeway_tokio::Error> {
+/// while let Some(message) = ws.recv().await {
+///     let message = message?;
+///     if message.is_data() {
+///         ws.send(message).await?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct WebSocket<S> {
+    io: S,
+    conn: Connection,
+    read_buf: BytesMut,
+    read_buffer_size: usize,
+    assembler: Assembler,
+    /// A piece of a message handed out partly by `recv_piece`.
+    piece: Option<Data>,
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// The error that ends the connection, held until the close frame answering it is out.
+    ending: Option<Error>,
+    /// The end was reported (or is being reported): report `None` from now on.
+    finished: bool,
+    /// The transport has been shut down.
+    shut_down: bool,
+}
+
+impl<S> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("conn", &self.conn)
+            .field("buffered", &self.read_buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`WebSocket::recv_piece`] put into the caller's buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// `len` bytes of a text or binary message; `end_of_message` on its last piece.
+    Data {
+        /// Text or binary.
+        kind: MessageKind,
+        /// Bytes written to the buffer.
+        len: usize,
+        /// This piece ends the message.
+        end_of_message: bool,
+    },
+    /// The peer closed the connection.
+    Close(Option<CloseFrame>),
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps a transport on which the opening handshake is done. `buffered` holds bytes read
+    /// past the handshake (the first frames), which are decoded first.
+    pub fn from_parts(
+        io: S,
+        conn: Connection,
+        buffered: BytesMut,
+        read_buffer_size: usize,
+    ) -> Self {
+        WebSocket {
+            io,
+            conn,
+            read_buf: buffered,
+            read_buffer_size: read_buffer_size.max(256),
+            assembler: Assembler::new(),
+            piece: None,
+            sleep: None,
+            ending: None,
+            finished: false,
+            shut_down: false,
+        }
+    }
+
+    /// The protocol core, for its state, settings and negotiated extension.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// Receives the next message. Returns `None` once the connection has ended (after the
+    /// close handshake, or after the error that ended it was returned). Cancellation-safe.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Receives the next piece of a message into `buf`, like the reference stack's
+    /// `ReceiveAsync` with `EndOfMessage`: a message of any size streams through a buffer of
+    /// any size. Pings and pongs are handled and skipped. `None` once the connection ended.
+    /// Cancellation-safe. Don't mix with [`WebSocket::recv`] in the middle of a message.
+    pub async fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
+        poll_fn(|cx| self.poll_recv_piece(cx, buf)).await
+    }
+
+    /// Sends a message (or a ping, pong or close) and writes it out. Waits while the queued
+    /// output is over its limit, so a peer that never reads cannot grow this side's memory.
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        self.send_with(message, SendOptions::default()).await
+    }
+
+    /// Sends with per-message options, e.g. without compression for a message that mixes
+    /// secrets with attacker-controlled data.
+    pub async fn send_with(&mut self, message: Message, options: SendOptions) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.queue(message, options)?;
+        poll_fn(|cx| self.poll_flush_output(cx)).await
+    }
+
+    /// Sends one fragment of a message (see [`Connection::send_fragment`]) and writes it out.
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.conn.send_fragment(kind, payload, fin)?;
+        poll_fn(|cx| self.poll_flush_output(cx)).await
+    }
+
+    /// Closes the connection: sends a close frame with `code` and `reason`, then receives
+    /// (and drops) whatever the peer still sends until its close frame arrives and the
+    /// transport ends, or the close timeout passes.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        self.conn.close(frame)?;
+        while let Some(message) = self.recv().await {
+            match message {
+                Ok(_) => {}
+                Err(Error::Connection(ConnectionError::CloseTimeout)) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Splits the connection into a receiving half and a cloneable sending half that other
+    /// tasks can use. A task spawned on the current tokio runtime then drives the connection,
+    /// so pings are answered and keep-alive runs whichever half is in use.
+    pub fn split(self) -> (crate::split::ReadHalf, crate::split::WriteHalf)
+    where
+        S: Send + 'static,
+    {
+        crate::split::split(self)
+    }
+
+    /// Queues a message without writing it.
+    pub(crate) fn queue(&mut self, message: Message, options: SendOptions) -> Result<(), Error> {
+        match message {
+            Message::Text(text) => {
+                self.conn
+                    .send_with(MessageKind::Text, text.as_bytes(), options)?
+            }
+            Message::Binary(bytes) => self.conn.send_with(MessageKind::Binary, &bytes, options)?,
+            Message::Ping(p) => self.conn.ping(&p)?,
+            Message::Pong(p) => self.conn.pong(&p)?,
+            Message::Close(frame) => self.conn.close(frame)?,
+        }
+        Ok(())
+    }
+
+    /// Ready once a data message may be queued: writes queued output until it is under its
+    /// limit. Fails once the connection has ended.
+    pub(crate) fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            if self.conn.can_send() {
+                return Poll::Ready(Ok(()));
+            }
+            if self.conn.state() != State::Open || self.conn.error().is_some() {
+                return Poll::Ready(Err(Error::Closed));
+            }
+            ready!(self.poll_write_queued(cx))?;
+        }
+    }
+
+    /// Writes everything queued and flushes the transport.
+    pub(crate) fn poll_flush_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_write_queued(cx))?;
+        ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes queued output until it is empty; several frames go out in one write.
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            let now = tokio::time::Instant::now().into_std();
+            let out = self.conn.poll_transmit(now);
+            if out.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, out))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
+            }
+            self.conn.advance_transmit(n);
+        }
+    }
+
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            match ready!(self.poll_event(cx, false)) {
+                Some(Ok(event)) => {
+                    if let Some(message) = self.assembler.push(event) {
+                        return Poll::Ready(Some(Ok(message)));
+                    }
+                }
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+
+    fn poll_recv_piece(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Option<Result<Piece, Error>>> {
+        loop {
+            if let Some(data) = &mut self.piece {
+                let len = data.payload.len().min(buf.len());
+                buf[..len].copy_from_slice(&data.payload[..len]);
+                let _ = data.payload.split_to(len);
+                let done = data.payload.is_empty();
+                let piece = Piece::Data {
+                    kind: data.kind,
+                    len,
+                    end_of_message: done && data.message_end,
+                };
+                if done {
+                    self.piece = None;
+                }
+                if len > 0
+                    || matches!(
+                        piece,
+                        Piece::Data {
+                            end_of_message: true,
+                            ..
+                        }
+                    )
+                {
+                    return Poll::Ready(Some(Ok(piece)));
+                }
+                continue;
+            }
+            match ready!(self.poll_event(cx, true)) {
+                Some(Ok(Event::Data(data))) => self.piece = Some(data),
+                Some(Ok(Event::Close(frame))) => return Poll::Ready(Some(Ok(Piece::Close(frame)))),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+
+    /// The drive loop: the next event, reading, writing and sleeping as needed.
+    fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        partial: bool,
+    ) -> Poll<Option<Result<Event, Error>>> {
+        loop {
+            if self.ending.is_some() {
+                return self.poll_report_ending(cx);
+            }
+            if self.finished {
+                return self.poll_finish(cx);
+            }
+            let decoded = if partial {
+                self.conn.recv_partial(&mut self.read_buf)
+            } else {
+                self.conn.recv(&mut self.read_buf)
+            };
+            match decoded {
+                Ok(Some(event)) => {
+                    if matches!(event, Event::Ping(_) | Event::Close(_)) {
+                        // Answer now if the transport takes it; otherwise the next poll does.
+                        if let Poll::Ready(Err(e)) = self.poll_flush_output(cx) {
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                    }
+                    return Poll::Ready(Some(Ok(event)));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.ending = Some(e.into());
+                    return self.poll_report_ending(cx);
+                }
+            }
+            if self.conn.queued_output() > 0
+                && let Poll::Ready(Err(e)) = self.poll_flush_output(cx)
+            {
+                self.ending = Some(e);
+                continue;
+            }
+            if self.conn.is_terminated() && self.conn.queued_output() == 0 {
+                self.finished = true;
+                continue;
+            }
+            if self.poll_timers(cx) {
+                continue;
+            }
+            match ready!(self.poll_read_more(cx, partial)) {
+                Ok(0) => self.conn.handle_eof(),
+                Ok(_) => {}
+                Err(e) => self.ending = Some(e.into()),
+            }
+        }
+    }
+
+    /// Reports the error that ended the connection once the close frame answering it (if
+    /// any) is written; a dead or vanished peer gets no close frame.
+    fn poll_report_ending(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        let peer_gone = matches!(
+            self.ending,
+            Some(Error::Connection(
+                ConnectionError::KeepAliveTimeout | ConnectionError::Abnormal
+            )) | Some(Error::Io(_))
+        );
+        if !peer_gone {
+            // A write error here only means the peer went away too; the first error stands.
+            let _ = ready!(self.poll_flush_output(cx));
+        }
+        self.finished = true;
+        Poll::Ready(self.ending.take().map(Err))
+    }
+
+    /// After the end: shut the transport down once, then report the end.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        if !self.shut_down {
+            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            self.shut_down = true;
+            self.read_buf = BytesMut::new();
+            self.sleep = None;
+        }
+        Poll::Ready(None)
+    }
+
+    /// Fires the core's timers when due. Returns whether one fired.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = self.conn.poll_timeout() else {
+            self.sleep = None;
+            return false;
+        };
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let sleep = match &mut self.sleep {
+            Some(sleep) => {
+                if sleep.deadline() != deadline {
+                    sleep.as_mut().reset(deadline);
+                }
+                sleep
+            }
+            None => self
+                .sleep
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        if sleep.as_mut().poll(cx).is_ready() {
+            self.conn
+                .handle_timeout(tokio::time::Instant::now().into_std());
+            return true;
+        }
+        false
+    }
+
+    /// Reads more bytes. While nothing is buffered, reads into the stack and keeps no buffer
+    /// while waiting; mid-frame, reads straight into the buffer, sized for the frame.
+    fn poll_read_more(&mut self, cx: &mut Context<'_>, partial: bool) -> Poll<io::Result<usize>> {
+        if self.read_buf.is_empty() {
+            let mut scratch = [MaybeUninit::<u8>::uninit(); IDLE_READ_SCRATCH];
+            let mut scratch = ReadBuf::uninit(&mut scratch);
+            match Pin::new(&mut self.io).poll_read(cx, &mut scratch) {
+                Poll::Pending => {
+                    self.read_buf = BytesMut::new();
+                    self.conn.shrink_buffers();
+                    return Poll::Pending;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) => {}
+            }
+            let filled = scratch.filled();
+            if !filled.is_empty() {
+                let want = self.read_size(filled.len(), partial);
+                self.read_buf.reserve(want);
+                self.read_buf.extend_from_slice(filled);
+            }
+            return Poll::Ready(Ok(filled.len()));
+        }
+        let want = self.read_size(self.read_buf.len(), partial);
+        if self.read_buf.capacity() - self.read_buf.len() < self.read_buffer_size / 2 {
+            self.read_buf.reserve(want);
+        }
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf)
+    }
+
+    /// How much room to make: a read's worth, or (receiving whole frames) the rest of the
+    /// frame in progress, which the core has already checked against the frame limit.
+    fn read_size(&self, buffered: usize, partial: bool) -> usize {
+        if partial {
+            return self.read_buffer_size;
+        }
+        self.conn.read_hint(buffered).max(self.read_buffer_size)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_ready_to_send(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        self.get_mut().queue(item, SendOptions::default())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_flush_output(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.conn.state() == State::Open {
+            this.conn.close(Some(CloseFrame::new(1000, "")))?;
+        }
+        this.poll_flush_output(cx)
+    }
+}
