@@ -1,0 +1,78 @@
+//! Command-line options of the echo sample.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What the sample serves and how.
+#[derive(Debug)]
+pub struct Options {
+    /// Addresses to listen on.
+    pub listen: Vec<SocketAddr>,
+    /// Keep-alive ping interval; `None` turns it off.
+    pub keep_alive: Option<Duration>,
+    /// Origins allowed to open a WebSocket; empty allows all.
+    pub allowed_origins: Vec<String>,
+    /// Certificate chain and private key (PEM) to serve https:// and wss://.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+pub const USAGE: &str = "\
+ropeway echo sample: a web page at / and a WebSocket echo at /ws
+
+USAGE: ropeway-echo [OPTIONS]
+
+OPTIONS:
+  --listen ADDR            address to listen on (repeatable; default 127.0.0.1:5000 and [::1]:5000)
+  --keep-alive SECONDS     keep-alive ping interval, 0 = off (default 120)
+  --allowed-origin ORIGIN  allow WebSockets only from this origin (repeatable; default: any)
+  --tls-cert FILE          PEM certificate chain: serve https:// and wss://
+  --tls-key FILE           PEM private key for --tls-cert
+  -h, --help               this text";
+
+impl Options {
+    /// Parses `args` (without the program name).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut listen = Vec::new();
+        let mut keep_alive = Some(Duration::from_secs(120));
+        let mut allowed_origins = Vec::new();
+        let (mut cert, mut key) = (None, None);
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "--listen" => {
+                    let v = value("--listen")?;
+                    listen.push(v.parse().map_err(|e| format!("--listen {v}: {e}"))?);
+                }
+                "--keep-alive" => {
+                    let v = value("--keep-alive")?;
+                    let secs: u64 = v.parse().map_err(|e| format!("--keep-alive {v}: {e}"))?;
+                    keep_alive = (secs > 0).then(|| Duration::from_secs(secs));
+                }
+                "--allowed-origin" => allowed_origins.push(value("--allowed-origin")?),
+                "--tls-cert" => cert = Some(PathBuf::from(value("--tls-cert")?)),
+                "--tls-key" => key = Some(PathBuf::from(value("--tls-key")?)),
+                "-h" | "--help" => return Err(String::new()),
+                other => return Err(format!("unknown option {other}")),
+            }
+        }
+        if listen.is_empty() {
+            listen = vec![
+                "127.0.0.1:5000".parse().unwrap_or_else(|_| unreachable!()),
+                "[::1]:5000".parse().unwrap_or_else(|_| unreachable!()),
+            ];
+        }
+        let tls = match (cert, key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        };
+        Ok(Options {
+            listen,
+            keep_alive,
+            allowed_origins,
+            tls,
+        })
+    }
+}
