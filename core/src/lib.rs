@@ -15,6 +15,8 @@
 pub mod close;
 pub mod config;
 pub mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod entropy;
 pub mod error;
 pub mod event;

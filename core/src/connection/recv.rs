@@ -357,7 +357,14 @@ impl Connection {
                 message_end,
                 &mut decoder.transformed,
                 budget,
-            )?;
+            )
+            .map_err(|e| match e {
+                // The extension only knows what was left of the budget.
+                ProtocolError::MessageTooLarge { .. } => {
+                    ProtocolError::MessageTooLarge { max: max_message }
+                }
+                other => other,
+            })?;
             if message.kind == MessageKind::Text {
                 decoder
                     .utf8

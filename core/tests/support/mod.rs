@@ -2,7 +2,10 @@
 //! with a virtual clock and the streams cut at arbitrary points. No sockets, no sleeps.
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use ropeway_core::extension::{ClientExtension, ServerExtension};
 
 use ropeway_core::handshake::{
     Accept, ClientHandshake, ClientRequest, RequestReader, UpgradeRequest, write_response,
@@ -127,14 +130,25 @@ impl Pair {
     }
 
     /// A pair with the given settings, after a handshake that also goes through `chunker`.
-    pub fn with(client: Config, server: Config, mut chunker: Box<dyn Chunker>) -> Pair {
+    pub fn with(client: Config, server: Config, chunker: Box<dyn Chunker>) -> Pair {
+        Pair::with_extensions(client, server, chunker, Vec::new(), Vec::new())
+    }
+
+    /// A pair whose handshake negotiates the given extensions.
+    pub fn with_extensions(
+        client: Config,
+        server: Config,
+        mut chunker: Box<dyn Chunker>,
+        client_extensions: Vec<Arc<dyn ClientExtension>>,
+        server_extensions: Vec<Arc<dyn ServerExtension>>,
+    ) -> Pair {
         let now = Instant::now();
         let mut entropy = SeededEntropy::from_seed([7; 32]);
         let request = ClientRequest::from_url("ws://example.com/chat?room=1").unwrap();
         let mut request_bytes = BytesMut::new();
         let mut handshake = ClientHandshake::new(
             &request,
-            Vec::new(),
+            client_extensions,
             &mut entropy,
             &client.limits,
             &mut request_bytes,
@@ -150,12 +164,14 @@ impl Pair {
             }
         }
         let upgrade = UpgradeRequest::from_request(request.expect("request parsed")).unwrap();
+        let mut accept = Accept::default();
+        let mut server_extension = None;
+        if let Some((answer, ext)) = upgrade.negotiate(&server_extensions) {
+            accept.extensions.push(answer);
+            server_extension = Some(ext);
+        }
         let mut response_bytes = BytesMut::new();
-        write_response(
-            &upgrade.accept(&Accept::default()),
-            &[],
-            &mut response_bytes,
-        );
+        write_response(&upgrade.accept(&accept), &[], &mut response_bytes);
 
         let mut client_in = BytesMut::new();
         let mut accepted = None;
@@ -165,9 +181,16 @@ impl Pair {
                 accepted = Some(a);
             }
         }
-        assert!(accepted.is_some(), "handshake completed");
-        let client = Connection::client(client, Box::new(SeededEntropy::from_seed([9; 32])), now);
-        let server = Connection::server(server, now);
+        let accepted = accepted.expect("handshake completed");
+        let mut client =
+            Connection::client(client, Box::new(SeededEntropy::from_seed([9; 32])), now);
+        if let Some(ext) = accepted.extension {
+            client = client.with_extension(ext);
+        }
+        let mut server = Connection::server(server, now);
+        if let Some(ext) = server_extension {
+            server = server.with_extension(ext);
+        }
         let mut pair = Pair {
             client: Side::new(client),
             server: Side::new(server),
