@@ -1,7 +1,10 @@
 //! The Autobahn|Testsuite testee for ropeway-tokio: `server` echoes every message (tested by
 //! wstest's fuzzingclient); `client` runs every case of wstest's fuzzingserver.
 
+use std::sync::Arc;
+
 use ropeway_conformance::{Command, core_config};
+use ropeway_core::deflate::{DeflateClient, DeflateServer};
 use ropeway_tokio::client::{ClientConfig, connect_with};
 use ropeway_tokio::server::{ServerConfig, accept_with_config};
 use ropeway_tokio::{ClientRequest, Error, Message, WebSocket};
@@ -31,8 +34,10 @@ fn main() {
 
 async fn serve(addr: &str) -> Result<(), Error> {
     let listener = TcpListener::bind(addr).await?;
+    // Compression is accepted when offered (only cases 12.x and 13.x offer it).
     let config = ServerConfig {
         core: core_config(),
+        extensions: vec![Arc::new(DeflateServer::default())],
         ..ServerConfig::default()
     };
     println!("listening on {addr}");
@@ -67,8 +72,10 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocket<S>) -> Result
 }
 
 fn client_config() -> ClientConfig {
+    // Compression is offered; the fuzzingserver accepts it in cases 12.x and 13.x.
     ClientConfig {
         core: core_config(),
+        extensions: vec![Arc::new(DeflateClient::default())],
         ..ClientConfig::default()
     }
 }

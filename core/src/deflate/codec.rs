@@ -138,7 +138,12 @@ impl Extension for PerMessageDeflate {
     }
 
     fn encode(&mut self, input: &[u8], message_end: bool, output: &mut BytesMut) {
-        let (level, window) = (self.level, self.outbound.max_window_bits);
+        // The core only calls this after `encode_start` agreed, which never happens with an
+        // 8-bit window; the clamp keeps a misuse from reaching the backend's assertion.
+        let (level, window) = (
+            self.level,
+            self.outbound.max_window_bits.max(MIN_BACKEND_WINDOW),
+        );
         let deflater = self
             .compressor
             .get_or_insert_with(|| Compress::new_with_window_bits(level, false, window));

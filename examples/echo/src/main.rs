@@ -8,6 +8,7 @@ mod tls;
 use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode, header};
+use ropeway_core::deflate::DeflateServer;
 use ropeway_tokio::server::{Incoming, plain};
 use ropeway_tokio::{Accept, Error, Message, ServerConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -45,6 +46,12 @@ async fn serve(options: Options) -> Result<(), String> {
     let mut config = ServerConfig::default();
     config.core.keep_alive_interval = options.keep_alive;
     config.allowed_origins = options.allowed_origins.clone();
+    if let Some(deflate) = options.compression {
+        config
+            .extensions
+            .push(Arc::new(DeflateServer::new(deflate)));
+        println!("compression: permessage-deflate ({deflate:?})");
+    }
     let config = Arc::new(config);
     let tls = match &options.tls {
         Some((cert, key)) => Some(tls::acceptor(cert, key)?),

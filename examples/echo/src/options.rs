@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ropeway_core::deflate::DeflateConfig;
+
 /// What the sample serves and how.
 #[derive(Debug)]
 pub struct Options {
@@ -15,6 +17,8 @@ pub struct Options {
     pub allowed_origins: Vec<String>,
     /// Certificate chain and private key (PEM) to serve https:// and wss://.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// permessage-deflate settings when compression is on.
+    pub compression: Option<DeflateConfig>,
 }
 
 pub const USAGE: &str = "\
@@ -28,6 +32,10 @@ OPTIONS:
   --allowed-origin ORIGIN  allow WebSockets only from this origin (repeatable; default: any)
   --tls-cert FILE          PEM certificate chain: serve https:// and wss://
   --tls-key FILE           PEM private key for --tls-cert
+  --compression            accept permessage-deflate (off by default: compressing secrets next to
+                           attacker-controlled data over TLS leaks them, see CRIME/BREACH)
+  --server-max-window-bits N      with --compression: the server's window, 8-15 (default 15)
+  --server-no-context-takeover    with --compression: reset the server's compressor per message
   -h, --help               this text";
 
 impl Options {
@@ -37,6 +45,7 @@ impl Options {
         let mut keep_alive = Some(Duration::from_secs(120));
         let mut allowed_origins = Vec::new();
         let (mut cert, mut key) = (None, None);
+        let mut compression: Option<DeflateConfig> = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -53,6 +62,26 @@ impl Options {
                 "--allowed-origin" => allowed_origins.push(value("--allowed-origin")?),
                 "--tls-cert" => cert = Some(PathBuf::from(value("--tls-cert")?)),
                 "--tls-key" => key = Some(PathBuf::from(value("--tls-key")?)),
+                "--compression" => {
+                    compression.get_or_insert_with(DeflateConfig::default);
+                }
+                "--server-max-window-bits" => {
+                    let v = value("--server-max-window-bits")?;
+                    let bits: u8 = v
+                        .parse()
+                        .map_err(|e| format!("--server-max-window-bits {v}: {e}"))?;
+                    if !(8..=15).contains(&bits) {
+                        return Err(format!("--server-max-window-bits {bits}: 8 to 15"));
+                    }
+                    compression
+                        .get_or_insert_with(DeflateConfig::default)
+                        .server_max_window_bits = bits;
+                }
+                "--server-no-context-takeover" => {
+                    compression
+                        .get_or_insert_with(DeflateConfig::default)
+                        .server_no_context_takeover = true;
+                }
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option {other}")),
             }
@@ -73,6 +102,7 @@ impl Options {
             keep_alive,
             allowed_origins,
             tls,
+            compression,
         })
     }
 }
