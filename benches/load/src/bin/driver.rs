@@ -1,0 +1,698 @@
+//! The driver: runs every contender's echo server through every case with
+//! the load generator, in interleaved order (A B C … A B C …), and writes
+//! `benches/results/latest.{md,json,svg}`.
+//!
+//! ```text
+//! cargo run -p ropeway-bench-load --release --bin driver -- [--quick]
+//! ```
+//!
+//! Each run starts a fresh server process (pinned to one CPU, the load
+//! generator to another, where there are two), samples the server's and the
+//! load generator's CPU time and RSS from /proc exactly when the load
+//! generator reports the start and the end of its measured window, and stops
+//! both processes. See `benches/load/README.md`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use ropeway_bench_load::cli::{Flags, die, raise_fd_limit};
+use ropeway_bench_load::procfs::{self, Sample};
+use ropeway_bench_load::report::{
+    self, CaseInfo, ContenderInfo, Machine, Report, Run, cpus_allowed_list, parse_cpu_list,
+};
+use ropeway_bench_load::server::EXIT_WITH_PARENT_ENV;
+use ropeway_bench_load::{CONTENDERS, Contender};
+
+/// The contender that ratios are measured against when it is in the run.
+const PREFERRED_BASELINE: &str = "ropeway";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// N connections, one message of `size` bytes in flight on each.
+    Load,
+    /// N connections, handshake only, held open.
+    Idle,
+}
+
+struct Case {
+    id: &'static str,
+    kind: Kind,
+    conns: usize,
+    size: usize,
+    text: bool,
+}
+
+#[rustfmt::skip]
+const CASES: &[Case] = &[
+    Case { id: "100x20B", kind: Kind::Load, conns: 100, size: 20, text: false },
+    Case { id: "10x16KiB", kind: Kind::Load, conns: 10, size: 16 << 10, text: false },
+    Case { id: "500x16KiB", kind: Kind::Load, conns: 500, size: 16 << 10, text: false },
+    Case { id: "1x1MiB", kind: Kind::Load, conns: 1, size: 1 << 20, text: false },
+    Case { id: "100x20B-text", kind: Kind::Load, conns: 100, size: 20, text: true },
+    Case { id: "idle-10000", kind: Kind::Idle, conns: 10_000, size: 0, text: false },
+];
+
+const USAGE: &str = "usage: driver [--quick] [options]
+
+  --quick              1 repeat, short windows (warm-up 0.5s, 1.5s measured, idle hold 2s)
+  --repeats N          repeats of the whole interleaved sequence (default 3)
+  --warmup D --duration D --window D --hold D   override the timings
+  --baseline NAME      contender for the ratio column (default: ropeway if present, else the first)
+  --contenders a,b     run only these contenders (names as in the table)
+  --cases a,b          run only these cases (100x20B 10x16KiB 500x16KiB 1x1MiB 100x20B-text idle-10000)
+  --verify             the load generator compares every echoed byte
+  --no-pin             do not pin the server and the load generator to CPUs
+  --no-build           do not run `cargo build` for the server and load generator binaries
+  --out DIR            where latest.{md,json,svg} go (default benches/results)
+  --from-json FILE     measure nothing: rewrite latest.md and latest.svg beside FILE from its numbers";
+
+struct Settings {
+    quick: bool,
+    repeats: usize,
+    warmup: Duration,
+    duration: Duration,
+    window: Duration,
+    hold: Duration,
+    verify: bool,
+    baseline: String,
+    contenders: Vec<&'static Contender>,
+    cases: Vec<&'static Case>,
+    out_dir: PathBuf,
+    log_dir: PathBuf,
+    bin_dir: PathBuf,
+    /// (server CPU, load generator CPU).
+    pin: Option<(usize, usize)>,
+}
+
+fn main() {
+    let mut f = Flags::from_env();
+    if let Some(json) = f.value("from-json").unwrap_or_else(|e| die(&e, USAGE)) {
+        f.finish().unwrap_or_else(|e| die(&e, USAGE));
+        redraw(Path::new(&json));
+        return;
+    }
+    let s = parse(&mut f).unwrap_or_else(|e| die(&e, USAGE));
+    f.finish().unwrap_or_else(|e| die(&e, USAGE));
+    // Children inherit the limit: the servers need ~10,000 descriptors in the idle case.
+    raise_fd_limit(65_536);
+
+    let pinning = match s.pin {
+        Some((srv, lg)) => format!(
+            "server pinned to CPU {srv}, load generator to CPU {lg} (taskset); driver unpinned"
+        ),
+        None => "not pinned".to_owned(),
+    };
+    let machine = Machine::detect(pinning);
+    let lock = cargo_lock()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let contenders: Vec<ContenderInfo> = s
+        .contenders
+        .iter()
+        .map(|c| ContenderInfo {
+            name: c.name.into(),
+            bin: c.bin.into(),
+            krate: c.krate.into(),
+            version: report::locked_version(&lock, c.krate),
+        })
+        .collect();
+    let cases: Vec<CaseInfo> = s
+        .cases
+        .iter()
+        .map(|c| CaseInfo {
+            id: c.id.into(),
+            kind: if c.kind == Kind::Load { "load" } else { "idle" }.into(),
+            conns: c.conns,
+            size: c.size,
+            text: c.text,
+        })
+        .collect();
+
+    let total = s.repeats * s.cases.len() * s.contenders.len();
+    eprintln!(
+        "driver: {} contenders × {} cases × {} repeats = {total} runs; baseline {}; {}",
+        s.contenders.len(),
+        s.cases.len(),
+        s.repeats,
+        s.baseline,
+        machine.pinning
+    );
+    let mut runs = Vec::with_capacity(total);
+    let mut n = 0;
+    for rep in 0..s.repeats {
+        for case in &s.cases {
+            for con in &s.contenders {
+                n += 1;
+                let run = match case.kind {
+                    Kind::Load => run_load(&s, case, con, rep),
+                    Kind::Idle => run_idle(&s, case, con, rep),
+                };
+                eprintln!("[{n}/{total}] {}", describe(&run, case));
+                runs.push(run);
+            }
+        }
+    }
+
+    let summary = report::summarize(&cases, &contenders, &s.baseline, &runs);
+    let report = Report {
+        machine,
+        config: serde_json::json!({
+            "quick": s.quick,
+            "repeats": s.repeats,
+            "warmup_s": s.warmup.as_secs_f64(),
+            "duration_s": s.duration.as_secs_f64(),
+            "window_s": s.window.as_secs_f64(),
+            "hold_s": s.hold.as_secs_f64(),
+            "verify": s.verify,
+            "clock_ticks_per_sec": procfs::clock_ticks_per_sec(),
+        }),
+        baseline: s.baseline.clone(),
+        contenders,
+        cases,
+        runs,
+        summary,
+    };
+    if let Err(e) = std::fs::create_dir_all(&s.out_dir) {
+        die(
+            &format!("cannot create {}: {e}", s.out_dir.display()),
+            USAGE,
+        );
+    }
+    let json = serde_json::to_string_pretty(&report).expect("the report serializes");
+    write_or_die(&s.out_dir.join("latest.json"), &json);
+    write_md_svg(&report, &s.out_dir);
+}
+
+/// Writes `latest.md` and `latest.svg` next to each other and prints the markdown.
+fn write_md_svg(report: &Report, dir: &Path) {
+    let md = report.markdown();
+    write_or_die(&dir.join("latest.md"), &md);
+    let svg = dir.join("latest.svg");
+    if let Err(e) = report.draw_svg(&svg) {
+        eprintln!("driver: could not draw {}: {e}", svg.display());
+    }
+    println!("{md}");
+    eprintln!("driver: wrote {}/latest.{{md,svg}}", dir.display());
+}
+
+/// `--from-json`: re-renders the markdown and the chart from a run's raw
+/// numbers (no measurement), e.g. after changing the report's layout.
+fn redraw(json: &Path) {
+    let text = std::fs::read_to_string(json)
+        .unwrap_or_else(|e| die(&format!("{}: {e}", json.display()), USAGE));
+    let report: Report = serde_json::from_str(&text)
+        .unwrap_or_else(|e| die(&format!("{}: {e}", json.display()), USAGE));
+    write_md_svg(&report, json.parent().unwrap_or(Path::new(".")));
+}
+
+fn write_or_die(path: &Path, text: &str) {
+    if let Err(e) = std::fs::write(path, text) {
+        die(&format!("cannot write {}: {e}", path.display()), USAGE);
+    }
+}
+
+/// The workspace's `Cargo.lock`: the nearest one above this crate.
+fn cargo_lock() -> Option<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("Cargo.lock"))
+        .find(|p| p.is_file())
+}
+
+fn parse(f: &mut Flags) -> Result<Settings, String> {
+    let quick = f.switch("quick");
+    let (repeats, warmup, duration, window, hold) = if quick {
+        (1, 0.5, 1.5, 0.5, 2.0)
+    } else {
+        (3, 2.0, 5.0, 1.0, 3.0)
+    };
+    let secs = Duration::from_secs_f64;
+    let repeats = f.parsed("repeats")?.unwrap_or(repeats);
+    let warmup = f.duration("warmup")?.unwrap_or(secs(warmup));
+    let duration = f.duration("duration")?.unwrap_or(secs(duration));
+    let window = f.duration("window")?.unwrap_or(secs(window));
+    let hold = f.duration("hold")?.unwrap_or(secs(hold));
+    let verify = f.switch("verify");
+    let no_pin = f.switch("no-pin");
+    let no_build = f.switch("no-build");
+
+    let list = |v: Option<String>| -> Option<Vec<String>> {
+        v.map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+    };
+    let contenders: Vec<&'static Contender> = match list(f.value("contenders")?) {
+        None => CONTENDERS.iter().collect(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                CONTENDERS
+                    .iter()
+                    .find(|c| c.name == n)
+                    .ok_or(format!("unknown contender {n}"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let cases: Vec<&'static Case> = match list(f.value("cases")?) {
+        None => CASES.iter().collect(),
+        Some(ids) => ids
+            .iter()
+            .map(|n| {
+                CASES
+                    .iter()
+                    .find(|c| c.id == n)
+                    .ok_or(format!("unknown case {n}"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if contenders.is_empty() || cases.is_empty() || repeats == 0 {
+        return Err("nothing to run".into());
+    }
+    let baseline = match f.value("baseline")? {
+        Some(b) if contenders.iter().any(|c| c.name == b) => b,
+        Some(b) => return Err(format!("baseline {b} is not among the contenders run")),
+        None if contenders.iter().any(|c| c.name == PREFERRED_BASELINE) => {
+            PREFERRED_BASELINE.into()
+        }
+        None => contenders[0].name.into(),
+    };
+    let out_dir = match f.value("out")? {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../results"),
+    };
+    let log_dir = out_dir.join("tmp");
+    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin_dir = exe
+        .parent()
+        .ok_or("no directory for the driver binary")?
+        .to_path_buf();
+    let release = bin_dir.file_name().is_some_and(|n| n == "release");
+    if !release {
+        eprintln!("driver: WARNING: not a release build — numbers are meaningless; use --release");
+    }
+    if !no_build {
+        build_bins(&bin_dir, release)?;
+    }
+    for bin in contenders.iter().map(|c| c.bin).chain(["loadgen"]) {
+        if !bin_dir.join(bin).is_file() {
+            return Err(format!(
+                "{} is missing (build it, or drop --no-build)",
+                bin_dir.join(bin).display()
+            ));
+        }
+    }
+
+    let cpus = parse_cpu_list(&cpus_allowed_list());
+    let have_taskset = Command::new("taskset")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let pin = if no_pin {
+        None
+    } else if cpus.len() < 2 {
+        eprintln!("driver: fewer than 2 CPUs allowed ({cpus:?}): not pinning");
+        None
+    } else if !have_taskset {
+        eprintln!("driver: taskset not found: not pinning");
+        None
+    } else {
+        Some((cpus[0], cpus[1]))
+    };
+    Ok(Settings {
+        quick,
+        repeats,
+        warmup,
+        duration,
+        window,
+        hold,
+        verify,
+        baseline,
+        contenders,
+        cases,
+        out_dir,
+        log_dir,
+        bin_dir,
+        pin,
+    })
+}
+
+/// `cargo run --bin driver` builds only the driver: build the servers and
+/// the load generator too, into the same target directory and profile.
+fn build_bins(bin_dir: &Path, release: bool) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target_dir = bin_dir.parent().ok_or("no target directory")?;
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "-p",
+        "ropeway-bench-load",
+        "--bins",
+        "--target-dir",
+    ])
+    .arg(target_dir)
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().map_err(|e| format!("cargo build: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo build failed: {status}"))
+    }
+}
+
+/// A child process that is killed and reaped when dropped, whatever happens.
+struct Proc {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(bin: &Path, args: &[String], cpu: Option<usize>, log: &Path) -> Result<Self, String> {
+        let mut cmd = match cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.arg("-c").arg(cpu.to_string()).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let stderr = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut child = cmd
+            .args(args)
+            .env(EXIT_WITH_PARENT_ENV, "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self { child, lines })
+    }
+
+    fn pid(&self) -> u32 {
+        // taskset execs the program, so the pid is the program's.
+        self.child.id()
+    }
+
+    /// The next stdout line, or an error at the deadline or at EOF.
+    fn line(&self, deadline: Instant, what: &str) -> Result<String, String> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(l) => Ok(l),
+            Err(RecvTimeoutError::Timeout) => Err(format!("timed out waiting for {what}")),
+            Err(RecvTimeoutError::Disconnected) => Err(format!("exited before {what}")),
+        }
+    }
+
+    /// Fails if the process has already exited.
+    fn check_alive(&mut self, who: &str) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(Some(st)) => Err(format!("{who} exited early ({st})")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits up to `limit` for a clean exit.
+    fn wait(&mut self, limit: Duration) {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a fresh server for one run and waits for `READY <addr>`.
+fn start_server(s: &Settings, con: &Contender, log: &Path) -> Result<(Proc, String), String> {
+    let args = vec!["--addr".to_owned(), "127.0.0.1:0".to_owned()];
+    let server = Proc::spawn(&s.bin_dir.join(con.bin), &args, s.pin.map(|p| p.0), log)?;
+    let line = server.line(Instant::now() + Duration::from_secs(10), "READY")?;
+    let addr = line
+        .strip_prefix("READY ")
+        .ok_or_else(|| format!("expected READY <addr>, got {line:?}"))?
+        .trim()
+        .to_owned();
+    Ok((server, addr))
+}
+
+fn log_path(s: &Settings, rep: usize, case: &Case, con: &Contender, who: &str) -> PathBuf {
+    s.log_dir
+        .join(format!("{rep}-{}-{}-{who}.log", case.id, con.name))
+}
+
+fn new_run(case: &Case, con: &Contender, rep: usize) -> Run {
+    Run {
+        case: case.id.into(),
+        contender: con.name.into(),
+        rep,
+        ..Run::default()
+    }
+}
+
+fn ticks_s(a: Sample, b: Sample) -> f64 {
+    procfs::ticks_to_duration(b.cpu_ticks.saturating_sub(a.cpu_ticks)).as_secs_f64()
+}
+
+fn user_s(a: Sample, b: Sample) -> f64 {
+    procfs::ticks_to_duration(b.user_ticks.saturating_sub(a.user_ticks)).as_secs_f64()
+}
+
+fn take_json(run: &mut Run, line: &str) -> Result<serde_json::Value, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("bad JSON from loadgen: {e}: {line}"))?;
+    run.errors = v["errors"].as_u64().unwrap_or(0);
+    run.first_error = v["first_error"].as_str().map(str::to_owned);
+    run.connect_s = v["connect_s"].as_f64();
+    run.loadgen = Some(v.clone());
+    if let Some(f) = v["fatal"].as_str() {
+        return Err(format!("loadgen: {f}"));
+    }
+    Ok(v)
+}
+
+fn run_load(s: &Settings, case: &Case, con: &Contender, rep: usize) -> Run {
+    let mut run = new_run(case, con, rep);
+    if let Err(e) = try_load(s, case, con, rep, &mut run) {
+        run.failure = Some(e);
+        run.msgs_per_sec = None;
+    }
+    run
+}
+
+fn try_load(
+    s: &Settings,
+    case: &Case,
+    con: &Contender,
+    rep: usize,
+    run: &mut Run,
+) -> Result<(), String> {
+    let (mut server, addr) = start_server(s, con, &log_path(s, rep, case, con, "server"))?;
+    let secs = |d: Duration| format!("{}s", d.as_secs_f64());
+    let mut args: Vec<String> = vec![
+        "--addr".into(),
+        addr,
+        "--conns".into(),
+        case.conns.to_string(),
+        "--size".into(),
+        case.size.to_string(),
+        "--warmup".into(),
+        secs(s.warmup),
+        "--duration".into(),
+        secs(s.duration),
+        "--window".into(),
+        secs(s.window),
+        "--connect-timeout".into(),
+        "30s".into(),
+    ];
+    if case.text {
+        args.push("--text".into());
+    }
+    if s.verify {
+        args.push("--verify".into());
+    }
+    let mut lg = Proc::spawn(
+        &s.bin_dir.join("loadgen"),
+        &args,
+        s.pin.map(|p| p.1),
+        &log_path(s, rep, case, con, "loadgen"),
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(45) + s.warmup + s.duration;
+    let (mut start, mut end) = (None, None);
+    let json = loop {
+        let line = lg.line(deadline, "the load generator's result")?;
+        match line.split_whitespace().next().unwrap_or("") {
+            "WINDOW_START" => {
+                start = Some((
+                    Instant::now(),
+                    procfs::sample(server.pid()),
+                    procfs::sample(lg.pid()),
+                    procfs::system_ticks().unwrap_or_default(),
+                ))
+            }
+            "WINDOW_END" => {
+                end = Some((
+                    Instant::now(),
+                    procfs::sample(server.pid()),
+                    procfs::sample(lg.pid()),
+                    procfs::system_ticks().unwrap_or_default(),
+                ))
+            }
+            l if l.starts_with('{') => break line,
+            _ => {}
+        }
+    };
+    let v = take_json(run, &json)?;
+    lg.wait(Duration::from_secs(5));
+    server.check_alive("server")?;
+    let (Some((t0, s0, l0, m0)), Some((t1, s1, l1, m1))) = (start, end) else {
+        return Err("the load generator reported no window".into());
+    };
+    run.msgs = v["msgs"].as_u64().unwrap_or(0);
+    run.msgs_per_sec = v["msgs_per_sec"].as_f64();
+    run.windows = v["windows"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+        .unwrap_or_default();
+    run.window_s = Some((t1 - t0).as_secs_f64());
+    run.server_cpu_s = Some(ticks_s(s0, s1));
+    run.loadgen_cpu_s = Some(ticks_s(l0, l1));
+    run.server_user_s = Some(user_s(s0, s1));
+    let ticks = |a: u64, b: u64| procfs::ticks_to_duration(b.saturating_sub(a)).as_secs_f64();
+    let ours = ticks(s0.cpu_ticks, s1.cpu_ticks) + ticks(l0.cpu_ticks, l1.cpu_ticks);
+    run.other_cpu_s = Some((ticks(m0.busy, m1.busy) - ours).max(0.0));
+    run.irq_cpu_s = Some(ticks(m0.irq, m1.irq));
+    run.loadgen_user_s = Some(user_s(l0, l1));
+    run.server_rss_before_kib = Some(s0.rss_kib);
+    run.server_rss_after_kib = Some(s1.rss_kib);
+    if run.errors > 0 && v["open_at_end"].as_u64() == Some(0) {
+        return Err("every connection failed".into());
+    }
+    Ok(())
+}
+
+fn run_idle(s: &Settings, case: &Case, con: &Contender, rep: usize) -> Run {
+    let mut run = new_run(case, con, rep);
+    if let Err(e) = try_idle(s, case, con, rep, &mut run) {
+        run.failure = Some(e);
+    }
+    run
+}
+
+fn try_idle(
+    s: &Settings,
+    case: &Case,
+    con: &Contender,
+    rep: usize,
+    run: &mut Run,
+) -> Result<(), String> {
+    let (mut server, addr) = start_server(s, con, &log_path(s, rep, case, con, "server"))?;
+    // Let the freshly started server settle before the baseline sample.
+    std::thread::sleep(Duration::from_millis(200));
+    let before = procfs::sample(server.pid());
+    let args: Vec<String> = vec![
+        "--addr".into(),
+        addr,
+        "--idle".into(),
+        case.conns.to_string(),
+        "--hold".into(),
+        format!("{}s", s.hold.as_secs_f64()),
+        "--connect-timeout".into(),
+        "60s".into(),
+    ];
+    let mut lg = Proc::spawn(
+        &s.bin_dir.join("loadgen"),
+        &args,
+        s.pin.map(|p| p.1),
+        &log_path(s, rep, case, con, "loadgen"),
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(90) + s.hold;
+    let mut after = None;
+    let json = loop {
+        let line = lg.line(deadline, "the load generator's result")?;
+        let mut words = line.split_whitespace();
+        match words.next().unwrap_or("") {
+            "IDLE_OPEN" => {
+                run.open = words.next().and_then(|n| n.parse().ok());
+                // Every 101 has been read by now; give the server's connection tasks
+                // a moment to reach their idle read before sampling.
+                std::thread::sleep((s.hold / 2).min(Duration::from_secs(1)));
+                after = Some(procfs::sample(server.pid()));
+            }
+            l if l.starts_with('{') => break line,
+            _ => {}
+        }
+    };
+    let v = take_json(run, &json)?;
+    lg.wait(Duration::from_secs(5));
+    server.check_alive("server")?;
+    let after = after.ok_or("the load generator never reported its connections open")?;
+    run.server_rss_before_kib = Some(before.rss_kib);
+    run.server_rss_after_kib = Some(after.rss_kib);
+    if let Some(open) = v["open_at_end"].as_u64() {
+        run.open = Some(run.open.unwrap_or(open).min(open));
+    }
+    Ok(())
+}
+
+fn describe(run: &Run, case: &Case) -> String {
+    let head = format!("rep {} {} {}:", run.rep, run.case, run.contender);
+    if let Some(f) = &run.failure {
+        return format!("{head} FAILED: {f}");
+    }
+    let errs = if run.errors > 0 {
+        format!(
+            " — {} errors, first: {}",
+            run.errors,
+            run.first_error.as_deref().unwrap_or("?")
+        )
+    } else {
+        String::new()
+    };
+    match case.kind {
+        Kind::Load => format!(
+            "{head} {:.0} msgs/s; server {:.2} µs/msg ({:.0}% CPU), loadgen {:.2} µs/msg ({:.0}% CPU), other load {:.0}%{errs}",
+            run.msgs_per_sec.unwrap_or(0.0),
+            run.server_us_per_msg().unwrap_or(0.0),
+            100.0 * run.server_cpu_s.unwrap_or(0.0) / run.window_s.unwrap_or(1.0),
+            run.loadgen_us_per_msg().unwrap_or(0.0),
+            100.0 * run.loadgen_cpu_s.unwrap_or(0.0) / run.window_s.unwrap_or(1.0),
+            100.0 * run.other_cpu_s.unwrap_or(0.0) / run.window_s.unwrap_or(1.0),
+        ),
+        Kind::Idle => format!(
+            "{head} {} open, {:.0} bytes/connection, connect {:.2}s{errs}",
+            run.open.unwrap_or(0),
+            run.bytes_per_conn(case.conns).unwrap_or(f64::NAN),
+            run.connect_s.unwrap_or(0.0),
+        ),
+    }
+}

@@ -1,0 +1,646 @@
+//! The load generator: one thread, non-blocking sockets on mio (epoll).
+//!
+//! It is built to cost less per message than the servers it drives:
+//!
+//! - the client handshake is written by hand (a fixed `Sec-WebSocket-Key`:
+//!   this is a load generator, not a client library), built once for all
+//!   connections;
+//! - the two messages each connection alternates between are pre-built,
+//!   masked frames (header + masked payload), so sending is one `write`;
+//! - each connection has one fixed read buffer, allocated at connect time;
+//!   echoed frames are parsed in place (several frames per read and
+//!   fragmented echoes are handled) and the payload is checked as it streams
+//!   through, never copied: length always, first and last byte cheaply,
+//!   every byte with `--verify`;
+//! - nothing is allocated per message.
+//!
+//! Load mode: N connections, each with exactly one message in flight. After
+//! the warm-up it counts echoed messages over fixed windows. Progress markers
+//! go to stdout (`CONNECTED`, `WINDOW_START`, `WINDOW_END`) so a driver can
+//! sample the server's /proc exactly around the measured window, then one
+//! JSON line with the results.
+//!
+//! Idle mode (`--idle N`): opens N connections, handshake only, prints
+//! `IDLE_OPEN`, holds them for `--hold`, then prints one JSON line.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use ropeway_bench_load::cli::{Flags, die, raise_fd_limit};
+use ropeway_bench_load::procfs;
+use ropeway_bench_load::wire::{self, EchoReader, Expect};
+use socket2::{Domain, Protocol, Socket, Type};
+
+const USAGE: &str = "usage: loadgen --addr 127.0.0.1:PORT [load options | --idle N --hold 5s]
+
+load options:
+  --conns N          connections, each with one message in flight (default 100)
+  --size B           payload bytes per message (default 20)
+  --text             send text messages (default binary)
+  --warmup D         warm-up before measuring (default 2s)
+  --duration D       measured time (default 5s)
+  --window D         length of one reporting window (default 1s)
+  --verify           compare every echoed byte (default: length + first/last byte)
+idle options:
+  --idle N           open N connections, handshake only, and hold them
+  --hold D           how long to hold them (default 5s)
+common:
+  --max-pending N    connections handshaking at once (default 256)
+  --connect-timeout D  limit for opening all connections (default 30s)
+
+Durations: 2s, 500ms, 1.5s. Output: marker lines, then one JSON line.";
+
+/// The RFC 6455 example key and its accept value.
+const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+const ACCEPT: &[u8] = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+/// Read buffer per connection under load: the message size, kept between
+/// 64 KiB and 1 MiB. Payload never needs to fit (it is checked as it streams
+/// through; only a partial frame header is carried over), but a larger buffer
+/// means fewer `read` calls for large messages.
+fn load_buf(size: usize) -> usize {
+    (size + 64).clamp(64 * 1024, 1024 * 1024)
+}
+/// Read buffer per idle connection: enough for the 101 response.
+const IDLE_BUF: usize = 2048;
+/// Linux `EINPROGRESS` (`io::ErrorKind::InProgress` is not stable yet).
+const EINPROGRESS: i32 = 115;
+
+#[derive(Debug, Clone)]
+struct Opts {
+    addr: SocketAddr,
+    conns: usize,
+    size: usize,
+    text: bool,
+    warmup: Duration,
+    duration: Duration,
+    window: Duration,
+    verify: bool,
+    idle: Option<usize>,
+    hold: Duration,
+    max_pending: usize,
+    connect_timeout: Duration,
+}
+
+impl Opts {
+    fn parse(mut f: Flags) -> Result<Self, String> {
+        let addr: SocketAddr = f
+            .parsed("addr")?
+            .ok_or_else(|| "--addr is required".to_owned())?;
+        if !addr.ip().is_loopback() {
+            return Err(format!("{addr} is not a loopback address"));
+        }
+        let o = Self {
+            addr,
+            conns: f.parsed("conns")?.unwrap_or(100),
+            size: f.parsed("size")?.unwrap_or(20),
+            text: f.switch("text"),
+            warmup: f.duration("warmup")?.unwrap_or(Duration::from_secs(2)),
+            duration: f.duration("duration")?.unwrap_or(Duration::from_secs(5)),
+            window: f.duration("window")?.unwrap_or(Duration::from_secs(1)),
+            verify: f.switch("verify"),
+            idle: f.parsed("idle")?,
+            hold: f.duration("hold")?.unwrap_or(Duration::from_secs(5)),
+            max_pending: f.parsed("max-pending")?.unwrap_or(256),
+            connect_timeout: f
+                .duration("connect-timeout")?
+                .unwrap_or(Duration::from_secs(30)),
+        };
+        f.finish()?;
+        if o.conns == 0 || o.idle == Some(0) {
+            return Err("need at least one connection".into());
+        }
+        if o.window.is_zero() || o.duration.is_zero() || o.max_pending == 0 {
+            return Err("--window, --duration and --max-pending must be positive".into());
+        }
+        Ok(o)
+    }
+}
+
+/// What every connection shares: the pre-built request and frames.
+struct Shared {
+    request: Vec<u8>,
+    /// Two masked frames, alternated per message, so a stale echo is caught.
+    frames: [Vec<u8>; 2],
+    /// Their unmasked payloads: what the echo must equal.
+    payloads: [Vec<u8>; 2],
+    opcode: u8,
+    verify: bool,
+}
+
+impl Shared {
+    fn new(o: &Opts) -> Self {
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            o.addr
+        )
+        .into_bytes();
+        let payloads: [Vec<u8>; 2] =
+            [0, 1].map(|k| (0..o.size).map(|i| wire::pattern(k, i, o.text)).collect());
+        let opcode = if o.text { wire::TEXT } else { wire::BINARY };
+        let frames = [
+            wire::client_frame(opcode, &payloads[0]),
+            wire::client_frame(opcode, &payloads[1]),
+        ];
+        Self {
+            request,
+            frames,
+            payloads,
+            opcode,
+            verify: o.verify,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Connecting,
+    SendingRequest,
+    ReadingResponse,
+    Open,
+    Dead,
+}
+
+/// Counters shared by all connections.
+#[derive(Default)]
+struct Stats {
+    completed: u64,
+    /// Handshakes completed.
+    opened: usize,
+    /// Connections open now.
+    open_now: usize,
+    /// Connections (or connection attempts) that failed or died.
+    dead: usize,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl Stats {
+    fn error(&mut self, msg: String) {
+        self.errors += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(msg);
+        }
+    }
+}
+
+struct Conn {
+    sock: TcpStream,
+    state: State,
+    buf: Vec<u8>,
+    /// Bytes in `buf` not yet consumed (a partial header, or the response so far).
+    len: usize,
+    /// Bytes of the request or of the current frame already written.
+    out_off: usize,
+    /// A frame is being written (or waits for WRITABLE).
+    writing: bool,
+    /// Pattern (0/1) of the message in flight.
+    k: usize,
+    /// Parser state of the echo being read.
+    reader: EchoReader,
+}
+
+type Res<T> = Result<T, String>;
+
+impl Conn {
+    fn new(sock: TcpStream, buf_size: usize) -> Self {
+        Self {
+            sock,
+            state: State::Connecting,
+            buf: vec![0; buf_size],
+            len: 0,
+            out_off: 0,
+            writing: false,
+            k: 1,
+            reader: EchoReader::default(),
+        }
+    }
+
+    /// Drives the connection after a readiness event. Returns `Ok(true)` when
+    /// the handshake has just completed.
+    fn on_event(&mut self, sh: &Shared, st: &mut Stats, sending: bool) -> Res<bool> {
+        let mut opened = false;
+        if self.state == State::Connecting {
+            if let Some(e) = self.sock.take_error().map_err(|e| e.to_string())? {
+                return Err(format!("connect: {e}"));
+            }
+            match self.sock.peer_addr() {
+                Ok(_) => {
+                    self.state = State::SendingRequest;
+                    self.out_off = 0;
+                }
+                Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(false),
+                Err(e) => return Err(format!("connect: {e}")),
+            }
+        }
+        if self.state == State::SendingRequest {
+            if !write_some(&mut self.sock, &sh.request, &mut self.out_off)? {
+                return Ok(false);
+            }
+            self.state = State::ReadingResponse;
+        }
+        if self.state == State::ReadingResponse {
+            if !self.read_response()? {
+                return Ok(false);
+            }
+            self.state = State::Open;
+            opened = true;
+            if sending {
+                self.send_next(sh)?;
+            }
+        }
+        if self.state == State::Open {
+            if self.writing {
+                self.flush(sh)?;
+            }
+            self.read_frames(sh, st)?;
+        }
+        Ok(opened)
+    }
+
+    /// Reads the 101 response; `Ok(true)` once it is complete and valid.
+    fn read_response(&mut self) -> Res<bool> {
+        loop {
+            if self.len == self.buf.len() {
+                return Err("handshake response too large".into());
+            }
+            match self.sock.read(&mut self.buf[self.len..]) {
+                Ok(0) => return Err("EOF during handshake".into()),
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("handshake read: {e}")),
+            }
+            let head = &self.buf[..self.len];
+            if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = &head[..end];
+                if !head.starts_with(b"HTTP/1.1 101") {
+                    let line = head.split(|&b| b == b'\r').next().unwrap_or(b"");
+                    return Err(format!(
+                        "handshake refused: {}",
+                        String::from_utf8_lossy(line)
+                    ));
+                }
+                if !head.windows(ACCEPT.len()).any(|w| w == ACCEPT) {
+                    return Err("wrong or missing Sec-WebSocket-Accept".into());
+                }
+                // Bytes after the head already belong to the WebSocket stream.
+                let rest = end + 4;
+                self.buf.copy_within(rest..self.len, 0);
+                self.len -= rest;
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Starts writing the next message (the other pattern).
+    fn send_next(&mut self, sh: &Shared) -> Res<()> {
+        self.k ^= 1;
+        self.out_off = 0;
+        self.writing = true;
+        self.flush(sh)
+    }
+
+    fn flush(&mut self, sh: &Shared) -> Res<()> {
+        if write_some(&mut self.sock, &sh.frames[self.k], &mut self.out_off)? {
+            self.writing = false;
+        }
+        Ok(())
+    }
+
+    /// Reads until the socket is drained, parsing echoed frames as they come.
+    fn read_frames(&mut self, sh: &Shared, st: &mut Stats) -> Res<()> {
+        // Leftover bytes from the handshake read.
+        if self.len > 0 {
+            self.parse(sh, st)?;
+        }
+        loop {
+            let space = self.buf.len() - self.len;
+            match self.sock.read(&mut self.buf[self.len..]) {
+                Ok(0) => return Err("server closed the connection".into()),
+                Ok(n) => {
+                    self.len += n;
+                    self.parse(sh, st)?;
+                    // A short read means the socket was drained; on Linux epoll a later
+                    // arrival raises a new edge, so this saves the EAGAIN read per event.
+                    if n < space {
+                        return Ok(());
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("read: {e}")),
+            }
+        }
+    }
+
+    /// Parses the echo bytes in `buf[..len]`; a message that completes is
+    /// counted and the next one sent at once. Keeps a trailing partial header.
+    fn parse(&mut self, sh: &Shared, st: &mut Stats) -> Res<()> {
+        let mut pos = 0;
+        loop {
+            let exp = Expect {
+                opcode: sh.opcode,
+                payload: &sh.payloads[self.k],
+                verify: sh.verify,
+            };
+            let (n, complete) = self.reader.feed(&self.buf[pos..self.len], &exp)?;
+            pos += n;
+            if !complete {
+                break;
+            }
+            st.completed += 1;
+            if self.writing {
+                return Err("echo completed before the message was fully sent".into());
+            }
+            self.send_next(sh)?;
+        }
+        self.buf.copy_within(pos..self.len, 0);
+        self.len -= pos;
+        Ok(())
+    }
+}
+
+/// Writes `data[*off..]`; `Ok(true)` once all of it is written.
+fn write_some(sock: &mut TcpStream, data: &[u8], off: &mut usize) -> Res<bool> {
+    while *off < data.len() {
+        match sock.write(&data[*off..]) {
+            Ok(0) => return Err("write returned 0".into()),
+            Ok(n) => *off += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("write: {e}")),
+        }
+    }
+    Ok(true)
+}
+
+/// Starts a non-blocking connect. `SO_LINGER 0` makes the final close a reset,
+/// so no TIME_WAIT is left behind to eat ephemeral ports between runs.
+fn start_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_nonblocking(true)?;
+    sock.set_tcp_nodelay(true)?;
+    sock.set_linger(Some(Duration::ZERO))?;
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        // EINPROGRESS (115 on Linux): the connect goes on in the background.
+        Err(e) if e.raw_os_error() == Some(EINPROGRESS) || e.kind() == ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(std::net::TcpStream::from(sock)))
+}
+
+struct Gen {
+    poll: Poll,
+    events: Events,
+    conns: Vec<Conn>,
+    shared: Shared,
+    stats: Stats,
+    /// Messages flow once the load phase has started.
+    sending: bool,
+}
+
+/// Marks a connection dead, counting the error once.
+fn kill(poll: &Poll, c: &mut Conn, st: &mut Stats, err: String) {
+    if c.state == State::Dead {
+        return;
+    }
+    if c.state == State::Open {
+        st.open_now -= 1;
+    }
+    let _ = poll.registry().deregister(&mut c.sock);
+    c.state = State::Dead;
+    st.dead += 1;
+    st.error(err);
+}
+
+impl Gen {
+    /// One `poll` and the handling of its events.
+    fn turn(&mut self, timeout: Duration) -> std::io::Result<()> {
+        match self.poll.poll(&mut self.events, Some(timeout)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        for ev in self.events.iter() {
+            let i = ev.token().0;
+            let c = &mut self.conns[i];
+            if c.state == State::Dead {
+                continue;
+            }
+            match c.on_event(&self.shared, &mut self.stats, self.sending) {
+                Ok(true) => {
+                    self.stats.opened += 1;
+                    self.stats.open_now += 1;
+                }
+                Ok(false) => {}
+                Err(e) => kill(&self.poll, c, &mut self.stats, e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens `n` connections, at most `max_pending` handshaking at once.
+    fn connect_all(&mut self, o: &Opts, n: usize, buf_size: usize) -> std::io::Result<Duration> {
+        let t0 = Instant::now();
+        let deadline = t0 + o.connect_timeout;
+        let mut started = 0;
+        loop {
+            let pending = started - self.stats.opened - self.stats.dead;
+            let mut room = o.max_pending.saturating_sub(pending);
+            while room > 0 && started < n {
+                let i = self.conns.len();
+                match start_connect(o.addr) {
+                    Ok(mut sock) => {
+                        self.poll.registry().register(
+                            &mut sock,
+                            Token(i),
+                            Interest::READABLE | Interest::WRITABLE,
+                        )?;
+                        self.conns.push(Conn::new(sock, buf_size));
+                    }
+                    Err(e) => {
+                        // Count it as a dead connection (e.g. EMFILE, EADDRNOTAVAIL).
+                        self.stats.dead += 1;
+                        self.stats.error(format!("connect: {e}"));
+                    }
+                }
+                started += 1;
+                room -= 1;
+            }
+            if self.stats.opened + self.stats.dead >= n {
+                return Ok(t0.elapsed());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let stuck: Vec<usize> = (0..self.conns.len())
+                    .filter(|&i| !matches!(self.conns[i].state, State::Open | State::Dead))
+                    .collect();
+                for i in stuck {
+                    kill(
+                        &self.poll,
+                        &mut self.conns[i],
+                        &mut self.stats,
+                        "connect timeout".into(),
+                    );
+                }
+                return Ok(t0.elapsed());
+            }
+            self.turn((deadline - now).min(Duration::from_millis(100)))?;
+        }
+    }
+}
+
+fn self_ticks() -> u64 {
+    procfs::cpu_ticks(std::process::id()).unwrap_or(0)
+}
+
+fn marker(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{s}");
+    let _ = out.flush();
+}
+
+fn main() {
+    let o = Opts::parse(Flags::from_env()).unwrap_or_else(|e| die(&e, USAGE));
+    let n = o.idle.unwrap_or(o.conns);
+    let fd_limit = raise_fd_limit(n as u64 + 64);
+    if fd_limit < n as u64 + 16 {
+        eprintln!("warning: RLIMIT_NOFILE is {fd_limit}, too low for {n} connections");
+    }
+    let poll = Poll::new().unwrap_or_else(|e| die(&format!("epoll: {e}"), USAGE));
+    let mut g = Gen {
+        poll,
+        events: Events::with_capacity(1024),
+        conns: Vec::with_capacity(n),
+        shared: Shared::new(&o),
+        stats: Stats::default(),
+        sending: false,
+    };
+    let result = match o.idle {
+        Some(n) => run_idle(&mut g, &o, n),
+        None => run_load(&mut g, &o),
+    };
+    match result {
+        Ok(json) => {
+            println!("{json}");
+            let ok = g.stats.errors == 0;
+            std::process::exit(if ok { 0 } else { 1 });
+        }
+        Err(e) => {
+            println!("{}", serde_json::json!({ "fatal": e.to_string() }));
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run_idle(g: &mut Gen, o: &Opts, n: usize) -> std::io::Result<serde_json::Value> {
+    let connect = g.connect_all(o, n, IDLE_BUF)?;
+    let open_after_connect = g.stats.open_now;
+    marker(&format!("IDLE_OPEN {open_after_connect}"));
+    let end = Instant::now() + o.hold;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        g.turn(end - now)?;
+    }
+    let open = g.stats.open_now;
+    Ok(serde_json::json!({
+        "mode": "idle",
+        "conns": n,
+        "open_after_connect": open_after_connect,
+        "open_at_end": open,
+        "connect_s": connect.as_secs_f64(),
+        "hold_s": o.hold.as_secs_f64(),
+        "errors": g.stats.errors,
+        "first_error": g.stats.first_error,
+    }))
+}
+
+fn run_load(g: &mut Gen, o: &Opts) -> std::io::Result<serde_json::Value> {
+    let connect = g.connect_all(o, o.conns, load_buf(o.size))?;
+    let open: Vec<usize> = (0..g.conns.len())
+        .filter(|&i| g.conns[i].state == State::Open)
+        .collect();
+    marker(&format!("CONNECTED {}", open.len()));
+    if open.is_empty() {
+        return Err(std::io::Error::other(format!(
+            "no connection opened: {}",
+            g.stats.first_error.clone().unwrap_or_default()
+        )));
+    }
+    // Every open connection puts its first message in flight.
+    g.sending = true;
+    for i in open {
+        if let Err(e) = g.conns[i].send_next(&g.shared) {
+            kill(&g.poll, &mut g.conns[i], &mut g.stats, e);
+        }
+    }
+    let start = Instant::now();
+    run_until(g, start + o.warmup)?;
+    marker("WINDOW_START");
+    let t_start = Instant::now();
+    let ticks_start = self_ticks();
+    let done_start = g.stats.completed;
+    let errors_start = g.stats.errors;
+    let mut windows = Vec::new();
+    let mut t_prev = t_start;
+    let mut done_prev = done_start;
+    let t_end = t_start + o.duration;
+    while t_prev < t_end {
+        let boundary = (t_prev + o.window).min(t_end);
+        run_until(g, boundary)?;
+        let now = Instant::now();
+        let done = g.stats.completed;
+        windows.push((done - done_prev) as f64 / (now - t_prev).as_secs_f64());
+        t_prev = now;
+        done_prev = done;
+    }
+    marker("WINDOW_END");
+    let elapsed = (t_prev - t_start).as_secs_f64();
+    let ticks = self_ticks() - ticks_start;
+    let msgs = g.stats.completed - done_start;
+    let cpu_s = procfs::ticks_to_duration(ticks).as_secs_f64();
+    let alive = g.stats.open_now;
+    Ok(serde_json::json!({
+        "mode": "load",
+        "conns": o.conns,
+        "size": o.size,
+        "text": o.text,
+        "verify": o.verify,
+        "connect_s": connect.as_secs_f64(),
+        "warmup_s": o.warmup.as_secs_f64(),
+        "duration_s": elapsed,
+        "msgs": msgs,
+        "msgs_per_sec": msgs as f64 / elapsed,
+        "windows": windows,
+        "open_at_end": alive,
+        "errors": g.stats.errors,
+        "errors_in_window": g.stats.errors - errors_start,
+        "first_error": g.stats.first_error,
+        "cpu_s": cpu_s,
+        "cpu_us_per_msg": if msgs > 0 { cpu_s * 1e6 / msgs as f64 } else { 0.0 },
+    }))
+}
+
+fn run_until(g: &mut Gen, until: Instant) -> std::io::Result<()> {
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            return Ok(());
+        }
+        g.turn(until - now)?;
+        if g.stats.open_now == 0 {
+            return Err(std::io::Error::other(format!(
+                "every connection died: {}",
+                g.stats.first_error.clone().unwrap_or_default()
+            )));
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Side-by-side load benchmark of Rust WebSocket servers.
+//!
+//! The crate holds three kinds of binaries:
+//!
+//! - `server_<name>`: one echo server per contender crate, all built on
+//!   [`server::run`] so that everything except the crate-specific echo loop
+//!   (runtime, listener, `TCP_NODELAY`, limits, `READY` line) is shared;
+//! - `loadgen`: a single-threaded mio load generator, cheaper per message
+//!   than the servers it drives;
+//! - `driver`: runs every contender through every case, in interleaved order,
+//!   and writes `benches/results/latest.{md,json,svg}`.
+//!
+//! See `benches/load/README.md` for the command, the columns and the caveats.
+
+pub mod cli;
+pub mod procfs;
+pub mod report;
+pub mod server;
+pub mod wire;
+
+/// A server under test: a display name, its binary, and the crate it measures.
+#[derive(Debug, Clone, Copy)]
+pub struct Contender {
+    /// Name used in tables and on the command line (`--baseline`, `--contenders`).
+    pub name: &'static str,
+    /// The server binary, `server_<name>`.
+    pub bin: &'static str,
+    /// The crate it measures (its version is read from Cargo.lock for the report).
+    pub krate: &'static str,
+}
+
+/// The contenders, in run order. Adding one is one line here plus its
+/// `src/bin/server_<name>.rs` built on [`server::run`].
+#[rustfmt::skip]
+pub const CONTENDERS: &[Contender] = &[
+    Contender { name: "ropeway", bin: "server_ropeway", krate: "ropeway-tokio" },
+    Contender { name: "tokio-tungstenite", bin: "server_tokio_tungstenite", krate: "tokio-tungstenite" },
+    Contender { name: "fastwebsockets", bin: "server_fastwebsockets", krate: "fastwebsockets" },
+    Contender { name: "tokio-websockets", bin: "server_tokio_websockets", krate: "tokio-websockets" },
+    Contender { name: "yawc", bin: "server_yawc", krate: "yawc" },
+];

@@ -1,0 +1,137 @@
+//! Every contender's server echoes what it gets, checked byte for byte by the
+//! load generator, and holds idle connections. Correctness only: speed is
+//! measured by the driver, never asserted here. Loopback only, bounded in time.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use ropeway_bench_load::CONTENDERS;
+
+/// Cargo builds every binary of the package before its integration tests,
+/// next to the `deps/` directory this test runs from.
+fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join(name)
+}
+
+/// Kills and reaps the server even when an assertion fails.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(server: &str) -> (Server, String) {
+    let mut child = Command::new(bin(server))
+        .args(["--addr", "127.0.0.1:0"])
+        .env(ropeway_bench_load::server::EXIT_WITH_PARENT_ENV, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{server}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let server_proc = Server(child);
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{server} did not print READY"));
+    let addr = line
+        .trim()
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| panic!("{server}: unexpected first line {line:?}"))
+        .to_owned();
+    (server_proc, addr)
+}
+
+fn loadgen(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(bin("loadgen"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("loadgen runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn every_server_echoes_byte_for_byte() {
+    for c in CONTENDERS {
+        let (_server, addr) = start(c.bin);
+        for (conns, size, text) in [("3", "20", false), ("2", "70000", true), ("1", "0", false)] {
+            let mut args = vec![
+                "--addr",
+                &addr,
+                "--conns",
+                conns,
+                "--size",
+                size,
+                "--warmup",
+                "0.1s",
+                "--duration",
+                "0.3s",
+                "--window",
+                "0.1s",
+                "--verify",
+                "--connect-timeout",
+                "20s",
+            ];
+            if text {
+                args.push("--text");
+            }
+            let r = loadgen(&args);
+            let what = format!("{} {conns}x{size} text={text}: {r}", c.name);
+            assert_eq!(r["errors"], 0, "{what}");
+            assert!(r["msgs"].as_u64().unwrap_or(0) > 0, "{what}");
+            assert_eq!(r["windows"].as_array().map(Vec::len), Some(3), "{what}");
+        }
+    }
+}
+
+#[test]
+fn every_server_holds_idle_connections() {
+    for c in CONTENDERS {
+        let (_server, addr) = start(c.bin);
+        let r = loadgen(&["--addr", &addr, "--idle", "50", "--hold", "0.2s"]);
+        assert_eq!(r["errors"], 0, "{}: {r}", c.name);
+        assert_eq!(r["open_at_end"], 50, "{}: {r}", c.name);
+    }
+}
+
+#[test]
+fn loadgen_reports_a_refused_handshake() {
+    // A plain TCP listener that answers with 400: the load generator must say so.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let r = loadgen(&[
+        "--addr",
+        &addr,
+        "--conns",
+        "1",
+        "--warmup",
+        "0s",
+        "--duration",
+        "0.1s",
+    ]);
+    let fatal = r["fatal"].as_str().unwrap_or_default();
+    assert!(fatal.contains("400"), "{r}");
+}
