@@ -68,6 +68,9 @@ pub struct Connection {
     eof: bool,
     /// The transport should end now, whatever is still queued (dead peer, timeout).
     abort: bool,
+    /// When the last keep-alive ping was handed to the transport: the next one is due an
+    /// interval after it, however quickly the peer answered.
+    last_ping: Option<Instant>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -109,6 +112,7 @@ impl Connection {
             heard_from_peer: false,
             eof: false,
             abort: false,
+            last_ping: None,
         }
     }
 
@@ -194,8 +198,11 @@ impl Connection {
 
     fn on_keep_alive_timeout(&mut self, now: Instant) {
         if std::mem::take(&mut self.heard_from_peer) {
+            // Alive. The next ping is due an interval after the last one (not after this
+            // check), unless the peer sends something before then.
             if let Some(interval) = self.config.keep_alive_interval {
-                self.timers.set(Timer::KeepAlive, now + interval);
+                let due = self.last_ping.map_or(now, |sent| sent + interval);
+                self.timers.set(Timer::KeepAlive, due.max(now));
             }
             return;
         }

@@ -253,6 +253,7 @@ impl Connection {
             self.encoder.flush_pong();
         }
         if std::mem::take(&mut self.encoder.keep_alive_ping) {
+            self.last_ping = Some(now);
             match self.config.keep_alive_timeout {
                 Some(timeout) => self.timers.set(Timer::KeepAliveTimeout, now + timeout),
                 None => {

@@ -37,8 +37,8 @@ pub type UpgradedIo = TokioIo<Upgraded>;
 
 /// Validates `request` as a WebSocket upgrade (and its `Origin` against the allow-list) and
 /// returns the 101 response to send back, plus a future that yields the [`WebSocket`] once
-/// hyper has handed over the connection. On error, answer with the error's status (see
-/// [`status_for`]).
+/// hyper has handed over the connection. On error, answer with [`error_response`] (or at
+/// least the error's status, [`status_for`]).
 pub fn upgrade<B, R: Default>(
     request: &mut Request<B>,
     config: &ServerConfig,
@@ -83,6 +83,13 @@ pub fn status_for(error: &Error) -> http::StatusCode {
         Error::Handshake(e) => e.status(),
         _ => http::StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+/// The whole answer to a failed [`upgrade`]: [`status_for`] the error, a plain-text body
+/// naming it, and for a wrong version (426) the `Sec-WebSocket-Version: 13` header that
+/// RFC 6455 §4.4 requires, which a response built from the status alone would lack.
+pub fn error_response<R: From<String>>(error: &Error) -> Response<R> {
+    ropeway_core::handshake::reject(status_for(error)).map(|()| R::from(format!("{error}\n")))
 }
 
 /// Resolves to the [`WebSocket`] once hyper has sent the 101 and handed over the connection.

@@ -3,7 +3,7 @@
 //! queue). Senders wait while the queued output is over its limit, so the channel and the
 //! core's output together bound the memory a slow peer can hold.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -100,12 +100,15 @@ where
 {
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
     let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let watched = inbound_tx.clone();
     let driver = Driver {
         ws,
         inbound: PollSender::new(inbound_tx),
+        reader_dropped: Box::pin(async move { watched.closed().await }),
         outbound: outbound_rx,
         reader_gone: false,
         writers_gone: false,
+        close_queued: false,
     };
     tokio::spawn(driver.run());
     (ReadHalf { rx: inbound_rx }, WriteHalf { tx: outbound_tx })
@@ -114,9 +117,16 @@ where
 struct Driver<S> {
     ws: WebSocket<S>,
     inbound: PollSender<Result<Message, Error>>,
+    /// Ready once the read half is dropped. `inbound` alone cannot tell: while it holds a
+    /// reserved slot it reports ready even after the receiver is gone, and dropping the
+    /// receiver does not wake a driver that waits on the socket. Without this, dropping the
+    /// write half first and the read half later never closed the connection.
+    reader_dropped: Pin<Box<dyn Future<Output = ()> + Send>>,
     outbound: mpsc::Receiver<(Message, SendOptions)>,
     reader_gone: bool,
     writers_gone: bool,
+    /// The closing frame for "both halves dropped" has been queued.
+    close_queued: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
@@ -127,19 +137,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     /// Ready when the connection has ended.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
+            if !self.reader_gone && self.reader_dropped.as_mut().poll(cx).is_ready() {
+                self.reader_gone = true;
+            }
             let sent = self.poll_outbound(cx);
+            if self.reader_gone && self.writers_gone && !self.close_queued {
+                // Nobody can use the connection any more: close it properly. Go round again
+                // so the close frame is written now; queued after this round's writes, it
+                // used to wait until the peer happened to send something.
+                self.close_queued = true;
+                let _ = self.ws.queue(
+                    Message::Close(Some(CloseFrame::new(1000, ""))),
+                    SendOptions::default(),
+                );
+                continue;
+            }
             let received = match self.poll_inbound(cx) {
                 Poll::Ready(Some(())) => true,
                 Poll::Ready(None) => return Poll::Ready(()),
                 Poll::Pending => false,
             };
-            if self.reader_gone && self.writers_gone {
-                // Nobody can use the connection any more: close it properly.
-                let _ = self.ws.queue(
-                    Message::Close(Some(CloseFrame::new(1000, ""))),
-                    SendOptions::default(),
-                );
-            }
             if !sent && !received {
                 return Poll::Pending;
             }
@@ -168,8 +185,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 Poll::Pending => break,
             }
         }
-        if took {
-            // Write what was queued; if the transport is not ready, the next poll goes on.
+        if self.ws.connection().queued_output() > 0 {
+            // Write what is queued; if the transport is not ready, its wake-up brings the
+            // driver back here. Flushing only when a message was just taken left the tail of
+            // a large message unwritten while the read half was behind (`poll_inbound` does
+            // not drive the connection then), until the application read again. A write
+            // error shows up again, and is reported, in `poll_inbound`.
             let _ = self.ws.poll_flush_output(cx);
         }
         took

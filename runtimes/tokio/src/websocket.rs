@@ -59,6 +59,8 @@ pub struct WebSocket<S> {
     finished: bool,
     /// The transport has been shut down.
     shut_down: bool,
+    /// The peer stopped reading or vanished: nothing more is waited for on its behalf.
+    peer_gone: bool,
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
@@ -106,6 +108,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             ending: None,
             finished: false,
             shut_down: false,
+            peer_gone: false,
         }
     }
 
@@ -353,15 +356,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Reports the error that ended the connection once the close frame answering it (if
     /// any) is written; a dead or vanished peer gets no close frame.
     fn poll_report_ending(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        // A close timeout means the peer stopped answering: like a dead peer, it is not
+        // waited for. (Flushing for it made `close()` wait forever on a peer that never
+        // reads, whose socket buffer was full.)
         let peer_gone = matches!(
             self.ending,
             Some(Error::Connection(
-                ConnectionError::KeepAliveTimeout | ConnectionError::Abnormal
+                ConnectionError::KeepAliveTimeout
+                    | ConnectionError::Abnormal
+                    | ConnectionError::CloseTimeout
             )) | Some(Error::Io(_))
         );
-        if !peer_gone {
-            // A write error here only means the peer went away too; the first error stands.
-            let _ = ready!(self.poll_flush_output(cx));
+        if peer_gone {
+            self.peer_gone = true;
+        } else {
+            // Write the close frame answering a protocol error, but only until the close
+            // timer (armed when the frame was handed over) gives up on the peer: one that
+            // never reads must not hold the error back forever.
+            loop {
+                match self.poll_flush_output(cx) {
+                    // A write error here only means the peer went away too; the first error
+                    // stands.
+                    Poll::Ready(_) => break,
+                    Poll::Pending if self.conn.is_terminated() => {
+                        self.peer_gone = true;
+                        break;
+                    }
+                    Poll::Pending => {
+                        if !self.poll_timers(cx) {
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            }
         }
         self.finished = true;
         Poll::Ready(self.ending.take().map(Err))
@@ -370,7 +397,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// After the end: shut the transport down once, then report the end.
     fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
         if !self.shut_down {
-            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            let shutdown = Pin::new(&mut self.io).poll_shutdown(cx);
+            // A TLS shutdown writes close_notify, which waits forever on a peer that stopped
+            // reading: one try is all a gone peer gets (TCP's shutdown never waits).
+            if shutdown.is_pending() && !self.peer_gone {
+                return Poll::Pending;
+            }
             self.shut_down = true;
             self.read_buf = BytesMut::new();
             self.sleep = None;

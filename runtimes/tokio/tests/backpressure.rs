@@ -1,0 +1,239 @@
+//! Backpressure: a peer that never reads must make sends wait, not make the sender's
+//! memory grow; once the peer reads again, everything accepted arrives intact and in order.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::*;
+use ropeway_tokio::server::ServerConfig;
+use ropeway_tokio::{Message, WebSocket};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::oneshot;
+use tokio::time::timeout;
+
+/// Size of each message sent.
+const MSG: usize = 64 << 10;
+/// The queued-output limit of the sending side.
+const MAX_QUEUED: usize = 256 << 10;
+/// A send that makes no progress for this long counts as blocked.
+const BLOCKED_AFTER: Duration = Duration::from_millis(500);
+/// More than the kernel's socket buffers can take on this machine (tcp_wmem max 4 MiB plus
+/// the peer's 64 KiB receive buffer) plus what ropeway may hold: a sender that accepts this
+/// much without blocking is buffering without bound.
+const UNBOUNDED: usize = 16 << 20;
+
+fn server_config() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.core.limits.max_queued_output = MAX_QUEUED;
+    config
+}
+
+/// A 64 KiB binary message whose first four bytes are its sequence number.
+fn numbered(seq: u32) -> Message {
+    let mut bytes = bytes_of_len(MSG);
+    bytes[..4].copy_from_slice(&seq.to_be_bytes());
+    Message::binary(bytes)
+}
+
+/// A raw client with a small receive buffer that completes the handshake and then reads
+/// nothing until the test says so.
+async fn non_reading_peer(addr: SocketAddr) -> RawPeer {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(64 << 10).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    RawPeer::new(stream).upgrade("/").await
+}
+
+/// Reads the numbered messages up to the text "end" and returns their sequence numbers,
+/// checking each arrived intact; then answers the server's close.
+async fn drain_numbered(peer: &mut RawPeer) -> Vec<u32> {
+    let expected = bytes_of_len(MSG);
+    let mut seqs = Vec::new();
+    loop {
+        let frame = peer.read_frame().await.expect("a frame");
+        match frame.opcode {
+            op::BINARY => {
+                assert!(frame.fin);
+                assert_eq!(frame.payload.len(), MSG);
+                assert_eq!(frame.payload[4..], expected[4..], "corrupted message");
+                let seq = u32::from_be_bytes(frame.payload[..4].try_into().unwrap());
+                seqs.push(seq);
+            }
+            op::TEXT => {
+                assert_eq!(frame.payload, b"end");
+                break;
+            }
+            other => panic!("unexpected opcode {other}"),
+        }
+    }
+    let close = peer.read_frame_of(op::CLOSE).await;
+    peer.write(&client_frame(op::CLOSE, true, &close.payload))
+        .await;
+    assert_eq!(peer.read_frame().await, None);
+    seqs
+}
+
+#[tokio::test]
+async fn send_blocks_with_bounded_queued_output_when_the_peer_never_reads() {
+    bounded(async {
+        let (blocked_tx, blocked_rx) = oneshot::channel();
+        let (addr, server) =
+            serve_one_ws(server_config(), |mut ws: WebSocket<TcpStream>| async move {
+                let bound = MAX_QUEUED + MSG + 14;
+                let mut completed = Vec::new();
+                let mut blocked = 0;
+                for seq in 0.. {
+                    match timeout(BLOCKED_AFTER, ws.send(numbered(seq))).await {
+                        Ok(result) => {
+                            result.unwrap();
+                            completed.push(seq);
+                            assert!(completed.len() * MSG < UNBOUNDED, "send never blocked");
+                        }
+                        // Dropping the blocked send is fine: a queued message still goes out.
+                        Err(_) => blocked += 1,
+                    }
+                    let queued = ws.connection().queued_output();
+                    assert!(queued <= bound, "{queued} bytes queued, over {bound}");
+                    if blocked == 3 {
+                        break;
+                    }
+                }
+                blocked_tx.send(completed).unwrap();
+                // The peer reads again: the rest goes out, then a clean close.
+                ws.send(Message::text("end")).await.unwrap();
+                ws.close(None).await.unwrap();
+            })
+            .await;
+        let mut peer = non_reading_peer(addr).await;
+        let completed = blocked_rx.await.unwrap();
+        let seqs = drain_numbered(&mut peer).await;
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "out of order: {seqs:?}"
+        );
+        for seq in &completed {
+            assert!(seqs.contains(seq), "completed send {seq} never arrived");
+        }
+        server.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn write_half_sends_block_instead_of_buffering_when_the_peer_never_reads() {
+    bounded(async {
+        let (blocked_tx, blocked_rx) = oneshot::channel();
+        let (addr, server) = serve_one_ws(server_config(), |ws: WebSocket<TcpStream>| async move {
+            let (mut reader, writer) = ws.split();
+            let sender = writer.clone();
+            let completed = tokio::spawn(async move {
+                let mut completed = 0u32;
+                while let Ok(result) =
+                    timeout(BLOCKED_AFTER, sender.send(numbered(completed))).await
+                {
+                    result.unwrap();
+                    completed += 1;
+                    assert!((completed as usize) * MSG < UNBOUNDED, "send never blocked");
+                }
+                completed
+            })
+            .await
+            .unwrap();
+            blocked_tx.send(completed).unwrap();
+            writer.send(Message::text("end")).await.unwrap();
+            writer.close(None).await.unwrap();
+            let mut seen = Vec::new();
+            while let Some(message) = reader.recv().await {
+                seen.push(message.unwrap());
+            }
+            seen
+        })
+        .await;
+        let mut peer = non_reading_peer(addr).await;
+        let completed = blocked_rx.await.unwrap();
+        assert!(completed > 0);
+        let seqs = drain_numbered(&mut peer).await;
+        // A timed-out channel send is not sent at all, so exactly the completed ones arrive.
+        assert_eq!(seqs, (0..completed).collect::<Vec<_>>());
+        let seen = server.await.unwrap();
+        assert!(matches!(&seen[..], [Message::Close(None)]), "{seen:?}");
+    })
+    .await;
+}
+
+/// Sends 64 KiB messages until a send makes no progress for [`BLOCKED_AFTER`], so the
+/// socket buffers are full and output is queued in ropeway.
+async fn fill_until_blocked(ws: &mut WebSocket<TcpStream>) {
+    for seq in 0.. {
+        if timeout(BLOCKED_AFTER, ws.send(numbered(seq)))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        assert!((seq as usize) * MSG < UNBOUNDED, "send never blocked");
+    }
+    assert!(ws.connection().queued_output() > 0);
+}
+
+#[tokio::test]
+async fn close_returns_within_the_close_timeout_when_the_peer_never_reads() {
+    bounded(async {
+        let mut config = server_config();
+        config.core.close_timeout = Duration::from_millis(300);
+        let (addr, server) = serve_one_ws(config, |mut ws: WebSocket<TcpStream>| async move {
+            fill_until_blocked(&mut ws).await;
+            let start = std::time::Instant::now();
+            let closed = timeout(Duration::from_secs(3), ws.close(None)).await;
+            let elapsed = start.elapsed();
+            let after = timeout(Duration::from_secs(3), ws.recv()).await;
+            (closed.is_ok(), elapsed, after.map(|m| m.is_none()))
+        })
+        .await;
+        let _peer = non_reading_peer(addr).await;
+        let (returned, elapsed, after) = server.await.unwrap();
+        assert!(returned, "close() still waiting after 3 s");
+        assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+        assert_eq!(after, Ok(true), "recv after close() must end at once");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_protocol_error_from_a_peer_that_never_reads_is_reported_within_the_close_timeout() {
+    bounded(async {
+        let mut config = server_config();
+        config.core.close_timeout = Duration::from_millis(300);
+        let (filled_tx, filled_rx) = oneshot::channel();
+        let (addr, server) = serve_one_ws(config, |mut ws: WebSocket<TcpStream>| async move {
+            fill_until_blocked(&mut ws).await;
+            filled_tx.send(()).unwrap();
+            let start = std::time::Instant::now();
+            let first = timeout(Duration::from_secs(3), ws.recv()).await;
+            let elapsed = start.elapsed();
+            let after = timeout(Duration::from_secs(3), ws.recv()).await;
+            (first, elapsed, after.map(|m| m.is_none()))
+        })
+        .await;
+        let mut peer = non_reading_peer(addr).await;
+        filled_rx.await.unwrap();
+        // Breaks the protocol, and still reads nothing.
+        peer.write(&frame(op::TEXT, true, b"unmasked", None)).await;
+        let (first, elapsed, after) = server.await.unwrap();
+        let first = first.expect("recv still waiting after 3 s");
+        assert!(
+            matches!(
+                first,
+                Some(Err(ropeway_tokio::Error::Connection(
+                    ropeway_tokio::ConnectionError::Protocol(_)
+                )))
+            ),
+            "{first:?}"
+        );
+        assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+        assert_eq!(after, Ok(true), "recv after the error must end at once");
+    })
+    .await;
+}

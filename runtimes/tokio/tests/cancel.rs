@@ -1,0 +1,143 @@
+//! Cancellation safety: `recv` and `recv_piece` futures dropped by `tokio::select!` while a
+//! slow peer trickles frames in lose and corrupt nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use ropeway_tokio::server::ServerConfig;
+use ropeway_tokio::{Message, Piece};
+
+/// The messages the trickling peer sends, and the bytes that carry them: a large frame, a
+/// fragmented text with a code point split across fragments, a ping between fragments, and
+/// small frames, ending with a close.
+fn trickled_messages() -> (Vec<Message>, Vec<u8>) {
+    let big = bytes_of_len(200_000);
+    let text = text_of_len(30_001);
+    let split = 7; // inside the first 4-byte character
+    let mut wire = Vec::new();
+    wire.extend(client_frame(op::BINARY, true, &big));
+    wire.extend(client_frame(op::TEXT, false, &text.as_bytes()[..split]));
+    wire.extend(client_frame(op::PING, true, b"tick"));
+    wire.extend(client_frame(
+        op::CONTINUATION,
+        false,
+        &text.as_bytes()[split..20_000],
+    ));
+    wire.extend(client_frame(
+        op::CONTINUATION,
+        true,
+        &text.as_bytes()[20_000..],
+    ));
+    for i in 0..20u8 {
+        wire.extend(client_frame(op::BINARY, true, &[i; 3]));
+    }
+    wire.extend(client_frame(op::CLOSE, true, &close_payload(1000, "")));
+    let mut messages = vec![
+        Message::binary(big),
+        Message::Ping(Bytes::from_static(b"tick")),
+        Message::text(text),
+    ];
+    messages.extend((0..20u8).map(|i| Message::binary(vec![i; 3])));
+    (messages, wire)
+}
+
+/// Writes `wire` in 1000-byte chunks with a short pause after each.
+async fn trickle(peer: &mut RawPeer, wire: &[u8]) {
+    for chunk in wire.chunks(1000) {
+        peer.write(chunk).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn recv_dropped_by_a_timer_in_select_loses_nothing() {
+    bounded(async {
+        let (expected, wire) = trickled_messages();
+        let (addr, server) = serve_one_ws(ServerConfig::default(), |mut ws| async move {
+            let mut got = Vec::new();
+            let mut ticks = 0u32;
+            loop {
+                tokio::select! {
+                    message = ws.recv() => match message {
+                        Some(Ok(Message::Close(_))) => {}
+                        Some(Ok(message)) => got.push(message),
+                        Some(Err(e)) => panic!("{e}"),
+                        None => break,
+                    },
+                    _ = tokio::time::sleep(Duration::from_millis(2)) => ticks += 1,
+                }
+            }
+            (got, ticks)
+        })
+        .await;
+        let mut peer = RawPeer::handshake(addr, "/").await;
+        trickle(&mut peer, &wire).await;
+        let pong = peer.read_frame_of(op::PONG).await;
+        assert_eq!(pong.payload, b"tick");
+        let close = peer.read_frame_of(op::CLOSE).await;
+        assert_eq!(close.close_code(), Some(1000));
+        let (got, ticks) = server.await.unwrap();
+        assert!(
+            ticks > 20,
+            "the timer must have cancelled many recv calls: {ticks}"
+        );
+        assert_eq!(got.len(), expected.len());
+        for (i, (got, expected)) in got.iter().zip(&expected).enumerate() {
+            assert!(got == expected, "message {i} differs");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn recv_piece_dropped_by_a_timer_in_select_loses_nothing() {
+    bounded(async {
+        let (expected, wire) = trickled_messages();
+        let (addr, server) = serve_one_ws(ServerConfig::default(), |mut ws| async move {
+            let mut buf = [0u8; 4096];
+            let mut messages: Vec<Vec<u8>> = Vec::new();
+            let mut current = Vec::new();
+            let mut ticks = 0u32;
+            loop {
+                tokio::select! {
+                    piece = ws.recv_piece(&mut buf) => match piece {
+                        Some(Ok(Piece::Data { len, end_of_message, .. })) => {
+                            current.extend_from_slice(&buf[..len]);
+                            if end_of_message {
+                                messages.push(std::mem::take(&mut current));
+                            }
+                        }
+                        Some(Ok(Piece::Close(_))) => {}
+                        Some(Err(e)) => panic!("{e}"),
+                        None => break,
+                    },
+                    _ = tokio::time::sleep(Duration::from_millis(2)) => ticks += 1,
+                }
+            }
+            (messages, ticks)
+        })
+        .await;
+        let mut peer = RawPeer::handshake(addr, "/").await;
+        trickle(&mut peer, &wire).await;
+        peer.read_frame_of(op::CLOSE).await;
+        let (got, ticks) = server.await.unwrap();
+        assert!(ticks > 20, "{ticks}");
+        // recv_piece skips pings.
+        let expected: Vec<Vec<u8>> = expected
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Text(t) => Some(t.as_bytes().to_vec()),
+                Message::Binary(b) => Some(b.to_vec()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got.len(), expected.len());
+        for (i, (got, expected)) in got.iter().zip(&expected).enumerate() {
+            assert!(got == expected, "message {i} differs");
+        }
+    })
+    .await;
+}
