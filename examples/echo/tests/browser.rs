@@ -39,11 +39,13 @@ fn wait_bounded(child: &mut KillOnDrop, limit: Duration) -> ExitStatus {
     }
 }
 
-/// Starts the sample on 127.0.0.1:`port` and waits until it says it is listening.
-fn start_echo_server(port: u16) -> KillOnDrop {
+/// Starts the sample on 127.0.0.1:`port` (with `extra` options) and waits until it says it
+/// is listening.
+fn start_echo_server(port: u16, extra: &[&str]) -> KillOnDrop {
     let mut server = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_ropeway-echo"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -62,21 +64,24 @@ fn start_echo_server(port: u16) -> KillOnDrop {
     let first = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("ropeway-echo prints where it listens");
-    assert!(first.starts_with("listening on"), "{first}");
+    assert!(
+        first.starts_with("listening on") || first.starts_with("compression"),
+        "{first}"
+    );
     server
 }
 
-#[test]
-#[ignore = "needs Chromium: run scripts/test"]
-fn the_echo_page_works_in_headless_chromium() {
+/// Drives the page on a sample started with `server_args`; `page_args` go to the script.
+fn run_page(server_args: &[&str], page_args: &[&str]) {
     let port = free_port();
-    let _server = start_echo_server(port);
+    let _server = start_echo_server(port, server_args);
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests-peers/browser/echo-page.mjs");
     let mut browser = KillOnDrop(
         Command::new("node")
             .arg(&script)
             .arg(format!("http://127.0.0.1:{port}/"))
+            .args(page_args)
             .stdin(Stdio::null())
             .spawn()
             .expect("start node (is Node.js installed?)"),
@@ -84,4 +89,30 @@ fn the_echo_page_works_in_headless_chromium() {
     // echo-page.mjs bounds itself to 60 s; this is the backstop.
     let status = wait_bounded(&mut browser, Duration::from_secs(90));
     assert!(status.success(), "echo-page.mjs failed: {status}");
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn the_echo_page_works_in_headless_chromium() {
+    run_page(&[], &[]);
+}
+
+/// Chromium offers `permessage-deflate; client_max_window_bits`; with --compression the
+/// sample accepts it, and the page must report the negotiated extension, not only the echo.
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn chromium_negotiates_compression_with_the_sample() {
+    run_page(
+        &["--compression"],
+        &["--expect-extensions", "permessage-deflate"],
+    );
+    run_page(
+        &[
+            "--compression",
+            "--server-no-context-takeover",
+            "--server-max-window-bits",
+            "10",
+        ],
+        &["--expect-extensions", "server_max_window_bits=10"],
+    );
 }

@@ -189,3 +189,95 @@ async fn a_python_websockets_server_that_closes_first_is_answered() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python websockets: run scripts/test"]
+async fn python_websockets_client_negotiates_compression_with_a_ropeway_server() {
+    use ropeway_core::deflate::{DeflateConfig, DeflateServer};
+    bounded_for(PEER_TEST_TIMEOUT, async {
+        let configs = [
+            DeflateConfig::default(),
+            DeflateConfig::no_context_takeover(),
+            DeflateConfig {
+                server_max_window_bits: 9,
+                ..DeflateConfig::default()
+            },
+        ];
+        for deflate in configs {
+            let mut config = ServerConfig::default();
+            config.extensions = vec![std::sync::Arc::new(DeflateServer::new(deflate))];
+            let addr = spawn_echo_server(config).await;
+            let output = Command::new(python())
+                .arg(python_peer("client_echo_check.py"))
+                .arg(ws_url(addr, "/ws"))
+                .arg("--compression")
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output()
+                .await
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{deflate:?}: client_echo_check.py --compression failed:\n{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            // The check prints the negotiated header; it must be permessage-deflate with
+            // what this server asked for.
+            assert!(stdout.contains("permessage-deflate"), "{stdout}");
+            if deflate.server_no_context_takeover {
+                assert!(stdout.contains("server_no_context_takeover"), "{stdout}");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python websockets: run scripts/test"]
+async fn a_ropeway_client_compresses_with_a_python_websockets_server() {
+    use ropeway_core::deflate::DeflateClient;
+    bounded_for(PEER_TEST_TIMEOUT, async {
+        let modes = [
+            ("default", "server_max_window_bits=12"),
+            ("rfc-default", "permessage-deflate"),
+            ("no-context-takeover", "server_no_context_takeover"),
+        ];
+        for (mode, expected) in modes {
+            let server = PythonServer::start(&["--compression", mode]).await;
+            let config = ClientConfig {
+                extensions: vec![std::sync::Arc::new(DeflateClient::default())],
+                ..ClientConfig::default()
+            };
+            let request = ClientRequest::from_url(&server.url()).unwrap();
+            let (mut ws, response) = ropeway_tokio::connect_with(request, &config).await.unwrap();
+            let header = response.headers()["sec-websocket-extensions"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                header.contains("permessage-deflate") && header.contains(expected),
+                "{mode}: {header}"
+            );
+            assert!(
+                ws.connection().extension().is_some(),
+                "{mode}: no extension in use"
+            );
+            for size in [0, 1, 125, 65536, 1 << 20] {
+                let text = Message::text(text_of_len(size));
+                ws.send(text.clone()).await.unwrap();
+                assert!(recv(&mut ws).await == text, "{mode}: text of {size} bytes");
+                let binary = Message::binary(bytes_of_len(size));
+                ws.send(binary.clone()).await.unwrap();
+                assert!(
+                    recv(&mut ws).await == binary,
+                    "{mode}: binary of {size} bytes"
+                );
+            }
+            ws.close(Some(CloseFrame::new(1000, "done"))).await.unwrap();
+            assert_eq!(ws.connection().error(), None, "{mode}");
+            server.stop().await;
+        }
+    })
+    .await;
+}
