@@ -204,8 +204,10 @@ async fn python_websockets_client_negotiates_compression_with_a_ropeway_server()
             },
         ];
         for deflate in configs {
-            let mut config = ServerConfig::default();
-            config.extensions = vec![std::sync::Arc::new(DeflateServer::new(deflate))];
+            let config = ServerConfig {
+                extensions: vec![std::sync::Arc::new(DeflateServer::new(deflate))],
+                ..ServerConfig::default()
+            };
             let addr = spawn_echo_server(config).await;
             let output = Command::new(python())
                 .arg(python_peer("client_echo_check.py"))
