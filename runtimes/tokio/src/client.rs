@@ -84,7 +84,7 @@ pub async fn connect_with(
             Ok(MaybeTlsStream::Plain(tcp))
         }
     };
-    let stream = tokio::time::timeout(config.connect_timeout, open)
+    let stream = Box::pin(tokio::time::timeout(config.connect_timeout, open))
         .await
         .map_err(|_| Error::ConnectTimeout)??;
     handshake(stream, &request, config).await
@@ -92,6 +92,16 @@ pub async fn connect_with(
 
 /// Runs the client handshake over a transport the application opened itself.
 pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    request: &ClientRequest,
+    config: &ClientConfig,
+) -> Result<(WebSocket<S>, Response<()>), Error> {
+    // The handshake's state is large and short-lived; boxed, it stays out of the caller's
+    // future, which lives as long as the connection.
+    Box::pin(handshake_unboxed(io, request, config)).await
+}
+
+async fn handshake_unboxed<S: AsyncRead + AsyncWrite + Unpin>(
     mut io: S,
     request: &ClientRequest,
     config: &ClientConfig,

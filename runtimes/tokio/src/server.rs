@@ -98,7 +98,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     /// is dropped). A head over the size limit is answered with 431; a WebSocket request from
     /// an origin not on the allow-list with 403. Both end with an error and never reach the
     /// application.
-    pub async fn read(mut io: S, config: &ServerConfig) -> Result<Self, Error> {
+    pub async fn read(io: S, config: &ServerConfig) -> Result<Self, Error> {
+        // The handshake's state is large (buffers, timer, response) and short-lived; boxed,
+        // it stays out of the caller's future, which lives as long as the connection.
+        Box::pin(Self::read_unboxed(io, config)).await
+    }
+
+    async fn read_unboxed(mut io: S, config: &ServerConfig) -> Result<Self, Error> {
         let read = read_head(&mut io, config);
         let (request, buffered) = match tokio::time::timeout(config.handshake_timeout, read).await {
             Ok(Ok(read)) => read,
@@ -150,7 +156,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     /// Accepts the request as a WebSocket with the given answer (subprotocol, headers);
     /// negotiates the configured extensions. An invalid upgrade request is answered with 400
     /// (or 426 for a wrong version) and returned as an error.
-    pub async fn accept(mut self, mut accept: Accept) -> Result<WebSocket<S>, Error> {
+    pub async fn accept(self, accept: Accept) -> Result<WebSocket<S>, Error> {
+        // Boxed for the same reason as `read`.
+        Box::pin(self.accept_unboxed(accept)).await
+    }
+
+    async fn accept_unboxed(mut self, mut accept: Accept) -> Result<WebSocket<S>, Error> {
         let upgrade = match self.upgrade() {
             Ok(upgrade) => upgrade,
             Err(e) => {
@@ -210,7 +221,15 @@ pub async fn accept_with_config<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     config: &ServerConfig,
 ) -> Result<WebSocket<S>, Error> {
-    let incoming = Incoming::read(io, config).await?;
+    // Boxed: see `Incoming::read`.
+    Box::pin(accept_unboxed(io, config)).await
+}
+
+async fn accept_unboxed<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    config: &ServerConfig,
+) -> Result<WebSocket<S>, Error> {
+    let incoming = Incoming::read_unboxed(io, config).await?;
     if !incoming.is_websocket() {
         incoming
             .respond(
@@ -220,7 +239,7 @@ pub async fn accept_with_config<S: AsyncRead + AsyncWrite + Unpin>(
             .await?;
         return Err(Error::Handshake(HandshakeError::NotWebSocket));
     }
-    incoming.accept(Accept::default()).await
+    incoming.accept_unboxed(Accept::default()).await
 }
 
 /// Reads until the request head is complete; returns it and the bytes after it.

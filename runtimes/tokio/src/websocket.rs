@@ -24,8 +24,9 @@ use tokio::time::Sleep;
 use crate::error::Error;
 
 /// Bytes read at once into the stack while the read buffer is empty, so a connection that
-/// waits for data holds no buffer of its own.
-const IDLE_READ_SCRATCH: usize = 4096;
+/// waits for data holds no buffer of its own. Large enough that a 16 KiB message arrives in
+/// one read; small next to a thread's stack (2 MiB for tokio's workers).
+const IDLE_READ_SCRATCH: usize = 32 << 10;
 
 /// A WebSocket connection over any tokio transport (`TcpStream`, a TLS stream, a hyper
 /// upgrade, an in-memory duplex).
@@ -453,8 +454,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
             let filled = scratch.filled();
             if !filled.is_empty() {
-                let want = self.read_size(filled.len(), partial);
-                self.read_buf.reserve(want);
+                // Exactly what arrived: usually whole frames, whose payloads the application
+                // takes as `Bytes`; a frame still incomplete grows the buffer on the next read.
+                self.read_buf.reserve(filled.len());
                 self.read_buf.extend_from_slice(filled);
             }
             return Poll::Ready(Ok(filled.len()));
