@@ -251,7 +251,18 @@ impl Connection {
     }
 }
 
-/// Builds an `Event::Ping`/`Pong` payload or close reason without a copy when possible.
+/// Splits the first `len` bytes off the read buffer. When they are all of it (the usual case
+/// for small messages: one frame per read), the buffer is taken whole, because freezing an
+/// unshared buffer needs no allocation where splitting one allocates its shared header.
+pub(crate) fn take_front(input: &mut BytesMut, len: usize) -> BytesMut {
+    if len == input.len() {
+        std::mem::take(input)
+    } else {
+        input.split_to(len)
+    }
+}
+
+/// The first `len` bytes of the read buffer as `Bytes`, without a copy.
 pub(crate) fn freeze(input: &mut BytesMut, len: usize) -> Bytes {
-    input.split_to(len).freeze()
+    take_front(input, len).freeze()
 }

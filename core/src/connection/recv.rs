@@ -1,8 +1,8 @@
 //! Input: decoding frames from the read buffer into events, one event per call.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
-use super::{Connection, freeze};
+use super::{Connection, freeze, take_front};
 use crate::close::{ClosePayloadError, parse_close_payload};
 use crate::error::{ConnectionError, ProtocolError};
 use crate::event::{Data, Event, MessageKind};
@@ -54,6 +54,40 @@ impl Decoder {
             utf8: Utf8Validator::new(),
             transformed: BytesMut::new(),
         }
+    }
+
+    /// Hands out the next piece of the message in progress: checks that text does not end
+    /// inside a code point, and moves the frame and message state on.
+    fn hand_out(&mut self, payload: Bytes, frame_end: bool) -> Result<Step, ProtocolError> {
+        let fin = self.frame.as_ref().is_some_and(|frame| frame.fin);
+        let Some(message) = self.message.as_mut() else {
+            return Ok(Step::Continue);
+        };
+        let message_end = frame_end && fin;
+        if message_end && message.kind == MessageKind::Text {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        message.size += payload.len();
+        let data = Data {
+            kind: message.kind,
+            payload,
+            message_start: !message.started,
+            frame_end,
+            message_end,
+        };
+        message.started = true;
+        let transformed = message.transformed;
+        if frame_end {
+            self.frame = None;
+        }
+        if message_end {
+            self.message = None;
+            if transformed {
+                // Hold no inflate buffer between messages.
+                self.transformed = BytesMut::new();
+            }
+        }
+        Ok(Step::Event(Event::Data(data)))
     }
 
     pub(super) fn bytes_needed(&self, buffered: usize) -> usize {
@@ -180,7 +214,7 @@ impl Connection {
             return Ok(None);
         }
         input.advance(header_len);
-        let mut payload = input.split_to(len);
+        let mut payload = take_front(input, len);
         if let Some(key) = header.mask {
             apply_mask(&mut payload, key);
         }
@@ -305,29 +339,7 @@ impl Connection {
         frame.offset += available as u64;
         frame.remaining -= available as u64;
         frame.checked = 0;
-        let message_end = frame_end && frame.fin;
-        if message_end && message.kind == MessageKind::Text {
-            decoder
-                .utf8
-                .finish()
-                .map_err(|_| ProtocolError::InvalidUtf8)?;
-        }
-        message.size += available;
-        let data = Data {
-            kind: message.kind,
-            payload,
-            message_start: !message.started,
-            frame_end,
-            message_end,
-        };
-        message.started = true;
-        if frame_end {
-            decoder.frame = None;
-        }
-        if message_end {
-            decoder.message = None;
-        }
-        Ok(Step::Event(Event::Data(data)))
+        decoder.hand_out(payload, frame_end)
     }
 
     /// Feeds what arrived of a transformed (e.g. compressed) frame to the extension and hands
@@ -379,34 +391,8 @@ impl Connection {
         if !frame_end && decoder.transformed.len() < TRANSFORMED_PIECE {
             return Ok(Step::NeedInput);
         }
-        if message_end && message.kind == MessageKind::Text {
-            decoder
-                .utf8
-                .finish()
-                .map_err(|_| ProtocolError::InvalidUtf8)?;
-        }
         let payload = decoder.transformed.split().freeze();
-        message.size += payload.len();
-        let data = Data {
-            kind: message.kind,
-            payload,
-            message_start: !message.started,
-            frame_end,
-            message_end,
-        };
-        message.started = true;
-        if frame_end {
-            decoder.frame = None;
-        }
-        if message_end {
-            decoder.message = None;
-            // Hold no buffer between messages.
-            decoder.transformed = BytesMut::new();
-        }
-        if data.payload.is_empty() && !frame_end {
-            return Ok(Step::NeedInput);
-        }
-        Ok(Step::Event(Event::Data(data)))
+        decoder.hand_out(payload, frame_end)
     }
 
     fn on_control(&mut self, opcode: OpCode, payload: BytesMut) -> Result<Step, ProtocolError> {

@@ -1,5 +1,7 @@
 //! Output: encoding messages and control frames into the outgoing byte queue.
 
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -18,6 +20,10 @@ use crate::timer::Timer;
 /// an idle connection holds no large buffer.
 const IDLE_OUTPUT_CAPACITY: usize = 16 << 10;
 
+/// Unmasked payloads at least this large are queued by reference instead of copied: the
+/// transport writes them with one vectored write after their header.
+const SHARED_PAYLOAD_MIN: usize = 8 << 10;
+
 /// Per-message choices for [`Connection::send_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendOptions {
@@ -35,7 +41,11 @@ impl Default for SendOptions {
 
 /// Encoding state: the output queue and what waits to go into it.
 pub(super) struct Encoder {
-    /// Encoded frames not yet handed to the transport.
+    /// Output queued ahead of `out`, in order: headers and payloads sent without copying.
+    chunks: VecDeque<Bytes>,
+    /// Bytes in `chunks`.
+    chunked: usize,
+    /// Encoded frames not yet handed to the transport, after `chunks`.
     out: BytesMut,
     /// Masking keys for a client; `None` for a server.
     entropy: Option<Box<dyn Entropy>>,
@@ -54,6 +64,8 @@ pub(super) struct Encoder {
 impl Encoder {
     pub(super) fn new(entropy: Option<Box<dyn Entropy>>) -> Self {
         Encoder {
+            chunks: VecDeque::new(),
+            chunked: 0,
             out: BytesMut::new(),
             entropy,
             pong: None,
@@ -65,7 +77,43 @@ impl Encoder {
     }
 
     pub(super) fn queued(&self) -> usize {
-        self.out.len() + self.pong.as_ref().map_or(0, |p| 2 + p.len())
+        self.chunked + self.out.len() + self.pong.as_ref().map_or(0, |p| 2 + p.len())
+    }
+
+    /// Appends an unmasked frame whose payload is queued by reference, not copied.
+    fn write_shared_frame(&mut self, opcode: OpCode, payload: Bytes) {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.out.extend_from_slice(&head[..head_len]);
+        // Everything queued so far goes ahead of the payload, in order.
+        let before = self.out.split().freeze();
+        self.chunked += before.len() + payload.len();
+        self.chunks.push_back(before);
+        self.chunks.push_back(payload);
+    }
+
+    /// Takes `n` transmitted bytes off the front of the queue.
+    fn advance(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                self.out.advance(n.min(self.out.len()));
+                return;
+            };
+            let k = n.min(front.len());
+            front.advance(k);
+            self.chunked -= k;
+            n -= k;
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+        }
     }
 
     pub(super) fn set_pong(&mut self, payload: Bytes) {
@@ -136,6 +184,35 @@ impl Connection {
     /// asks to. Text must be valid UTF-8: pass a `&str`'s bytes.
     pub fn send(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), UsageError> {
         self.send_with(kind, payload, SendOptions::default())
+    }
+
+    /// Queues a whole message the application holds as `Bytes` (a received payload being
+    /// echoed, a shared broadcast). A server sends a large, untransformed payload without
+    /// copying it: the transport writes it straight from `payload`.
+    pub fn send_bytes(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), UsageError> {
+        self.send_bytes_with(kind, payload, SendOptions::default())
+    }
+
+    /// [`Connection::send_bytes`] with per-message options.
+    pub fn send_bytes_with(
+        &mut self,
+        kind: MessageKind,
+        payload: Bytes,
+        options: SendOptions,
+    ) -> Result<(), UsageError> {
+        let unmasked = self.encoder.entropy.is_none();
+        if !unmasked || payload.len() < SHARED_PAYLOAD_MIN {
+            return self.send_with(kind, &payload, options);
+        }
+        self.check_can_send_data()?;
+        if self.encoder.sending.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        match self.encode_start(kind, Some(payload.len()), options) {
+            Some(rsv) => self.write_data(kind_opcode(kind), true, Some(rsv), &payload),
+            None => self.encoder.write_shared_frame(kind_opcode(kind), payload),
+        }
+        Ok(())
     }
 
     /// Queues a whole message with per-message options (e.g. without compression).
@@ -267,14 +344,40 @@ impl Connection {
             self.timers
                 .set(Timer::Close, now + self.config.close_timeout);
         }
-        &self.encoder.out
+        match self.encoder.chunks.front() {
+            Some(chunk) => chunk,
+            None => &self.encoder.out,
+        }
+    }
+
+    /// Output, for a vectored write: fills `slices` with the queued buffers in order and
+    /// returns how many it filled. Report what was written with
+    /// [`Connection::advance_transmit`].
+    pub fn poll_transmit_vectored<'a>(
+        &'a mut self,
+        now: Instant,
+        slices: &mut [IoSlice<'a>],
+    ) -> usize {
+        self.poll_transmit(now);
+        let encoder = &self.encoder;
+        let buffers = encoder
+            .chunks
+            .iter()
+            .map(|c| &c[..])
+            .chain(Some(&encoder.out[..]));
+        let mut filled = 0;
+        for (slot, buffer) in slices.iter_mut().zip(buffers.filter(|b| !b.is_empty())) {
+            *slot = IoSlice::new(buffer);
+            filled += 1;
+        }
+        filled
     }
 
     /// Output: `n` bytes of [`Connection::poll_transmit`] were written to the transport.
     pub fn advance_transmit(&mut self, n: usize) {
+        self.encoder.advance(n);
         let out = &mut self.encoder.out;
-        out.advance(n.min(out.len()));
-        if out.is_empty() {
+        if out.is_empty() && self.encoder.chunks.is_empty() {
             if out.capacity() > IDLE_OUTPUT_CAPACITY {
                 *out = BytesMut::new();
             }
@@ -286,7 +389,19 @@ impl Connection {
     /// (an HTTP/2 stream, a channel).
     pub fn take_transmit(&mut self, now: Instant) -> Bytes {
         self.poll_transmit(now);
-        let bytes = self.encoder.out.split().freeze();
+        let bytes = match self.encoder.chunks.len() {
+            0 => self.encoder.out.split().freeze(),
+            _ => {
+                // Rare: shared payloads are queued; join them into one buffer.
+                let mut joined = BytesMut::with_capacity(self.encoder.queued());
+                for chunk in self.encoder.chunks.drain(..) {
+                    joined.extend_from_slice(&chunk);
+                }
+                joined.extend_from_slice(&self.encoder.out.split());
+                self.encoder.chunked = 0;
+                joined.freeze()
+            }
+        };
         self.advance_transmit(0);
         bytes
     }
@@ -302,7 +417,7 @@ impl Connection {
 
     /// Once the reply to the peer's close has left, the handshake is complete.
     pub(super) fn after_close_queued(&mut self) {
-        if self.state == State::ClosingRemote && self.encoder.out.is_empty() {
+        if self.state == State::ClosingRemote && self.encoder.queued() == 0 {
             // A client now waits for the server to end the transport, until the close
             // timer armed when the reply was handed to the transport.
             self.state = self.state.on_close_transmitted();

@@ -6,7 +6,7 @@
 //! nothing.
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -22,6 +22,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 use crate::error::Error;
+
+/// Buffers handed to one vectored write.
+const WRITE_SLICES: usize = 16;
 
 /// Bytes read at once into the stack while the read buffer is empty, so a connection that
 /// waits for data holds no buffer of its own. Large enough that a 16 KiB message arrives in
@@ -191,11 +194,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Queues a message without writing it.
     pub(crate) fn queue(&mut self, message: Message, options: SendOptions) -> Result<(), Error> {
         match message {
+            // By reference: a large payload (an echo of what arrived) is written without a copy.
             Message::Text(text) => {
                 self.conn
-                    .send_with(MessageKind::Text, text.as_bytes(), options)?
+                    .send_bytes_with(MessageKind::Text, text.into_bytes(), options)?
             }
-            Message::Binary(bytes) => self.conn.send_with(MessageKind::Binary, &bytes, options)?,
+            Message::Binary(bytes) => {
+                self.conn
+                    .send_bytes_with(MessageKind::Binary, bytes, options)?
+            }
             Message::Ping(p) => self.conn.ping(&p)?,
             Message::Pong(p) => self.conn.pong(&p)?,
             Message::Close(frame) => self.conn.close(frame)?,
@@ -226,13 +233,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Writes queued output until it is empty; several frames go out in one write.
     fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let vectored = self.io.is_write_vectored();
         loop {
             let now = tokio::time::Instant::now().into_std();
-            let out = self.conn.poll_transmit(now);
-            if out.is_empty() {
-                return Poll::Ready(Ok(()));
-            }
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, out))?;
+            let n = if vectored {
+                // Headers and payloads queued by reference go out in one write.
+                let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+                let count = self.conn.poll_transmit_vectored(now, &mut slices);
+                if count == 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?
+            } else {
+                let out = self.conn.poll_transmit(now);
+                if out.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+                ready!(Pin::new(&mut self.io).poll_write(cx, out))?
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
             }
