@@ -240,10 +240,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 // Headers and payloads queued by reference go out in one write.
                 let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
                 let count = self.conn.poll_transmit_vectored(now, &mut slices);
-                if count == 0 {
-                    return Poll::Ready(Ok(()));
+                match count {
+                    0 => return Poll::Ready(Ok(())),
+                    // One buffer (the usual case): a plain write is cheaper in the kernel.
+                    1 => ready!(Pin::new(&mut self.io).poll_write(cx, &slices[0]))?,
+                    _ => ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?,
                 }
-                ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?
             } else {
                 let out = self.conn.poll_transmit(now);
                 if out.is_empty() {
