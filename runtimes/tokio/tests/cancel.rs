@@ -80,8 +80,10 @@ async fn recv_dropped_by_a_timer_in_select_loses_nothing() {
         let close = peer.read_frame_of(op::CLOSE).await;
         assert_eq!(close.close_code(), Some(1000));
         let (got, ticks) = server.await.unwrap();
+        // Several dropped recv calls prove the point; how many depends on the machine's
+        // load (20-odd on a quiet one), so the bar is low enough never to flake.
         assert!(
-            ticks > 20,
+            ticks >= 5,
             "the timer must have cancelled many recv calls: {ticks}"
         );
         assert_eq!(got.len(), expected.len());
@@ -124,7 +126,8 @@ async fn recv_piece_dropped_by_a_timer_in_select_loses_nothing() {
         trickle(&mut peer, &wire).await;
         peer.read_frame_of(op::CLOSE).await;
         let (got, ticks) = server.await.unwrap();
-        assert!(ticks > 20, "{ticks}");
+        // See above: several cancelled calls, however loaded the machine.
+        assert!(ticks >= 5, "{ticks}");
         // recv_piece skips pings.
         let expected: Vec<Vec<u8>> = expected
             .into_iter()
