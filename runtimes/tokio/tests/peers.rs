@@ -36,28 +36,35 @@ fn python() -> PathBuf {
     python
 }
 
+/// Runs `client_echo_check.py` against the echo server at `addr` with `args`; asserts that
+/// every check passed and returns what it printed.
+async fn python_check(addr: std::net::SocketAddr, args: &[&str]) -> String {
+    let output = Command::new(python())
+        .arg(python_peer("client_echo_check.py"))
+        .arg(ws_url(addr, "/ws"))
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "client_echo_check.py {args:?} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains("PASS"), "{stdout}");
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Python websockets: run scripts/test"]
 async fn python_websockets_client_checks_a_ropeway_echo_server() {
     bounded_for(PEER_TEST_TIMEOUT, async {
         let addr = spawn_echo_server(ServerConfig::default()).await;
-        let output = Command::new(python())
-            .arg(python_peer("client_echo_check.py"))
-            .arg(ws_url(addr, "/ws"))
-            .arg("--large")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output()
-            .await
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "client_echo_check.py failed ({}):\n{stdout}\n{stderr}",
-            output.status
-        );
-        assert!(stdout.contains("PASS"), "{stdout}");
+        python_check(addr, &["--large"]).await;
     })
     .await;
 }
@@ -209,21 +216,7 @@ async fn python_websockets_client_negotiates_compression_with_a_ropeway_server()
                 ..ServerConfig::default()
             };
             let addr = spawn_echo_server(config).await;
-            let output = Command::new(python())
-                .arg(python_peer("client_echo_check.py"))
-                .arg(ws_url(addr, "/ws"))
-                .arg("--compression")
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
-                .output()
-                .await
-                .unwrap();
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            assert!(
-                output.status.success(),
-                "{deflate:?}: client_echo_check.py --compression failed:\n{stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let stdout = python_check(addr, &["--compression"]).await;
             // The check prints the negotiated header; it must be permessage-deflate with
             // what this server asked for.
             assert!(stdout.contains("permessage-deflate"), "{stdout}");
