@@ -54,11 +54,12 @@ pub struct WebSocket<S> {
     read_buf: BytesMut,
     read_buffer_size: usize,
     assembler: Assembler,
-    /// A piece of a message handed out partly by `recv_piece`.
-    piece: Option<Data>,
+    /// A piece of a message handed out partly by `recv_piece`. Boxed, like `ending`: rarely
+    /// present, and every connection's task carries this struct for its whole life.
+    piece: Option<Box<Data>>,
     sleep: Option<Pin<Box<Sleep>>>,
     /// The error that ends the connection, held until the close frame answering it is out.
-    ending: Option<Error>,
+    ending: Option<Box<Error>>,
     /// The end was reported (or is being reported): report `None` from now on.
     finished: bool,
     /// The transport has been shut down.
@@ -310,7 +311,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 continue;
             }
             match ready!(self.poll_event(cx, true)) {
-                Some(Ok(Event::Data(data))) => self.piece = Some(data),
+                Some(Ok(Event::Data(data))) => self.piece = Some(Box::new(data)),
                 Some(Ok(Event::Close(frame))) => return Poll::Ready(Some(Ok(Piece::Close(frame)))),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
@@ -349,14 +350,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    self.ending = Some(e.into());
+                    self.ending = Some(Box::new(e.into()));
                     return self.poll_report_ending(cx);
                 }
             }
             if self.conn.queued_output() > 0
                 && let Poll::Ready(Err(e)) = self.poll_flush_output(cx)
             {
-                self.ending = Some(e);
+                self.ending = Some(Box::new(e));
                 continue;
             }
             if self.conn.is_terminated() && self.conn.queued_output() == 0 {
@@ -369,7 +370,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             match ready!(self.poll_read_more(cx, partial)) {
                 Ok(0) => self.conn.handle_eof(),
                 Ok(_) => {}
-                Err(e) => self.ending = Some(e.into()),
+                Err(e) => self.ending = Some(Box::new(e.into())),
             }
         }
     }
@@ -381,7 +382,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         // waited for. (Flushing for it made `close()` wait forever on a peer that never
         // reads, whose socket buffer was full.)
         let peer_gone = matches!(
-            self.ending,
+            self.ending.as_deref(),
             Some(Error::Connection(
                 ConnectionError::KeepAliveTimeout
                     | ConnectionError::Abnormal
@@ -412,7 +413,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
         }
         self.finished = true;
-        Poll::Ready(self.ending.take().map(Err))
+        Poll::Ready(self.ending.take().map(|e| Err(*e)))
     }
 
     /// After the end: shut the transport down once, then report the end.

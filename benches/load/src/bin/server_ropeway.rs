@@ -10,6 +10,8 @@ fn main() {
     config.core.limits.max_frame_size = server::MAX_FRAME_SIZE;
     // Keep-alive pings would be traffic the other contenders don't send; all are off.
     config.core.keep_alive_interval = None;
+    // Shared, as an application would: each connection's task holds a pointer, not a copy.
+    let config = std::sync::Arc::new(config);
     server::run("ropeway", move |stream| {
         let config = config.clone();
         async move {
