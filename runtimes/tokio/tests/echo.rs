@@ -18,17 +18,7 @@ async fn text_and_binary_messages_of_every_length_class_echo_intact() {
     bounded(async {
         let addr = spawn_echo_server(ServerConfig::default()).await;
         let mut ws = connect(addr, "/").await;
-        for size in SIZES {
-            let text = Message::text(text_of_len(size));
-            ws.send(text.clone()).await.unwrap();
-            let echoed = recv(&mut ws).await;
-            assert!(echoed == text, "text of {size} bytes came back changed");
-
-            let binary = Message::binary(bytes_of_len(size));
-            ws.send(binary.clone()).await.unwrap();
-            let echoed = recv(&mut ws).await;
-            assert!(echoed == binary, "binary of {size} bytes came back changed");
-        }
+        assert_echoes(&mut ws, &SIZES, "echo").await;
         ws.close(None).await.unwrap();
     })
     .await;

@@ -66,14 +66,7 @@ async fn a_ropeway_client_echoes_through_a_hyper_upgrade() {
     bounded(async {
         let addr = spawn_hyper_server(ServerConfig::default()).await;
         let mut ws = connect(addr, "/ws").await;
-        for size in [0, 1, 126, 65536, 1 << 20] {
-            let text = Message::text(text_of_len(size));
-            ws.send(text.clone()).await.unwrap();
-            assert!(recv(&mut ws).await == text, "text of {size} bytes");
-            let binary = Message::binary(bytes_of_len(size));
-            ws.send(binary.clone()).await.unwrap();
-            assert!(recv(&mut ws).await == binary, "binary of {size} bytes");
-        }
+        assert_echoes(&mut ws, &[0, 1, 126, 65536, 1 << 20], "hyper").await;
         ws.send(Message::Ping(Bytes::from_static(b"p")))
             .await
             .unwrap();

@@ -118,14 +118,12 @@ async fn a_ropeway_client_echoes_with_a_python_websockets_server() {
     bounded_for(PEER_TEST_TIMEOUT, async {
         let server = PythonServer::start(&[]).await;
         let (mut ws, _) = ropeway_tokio::connect(&server.url()).await.unwrap();
-        for size in [0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20] {
-            let text = Message::text(text_of_len(size));
-            ws.send(text.clone()).await.unwrap();
-            assert!(recv(&mut ws).await == text, "text of {size} bytes");
-            let binary = Message::binary(bytes_of_len(size));
-            ws.send(binary.clone()).await.unwrap();
-            assert!(recv(&mut ws).await == binary, "binary of {size} bytes");
-        }
+        assert_echoes(
+            &mut ws,
+            &[0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20],
+            "python server",
+        )
+        .await;
         // Fragments, with a code point split across them and a ping in between.
         let text = "fragmenté ✓".as_bytes();
         ws.send_fragment(MessageKind::Text, &text[..9], false)
@@ -258,17 +256,7 @@ async fn a_ropeway_client_compresses_with_a_python_websockets_server() {
                 ws.connection().extension().is_some(),
                 "{mode}: no extension in use"
             );
-            for size in [0, 1, 125, 65536, 1 << 20] {
-                let text = Message::text(text_of_len(size));
-                ws.send(text.clone()).await.unwrap();
-                assert!(recv(&mut ws).await == text, "{mode}: text of {size} bytes");
-                let binary = Message::binary(bytes_of_len(size));
-                ws.send(binary.clone()).await.unwrap();
-                assert!(
-                    recv(&mut ws).await == binary,
-                    "{mode}: binary of {size} bytes"
-                );
-            }
+            assert_echoes(&mut ws, &[0, 1, 125, 65536, 1 << 20], mode).await;
             ws.close(Some(CloseFrame::new(1000, "done"))).await.unwrap();
             assert_eq!(ws.connection().error(), None, "{mode}");
             server.stop().await;

@@ -92,14 +92,7 @@ async fn a_ropeway_client_echoes_over_wss_with_a_trusted_certificate() {
         ));
         // Server to client, then client to server and back.
         assert_eq!(recv(&mut ws).await, Message::text("hello over TLS"));
-        for size in [0, 125, 126, 65536, 1 << 20] {
-            let text = Message::text(text_of_len(size));
-            ws.send(text.clone()).await.unwrap();
-            assert!(recv(&mut ws).await == text, "text of {size} bytes");
-            let binary = Message::binary(bytes_of_len(size));
-            ws.send(binary.clone()).await.unwrap();
-            assert!(recv(&mut ws).await == binary, "binary of {size} bytes");
-        }
+        assert_echoes(&mut ws, &[0, 125, 126, 65536, 1 << 20], "wss").await;
         ws.close(Some(CloseFrame::new(1000, "tls done")))
             .await
             .unwrap();

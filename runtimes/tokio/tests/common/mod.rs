@@ -164,6 +164,29 @@ pub fn bytes_of_len(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8 ^ (i >> 12) as u8).collect()
 }
 
+/// Sends a text and a binary message of each size to an echoing peer and asserts that each
+/// comes back intact; `label` says which run failed.
+pub async fn assert_echoes<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocket<S>,
+    sizes: &[usize],
+    label: &str,
+) {
+    for &size in sizes {
+        let text = Message::text(text_of_len(size));
+        ws.send(text.clone()).await.unwrap();
+        assert!(
+            recv(ws).await == text,
+            "{label}: text of {size} bytes came back changed"
+        );
+        let binary = Message::binary(bytes_of_len(size));
+        ws.send(binary.clone()).await.unwrap();
+        assert!(
+            recv(ws).await == binary,
+            "{label}: binary of {size} bytes came back changed"
+        );
+    }
+}
+
 /// Frame opcodes (RFC 6455 §5.2).
 pub mod op {
     pub const CONTINUATION: u8 = 0x0;
