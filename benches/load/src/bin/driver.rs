@@ -247,30 +247,13 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
                 .collect()
         })
     };
-    let contenders: Vec<&'static Contender> = match list(f.value("contenders")?) {
-        None => CONTENDERS.iter().collect(),
-        Some(names) => names
-            .iter()
-            .map(|n| {
-                CONTENDERS
-                    .iter()
-                    .find(|c| c.name == n)
-                    .ok_or(format!("unknown contender {n}"))
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let cases: Vec<&'static Case> = match list(f.value("cases")?) {
-        None => CASES.iter().collect(),
-        Some(ids) => ids
-            .iter()
-            .map(|n| {
-                CASES
-                    .iter()
-                    .find(|c| c.id == n)
-                    .ok_or(format!("unknown case {n}"))
-            })
-            .collect::<Result<_, _>>()?,
-    };
+    let contenders = select(
+        CONTENDERS,
+        list(f.value("contenders")?),
+        |c| c.name,
+        "contender",
+    )?;
+    let cases = select(CASES, list(f.value("cases")?), |c| c.id, "case")?;
     if contenders.is_empty() || cases.is_empty() || repeats == 0 {
         return Err("nothing to run".into());
     }
@@ -695,4 +678,25 @@ fn describe(run: &Run, case: &Case) -> String {
             run.connect_s.unwrap_or(0.0),
         ),
     }
+}
+
+/// The entries of `table` named in `names` (all of them when `None`), in the order named.
+fn select<T>(
+    table: &'static [T],
+    names: Option<Vec<String>>,
+    name_of: impl Fn(&T) -> &str,
+    what: &str,
+) -> Result<Vec<&'static T>, String> {
+    let Some(names) = names else {
+        return Ok(table.iter().collect());
+    };
+    names
+        .iter()
+        .map(|n| {
+            table
+                .iter()
+                .find(|entry| name_of(entry) == n)
+                .ok_or(format!("unknown {what} {n}"))
+        })
+        .collect()
 }
