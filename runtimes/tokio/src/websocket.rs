@@ -235,8 +235,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Writes queued output until it is empty; several frames go out in one write.
     fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let vectored = self.io.is_write_vectored();
+        // One clock read per poll: the timers it starts need no finer resolution.
+        let now = tokio::time::Instant::now().into_std();
         loop {
-            let now = tokio::time::Instant::now().into_std();
             let n = if vectored {
                 // Headers and payloads queued by reference go out in one write.
                 let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
