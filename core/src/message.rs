@@ -111,8 +111,9 @@ impl Message {
 /// limit, so the assembly buffer is bounded by it.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    kind: Option<MessageKind>,
-    parts: BytesMut,
+    /// The fragments of an unfinished message. Boxed: most messages arrive whole, and an
+    /// idle connection carries this slot.
+    parts: Option<Box<BytesMut>>,
 }
 
 impl Assembler {
@@ -135,13 +136,13 @@ impl Assembler {
         let payload = if data.message_start && data.message_end {
             data.payload
         } else {
-            self.kind = Some(data.kind);
-            self.parts.extend_from_slice(&data.payload);
+            let parts = self.parts.get_or_insert_with(Box::default);
+            parts.extend_from_slice(&data.payload);
             if !data.message_end {
                 return None;
             }
             // Hand out the whole buffer; hold nothing between messages.
-            std::mem::take(&mut self.parts).freeze()
+            self.parts.take().map_or_else(Bytes::new, |p| p.freeze())
         };
         Some(match data.kind {
             MessageKind::Text => Message::Text(Utf8Bytes(payload)),
@@ -151,7 +152,7 @@ impl Assembler {
 
     /// Bytes of an unfinished message held.
     pub fn buffered(&self) -> usize {
-        self.parts.len()
+        self.parts.as_ref().map_or(0, |p| p.len())
     }
 }
 

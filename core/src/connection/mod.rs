@@ -31,11 +31,14 @@
 //! assert_eq!(server.poll_transmit(now), &[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
 //! ```
 
+mod chunks;
+mod negotiated;
 mod recv;
 mod send;
 
 pub use self::send::SendOptions;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -48,19 +51,23 @@ use crate::role::Role;
 use crate::state::State;
 use crate::timer::{Timer, TimerTable};
 
+use self::negotiated::Negotiated;
 use self::recv::Decoder;
 use self::send::Encoder;
 
 /// A WebSocket connection in the Open state or later, for either role.
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared: a server's connections all point at one copy.
+    config: Arc<Config>,
     state: State,
-    /// The error the connection ended with; sticky: every later `recv` reports it.
-    error: Option<ConnectionError>,
+    /// The error the connection ended with; sticky: every later `recv` reports it. Boxed:
+    /// rare, and every connection carries the slot.
+    error: Option<Box<ConnectionError>>,
     decoder: Decoder,
     encoder: Encoder,
-    extension: Option<Box<dyn Extension>>,
+    /// The negotiated extension; boxed with its buffers, as most connections have none.
+    extension: Option<Box<Negotiated>>,
     timers: TimerTable,
     /// Something arrived since the keep-alive timer was last armed.
     heard_from_peer: bool,
@@ -85,17 +92,23 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// A server-side connection, opened at `now`.
-    pub fn server(config: Config, now: Instant) -> Self {
-        Self::new(Role::Server, config, None, now)
+    /// A server-side connection, opened at `now`. Pass an `Arc<Config>` to share one copy
+    /// of the settings among many connections.
+    pub fn server(config: impl Into<Arc<Config>>, now: Instant) -> Self {
+        Self::new(Role::Server, config.into(), None, now)
     }
 
     /// A client-side connection, opened at `now`, masking with keys from `entropy`.
-    pub fn client(config: Config, entropy: Box<dyn Entropy>, now: Instant) -> Self {
-        Self::new(Role::Client, config, Some(entropy), now)
+    pub fn client(config: impl Into<Arc<Config>>, entropy: Box<dyn Entropy>, now: Instant) -> Self {
+        Self::new(Role::Client, config.into(), Some(entropy), now)
     }
 
-    fn new(role: Role, config: Config, entropy: Option<Box<dyn Entropy>>, now: Instant) -> Self {
+    fn new(
+        role: Role,
+        config: Arc<Config>,
+        entropy: Option<Box<dyn Entropy>>,
+        now: Instant,
+    ) -> Self {
         let mut timers = TimerTable::default();
         if let Some(interval) = config.keep_alive_interval {
             timers.set(Timer::KeepAlive, now + interval);
@@ -118,7 +131,7 @@ impl Connection {
 
     /// Adds the extension negotiated in the opening handshake (e.g. permessage-deflate).
     pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
-        self.extension = Some(extension);
+        self.extension = Some(Box::new(Negotiated::new(extension)));
         self
     }
 
@@ -134,7 +147,7 @@ impl Connection {
 
     /// The negotiated extension, if any.
     pub fn extension(&self) -> Option<&dyn Extension> {
-        self.extension.as_deref()
+        self.extension.as_deref().map(|n| &*n.extension)
     }
 
     /// Where the connection stands.
@@ -144,7 +157,7 @@ impl Connection {
 
     /// The error the connection ended with, if it did not end cleanly.
     pub fn error(&self) -> Option<&ConnectionError> {
-        self.error.as_ref()
+        self.error.as_deref()
     }
 
     /// Input: the transport has no more bytes. Events still in the read buffer are decoded
@@ -223,7 +236,7 @@ impl Connection {
 
     /// Ends the connection without a close handshake: the transport should close at once.
     fn end_with(&mut self, error: ConnectionError) {
-        self.error.get_or_insert(error);
+        self.error.get_or_insert_with(|| Box::new(error));
         self.state = State::Closed;
         self.abort = true;
         self.timers.stop_all();
@@ -240,7 +253,7 @@ impl Connection {
         self.timers.stop(Timer::KeepAlive);
         self.timers.stop(Timer::KeepAliveTimeout);
         let error = ConnectionError::Protocol(error);
-        self.error = Some(error.clone());
+        self.error = Some(Box::new(error.clone()));
         error
     }
 

@@ -20,9 +20,6 @@ pub(super) struct Decoder {
     /// The message being received, from its first frame to its last.
     message: Option<Message>,
     utf8: Utf8Validator,
-    /// Output of the extension's decoder not yet handed out. Empty unless a transformed
-    /// message is being received.
-    transformed: BytesMut,
 }
 
 struct DataFrame {
@@ -52,7 +49,6 @@ impl Decoder {
             frame: None,
             message: None,
             utf8: Utf8Validator::new(),
-            transformed: BytesMut::new(),
         }
     }
 
@@ -76,16 +72,11 @@ impl Decoder {
             message_end,
         };
         message.started = true;
-        let transformed = message.transformed;
         if frame_end {
             self.frame = None;
         }
         if message_end {
             self.message = None;
-            if transformed {
-                // Hold no inflate buffer between messages.
-                self.transformed = BytesMut::new();
-            }
         }
         Ok(Step::Event(Event::Data(data)))
     }
@@ -127,7 +118,7 @@ impl Connection {
     ) -> Result<Option<Event>, ConnectionError> {
         if let Some(error) = &self.error {
             input.clear();
-            return Err(error.clone());
+            return Err((**error).clone());
         }
         if !self.state.can_receive() {
             // The peer's close frame was the last frame it may send.
@@ -244,7 +235,10 @@ impl Connection {
     /// Checks a data frame's header against the message in progress and the limits.
     fn start_data_frame(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
         let limits = &self.config.limits;
-        let claimed = self.extension.as_ref().map_or(0, |e| e.reserved_bits());
+        let claimed = self
+            .extension
+            .as_ref()
+            .map_or(0, |n| n.extension.reserved_bits());
         let unclaimed = header.rsv & !claimed;
         if unclaimed != 0 {
             return Err(ProtocolError::ReservedBits(unclaimed));
@@ -272,7 +266,7 @@ impl Connection {
                     MessageKind::Binary
                 };
                 let transformed = match self.extension.as_mut() {
-                    Some(ext) if header.rsv != 0 => ext.decode_start(header.rsv),
+                    Some(n) if header.rsv != 0 => n.extension.decode_start(header.rsv),
                     _ => false,
                 };
                 self.decoder.message.insert(Message {
@@ -353,34 +347,32 @@ impl Connection {
     ) -> Result<Step, ProtocolError> {
         let max_message = self.config.limits.max_message_size;
         let decoder = &mut self.decoder;
-        let (Some(frame), Some(message), Some(ext)) = (
+        let (Some(frame), Some(message), Some(negotiated)) = (
             decoder.frame.as_mut(),
             decoder.message.as_mut(),
             self.extension.as_mut(),
         ) else {
             return Ok(Step::Continue);
         };
+        let decoded = &mut negotiated.decoded;
         let message_end = frame_end && frame.fin;
         if available > 0 || message_end {
-            let budget = max_message - message.size - decoder.transformed.len();
-            let before = decoder.transformed.len();
-            ext.decode(
-                &input[..available],
-                message_end,
-                &mut decoder.transformed,
-                budget,
-            )
-            .map_err(|e| match e {
-                // The extension only knows what was left of the budget.
-                ProtocolError::MessageTooLarge { .. } => {
-                    ProtocolError::MessageTooLarge { max: max_message }
-                }
-                other => other,
-            })?;
+            let budget = max_message - message.size - decoded.len();
+            let before = decoded.len();
+            negotiated
+                .extension
+                .decode(&input[..available], message_end, decoded, budget)
+                .map_err(|e| match e {
+                    // The extension only knows what was left of the budget.
+                    ProtocolError::MessageTooLarge { .. } => {
+                        ProtocolError::MessageTooLarge { max: max_message }
+                    }
+                    other => other,
+                })?;
             if message.kind == MessageKind::Text {
                 decoder
                     .utf8
-                    .feed(&decoder.transformed[before..])
+                    .feed(&decoded[before..])
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
             input.advance(available);
@@ -388,10 +380,14 @@ impl Connection {
             frame.remaining -= available as u64;
             frame.checked = 0;
         }
-        if !frame_end && decoder.transformed.len() < TRANSFORMED_PIECE {
+        if !frame_end && decoded.len() < TRANSFORMED_PIECE {
             return Ok(Step::NeedInput);
         }
-        let payload = decoder.transformed.split().freeze();
+        let payload = decoded.split().freeze();
+        if message_end {
+            // Hold no inflate buffer between messages.
+            *decoded = BytesMut::new();
+        }
         decoder.hand_out(payload, frame_end)
     }
 

@@ -1,10 +1,11 @@
 //! Output: encoding messages and control frames into the outgoing byte queue.
 
-use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
+
+use super::chunks::ChunkQueue;
 
 use super::Connection;
 use crate::close::{CloseCode, CloseFrame, encode_close_payload};
@@ -42,42 +43,37 @@ impl Default for SendOptions {
 /// Encoding state: the output queue and what waits to go into it.
 pub(super) struct Encoder {
     /// Output queued ahead of `out`, in order: headers and payloads sent without copying.
-    chunks: VecDeque<Bytes>,
-    /// Bytes in `chunks`.
-    chunked: usize,
+    chunks: ChunkQueue,
     /// Encoded frames not yet handed to the transport, after `chunks`.
     out: BytesMut,
     /// Masking keys for a client; `None` for a server.
     entropy: Option<Box<dyn Entropy>>,
     /// The payload of the pong owed for the latest ping: answering the latest suffices.
-    pong: Option<Bytes>,
+    /// Boxed: pings are rare next to the connection's lifetime of carrying the slot.
+    pong: Option<Box<Bytes>>,
     /// A keep-alive ping is queued; its timeout starts when it is handed to the transport.
     keep_alive_ping: bool,
     /// A close frame is queued; the close timeout starts when it is handed to the transport.
     close_pending: bool,
     /// The fragmented message being sent: its kind, and whether the extension transforms it.
     sending: Option<(MessageKind, bool)>,
-    /// Extension output before framing.
-    scratch: BytesMut,
 }
 
 impl Encoder {
     pub(super) fn new(entropy: Option<Box<dyn Entropy>>) -> Self {
         Encoder {
-            chunks: VecDeque::new(),
-            chunked: 0,
+            chunks: ChunkQueue::default(),
             out: BytesMut::new(),
             entropy,
             pong: None,
             keep_alive_ping: false,
             close_pending: false,
             sending: None,
-            scratch: BytesMut::new(),
         }
     }
 
     pub(super) fn queued(&self) -> usize {
-        self.chunked + self.out.len() + self.pong.as_ref().map_or(0, |p| 2 + p.len())
+        self.chunks.len() + self.out.len() + self.pong.as_ref().map_or(0, |p| 2 + p.len())
     }
 
     /// Appends an unmasked frame whose payload is queued by reference, not copied.
@@ -93,31 +89,21 @@ impl Encoder {
         let head_len = header.encode(&mut head);
         self.out.extend_from_slice(&head[..head_len]);
         // Everything queued so far goes ahead of the payload, in order.
-        let before = self.out.split().freeze();
-        self.chunked += before.len() + payload.len();
-        self.chunks.push_back(before);
-        self.chunks.push_back(payload);
+        self.chunks.push(self.out.split().freeze());
+        self.chunks.push(payload);
     }
 
     /// Takes `n` transmitted bytes off the front of the queue.
-    fn advance(&mut self, mut n: usize) {
-        while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                self.out.advance(n.min(self.out.len()));
-                return;
-            };
-            let k = n.min(front.len());
-            front.advance(k);
-            self.chunked -= k;
-            n -= k;
-            if front.is_empty() {
-                self.chunks.pop_front();
-            }
-        }
+    fn advance(&mut self, n: usize) {
+        let rest = self.chunks.advance(n);
+        self.out.advance(rest.min(self.out.len()));
     }
 
     pub(super) fn set_pong(&mut self, payload: Bytes) {
-        self.pong = Some(payload);
+        match &mut self.pong {
+            Some(owed) => **owed = payload,
+            None => self.pong = Some(Box::new(payload)),
+        }
     }
 
     pub(super) fn queue_keep_alive_ping(&mut self) {
@@ -389,18 +375,14 @@ impl Connection {
     /// (an HTTP/2 stream, a channel).
     pub fn take_transmit(&mut self, now: Instant) -> Bytes {
         self.poll_transmit(now);
-        let bytes = match self.encoder.chunks.len() {
-            0 => self.encoder.out.split().freeze(),
-            _ => {
-                // Rare: shared payloads are queued; join them into one buffer.
-                let mut joined = BytesMut::with_capacity(self.encoder.queued());
-                for chunk in self.encoder.chunks.drain(..) {
-                    joined.extend_from_slice(&chunk);
-                }
-                joined.extend_from_slice(&self.encoder.out.split());
-                self.encoder.chunked = 0;
-                joined.freeze()
-            }
+        let bytes = if self.encoder.chunks.is_empty() {
+            self.encoder.out.split().freeze()
+        } else {
+            // Rare: shared payloads are queued; join them into one buffer.
+            let mut joined = BytesMut::with_capacity(self.encoder.queued());
+            self.encoder.chunks.drain_into(&mut joined);
+            joined.extend_from_slice(&self.encoder.out.split());
+            joined.freeze()
         };
         self.advance_transmit(0);
         bytes
@@ -412,7 +394,10 @@ impl Connection {
         if self.encoder.out.is_empty() {
             self.encoder.out = BytesMut::new();
         }
-        self.encoder.scratch = BytesMut::new();
+        self.encoder.chunks.shrink();
+        if let Some(negotiated) = self.extension.as_mut() {
+            negotiated.shrink();
+        }
     }
 
     /// Once the reply to the peer's close has left, the handshake is complete.
@@ -461,19 +446,19 @@ impl Connection {
         if !options.compress {
             return None;
         }
-        self.extension.as_mut()?.encode_start(kind, len)
+        self.extension.as_mut()?.extension.encode_start(kind, len)
     }
 
     /// Writes a data frame, through the extension when `rsv` is `Some`.
     fn write_data(&mut self, opcode: OpCode, fin: bool, rsv: Option<u8>, payload: &[u8]) {
         match (rsv, self.extension.as_mut()) {
-            (Some(rsv), Some(ext)) => {
-                let mut scratch = std::mem::take(&mut self.encoder.scratch);
-                ext.encode(payload, fin, &mut scratch);
-                self.encoder.write_frame(opcode, fin, rsv, &scratch);
-                scratch.clear();
-                if scratch.capacity() <= IDLE_OUTPUT_CAPACITY {
-                    self.encoder.scratch = scratch;
+            (Some(rsv), Some(negotiated)) => {
+                let encoded = &mut negotiated.encoded;
+                negotiated.extension.encode(payload, fin, encoded);
+                self.encoder.write_frame(opcode, fin, rsv, encoded);
+                encoded.clear();
+                if encoded.capacity() > IDLE_OUTPUT_CAPACITY {
+                    *encoded = BytesMut::new();
                 }
             }
             _ => self.encoder.write_frame(opcode, fin, 0, payload),

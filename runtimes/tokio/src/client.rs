@@ -133,7 +133,11 @@ async fn handshake_unboxed<S: AsyncRead + AsyncWrite + Unpin>(
         .await
         .map_err(|_| Error::HandshakeTimeout)??;
     let now = tokio::time::Instant::now().into_std();
-    let mut conn = Connection::client(config.core, Box::new(entropy), now);
+    let mut conn = Connection::client(
+        crate::shared_config::shared(&config.core),
+        Box::new(entropy),
+        now,
+    );
     if let Some(ext) = accepted.extension {
         conn = conn.with_extension(ext);
     }

@@ -113,7 +113,7 @@ impl Future for PendingUpgrade {
         let upgraded = ready!(Pin::new(&mut this.on_upgrade).poll(cx))
             .map_err(|e| Error::Io(std::io::Error::other(e)))?;
         let now = tokio::time::Instant::now().into_std();
-        let mut conn = Connection::server(this.config.core, now);
+        let mut conn = Connection::server(crate::shared_config::shared(&this.config.core), now);
         if let Some(ext) = this.extension.take() {
             conn = conn.with_extension(ext);
         }

@@ -32,6 +32,7 @@ mod error;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod server;
+mod shared_config;
 mod split;
 pub mod tls;
 mod websocket;

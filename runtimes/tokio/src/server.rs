@@ -181,7 +181,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
         self.io.write_all(&out).await?;
         self.io.flush().await?;
         let now = tokio::time::Instant::now().into_std();
-        let mut conn = Connection::server(self.config.core, now);
+        let mut conn = Connection::server(crate::shared_config::shared(&self.config.core), now);
         if let Some(ext) = extension {
             conn = conn.with_extension(ext);
         }

@@ -52,7 +52,8 @@ pub struct WebSocket<S> {
     io: S,
     conn: Connection,
     read_buf: BytesMut,
-    read_buffer_size: usize,
+    /// How much to read at once; a `u32` (up to 4 GiB) packs next to the flags below.
+    read_buffer_size: u32,
     assembler: Assembler,
     /// A piece of a message handed out partly by `recv_piece`. Boxed, like `ending`: rarely
     /// present, and every connection's task carries this struct for its whole life.
@@ -106,7 +107,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             io,
             conn,
             read_buf: buffered,
-            read_buffer_size: read_buffer_size.max(256),
+            read_buffer_size: read_buffer_size.clamp(256, u32::MAX as usize) as u32,
             assembler: Assembler::new(),
             piece: None,
             sleep: None,
@@ -143,16 +144,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sends a message (or a ping, pong or close) and writes it out. Waits while the queued
     /// output is over its limit, so a peer that never reads cannot grow this side's memory.
-    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        self.send_with(message, SendOptions::default()).await
+    pub fn send(&mut self, message: Message) -> impl Future<Output = Result<(), Error>> + '_ {
+        self.send_with(message, SendOptions::default())
     }
 
     /// Sends with per-message options, e.g. without compression for a message that mixes
     /// secrets with attacker-controlled data.
-    pub async fn send_with(&mut self, message: Message, options: SendOptions) -> Result<(), Error> {
-        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
-        self.queue(message, options)?;
-        poll_fn(|cx| self.poll_flush_output(cx)).await
+    pub fn send_with(
+        &mut self,
+        message: Message,
+        options: SendOptions,
+    ) -> impl Future<Output = Result<(), Error>> + '_ {
+        // A closure over the message rather than an `async fn`: a task is as large as its
+        // largest await, and this one sits in nearly every receive-and-reply loop (168 bytes
+        // as nested `async fn`s, the message and a pointer as this).
+        let mut unsent = Some(message);
+        poll_fn(move |cx| {
+            if unsent.is_some() {
+                ready!(self.poll_ready_to_send(cx))?;
+                if let Some(message) = unsent.take() {
+                    self.queue(message, options)?;
+                }
+            }
+            self.poll_flush_output(cx)
+        })
     }
 
     /// Sends one fragment of a message (see [`Connection::send_fragment`]) and writes it out.
@@ -484,7 +499,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             return Poll::Ready(Ok(filled.len()));
         }
         let want = self.read_size(self.read_buf.len(), partial);
-        if self.read_buf.capacity() - self.read_buf.len() < self.read_buffer_size / 2 {
+        if self.read_buf.capacity() - self.read_buf.len() < self.read_buffer_size() / 2 {
             self.read_buf.reserve(want);
         }
         tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf)
@@ -494,9 +509,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// frame in progress, which the core has already checked against the frame limit.
     fn read_size(&self, buffered: usize, partial: bool) -> usize {
         if partial {
-            return self.read_buffer_size;
+            return self.read_buffer_size();
         }
-        self.conn.read_hint(buffered).max(self.read_buffer_size)
+        self.conn.read_hint(buffered).max(self.read_buffer_size())
+    }
+
+    fn read_buffer_size(&self) -> usize {
+        self.read_buffer_size as usize
     }
 }
 
