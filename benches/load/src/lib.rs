@@ -13,6 +13,7 @@
 //! See `benches/load/README.md` for the command, the columns and the caveats.
 
 pub mod cli;
+pub mod deflate;
 pub mod procfs;
 pub mod report;
 pub mod server;
@@ -27,15 +28,18 @@ pub struct Contender {
     pub bin: &'static str,
     /// The crate it measures (its version is read from Cargo.lock for the report).
     pub krate: &'static str,
+    /// It supports permessage-deflate (RFC 7692): its server takes `--deflate`
+    /// and it runs the compression cases; the others are left out of those.
+    pub deflate: bool,
 }
 
 /// The contenders, in run order. Adding one is one line here plus its
 /// `src/bin/server_<name>.rs` built on [`server::run`].
 #[rustfmt::skip]
 pub const CONTENDERS: &[Contender] = &[
-    Contender { name: "ropeway", bin: "server_ropeway", krate: "ropeway-tokio" },
-    Contender { name: "tokio-tungstenite", bin: "server_tokio_tungstenite", krate: "tokio-tungstenite" },
-    Contender { name: "fastwebsockets", bin: "server_fastwebsockets", krate: "fastwebsockets" },
-    Contender { name: "tokio-websockets", bin: "server_tokio_websockets", krate: "tokio-websockets" },
-    Contender { name: "yawc", bin: "server_yawc", krate: "yawc" },
+    Contender { name: "ropeway", bin: "server_ropeway", krate: "ropeway-tokio", deflate: true },
+    Contender { name: "tokio-tungstenite", bin: "server_tokio_tungstenite", krate: "tokio-tungstenite", deflate: false },
+    Contender { name: "fastwebsockets", bin: "server_fastwebsockets", krate: "fastwebsockets", deflate: false },
+    Contender { name: "tokio-websockets", bin: "server_tokio_websockets", krate: "tokio-websockets", deflate: false },
+    Contender { name: "yawc", bin: "server_yawc", krate: "yawc", deflate: true },
 ];

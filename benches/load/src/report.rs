@@ -152,6 +152,9 @@ pub struct ContenderInfo {
     pub krate: String,
     /// Its version from Cargo.lock.
     pub version: Option<String>,
+    /// It supports permessage-deflate, so it runs the compression cases.
+    #[serde(default)]
+    pub deflate: bool,
 }
 
 /// One case as run.
@@ -167,6 +170,16 @@ pub struct CaseInfo {
     pub size: usize,
     /// Text messages (else binary).
     pub text: bool,
+    /// permessage-deflate on; run only by contenders that support it.
+    #[serde(default)]
+    pub deflate: bool,
+}
+
+impl CaseInfo {
+    /// Whether `con` runs this case: compression cases need the extension.
+    pub fn runs(&self, con: &ContenderInfo) -> bool {
+        !self.deflate || con.deflate
+    }
 }
 
 /// One server process through one case.
@@ -233,6 +246,24 @@ impl Run {
     /// Load generator user-space CPU microseconds per echoed message.
     pub fn loadgen_user_us_per_msg(&self) -> Option<f64> {
         per_msg(self.loadgen_user_s, self.msgs)
+    }
+    /// Compression cases: the server's compressed echo payloads ÷ their raw size.
+    pub fn echo_ratio(&self) -> Option<f64> {
+        self.loadgen.as_ref()?["deflate"]["echo_ratio"].as_f64()
+    }
+    /// Compression cases: the load generator's compressed messages ÷ their raw size.
+    pub fn sent_ratio(&self) -> Option<f64> {
+        self.loadgen.as_ref()?["deflate"]["sent_ratio"].as_f64()
+    }
+    /// Compression cases: echoes the server sent uncompressed (whole run).
+    pub fn plain_echoes(&self) -> u64 {
+        self.loadgen
+            .as_ref()
+            .map_or(0, |v| v["deflate"]["plain_echoes"].as_u64().unwrap_or(0))
+    }
+    /// Compression cases: the server's `Sec-WebSocket-Extensions` answer.
+    pub fn deflate_answer(&self) -> Option<&str> {
+        self.loadgen.as_ref()?["deflate"]["answer"].as_str()
     }
     /// Idle: (RSS after − RSS before) / connections, in bytes.
     pub fn bytes_per_conn(&self, conns: usize) -> Option<f64> {
@@ -301,6 +332,15 @@ pub struct Summary {
     pub connect_s: Option<f64>,
     /// Errors seen by the load generator, summed over repeats, plus failed runs.
     pub errors: u64,
+    /// Compression cases: median of the server's compressed echo size ÷ raw size.
+    #[serde(default)]
+    pub echo_ratio: Option<f64>,
+    /// Compression cases: median of the load generator's compressed size ÷ raw size.
+    #[serde(default)]
+    pub sent_ratio: Option<f64>,
+    /// Compression cases: echoes the server did not compress, summed over repeats.
+    #[serde(default)]
+    pub plain_echoes: u64,
 }
 
 /// Builds the per-case, per-contender summary from the raw runs.
@@ -317,7 +357,7 @@ pub fn summarize(
             .filter(|r| r.case == case.id && r.contender == baseline)
             .filter_map(|r| Some((r.rep, r.msgs_per_sec?)))
             .collect();
-        for c in contenders {
+        for c in contenders.iter().filter(|c| case.runs(c)) {
             let mine: Vec<&Run> = runs
                 .iter()
                 .filter(|r| r.case == case.id && r.contender == c.name)
@@ -358,6 +398,9 @@ pub fn summarize(
                 open: col(&|r| r.open.map(|v| v as f64)),
                 connect_s: col(&|r| r.connect_s),
                 errors: mine.iter().map(|r| r.errors).sum::<u64>() + (mine.len() - ok.len()) as u64,
+                echo_ratio: col(&|r| r.echo_ratio()),
+                sent_ratio: col(&|r| r.sent_ratio()),
+                plain_echoes: ok.iter().map(|r| r.plain_echoes()).sum(),
             });
         }
     }
@@ -500,6 +543,7 @@ impl Report {
              process on the machine during the window; well above 0 % means the run was \
              disturbed and its numbers are only indicative."
         );
+        self.deflate_notes(&mut s);
         for case in self.cases.iter().filter(|c| c.kind == "idle") {
             let _ = writeln!(
                 s,
@@ -565,6 +609,89 @@ impl Report {
         }
         let _ = writeln!(s, "\nRaw numbers: `latest.json`. Chart: `latest.svg`.");
         s
+    }
+
+    /// Under the throughput table, if compression cases ran: who was left out
+    /// and why, the settings, what the compression achieved, and the
+    /// differences between the contenders' deflate that could not be removed.
+    fn deflate_notes(&self, s: &mut String) {
+        use std::fmt::Write;
+        let cases: Vec<&CaseInfo> = self.cases.iter().filter(|c| c.deflate).collect();
+        if cases.is_empty() {
+            return;
+        }
+        let ids = cases
+            .iter()
+            .map(|c| format!("`{}`", c.id))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let names = |deflate: bool| {
+            self.contenders
+                .iter()
+                .filter(|c| c.deflate == deflate)
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(s, "\n### Compression cases (permessage-deflate)\n");
+        let _ = writeln!(
+            s,
+            "{ids} run only the contenders whose crate supports permessage-deflate (RFC 7692): {}.",
+            names(true)
+        );
+        let absent = names(false);
+        if !absent.is_empty() {
+            let _ = writeln!(
+                s,
+                "**Not in these rows: {absent}** — their crates do not implement the extension, \
+                 so they cannot run a compression case (they are not slower, they are absent)."
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nSettings, the same for every contender: zlib level {}, 15-bit windows, the server \
+             keeps its compression context between messages, every message compressed (no size \
+             threshold), flate2 on the zlib-rs backend. The load generator offers \
+             `client_no_context_takeover` and sends pre-compressed messages (JSON-like text \
+             records), so each server inflates every message with a fresh context and compresses \
+             every echo; the load generator inflates every echo (its cost is in its CPU columns).\n",
+            self.config["deflate_level"].as_u64().unwrap_or(6)
+        );
+        let _ = writeln!(
+            s,
+            "| case | contender | server answer | echo size (compressed ÷ raw) | sent size (compressed ÷ raw) | uncompressed echoes |"
+        );
+        let _ = writeln!(s, "|---|---|---|--:|--:|--:|");
+        for case in &cases {
+            for con in self.contenders.iter().filter(|c| case.runs(c)) {
+                let Some(r) = self.summary_of(&case.id, &con.name) else {
+                    continue;
+                };
+                let answer = self
+                    .runs
+                    .iter()
+                    .filter(|x| x.case == case.id && x.contender == con.name)
+                    .find_map(Run::deflate_answer)
+                    .unwrap_or("–");
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | `{answer}` | {} | {} | {} |",
+                    case.id,
+                    con.name,
+                    pct(r.echo_ratio),
+                    pct(r.sent_ratio),
+                    r.plain_echoes
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nDifferences that could not be removed: yawc compresses each message with a partial \
+             flush followed by a sync flush (a few bytes more per message than ropeway's single \
+             sync flush). Without client context takeover, ropeway frees its inflater after every \
+             message and creates a new one for the next, while yawc keeps one and resets it — a \
+             design difference the cases measure. See `benches/load/README.md`."
+        );
     }
 
     /// Draws the chart: throughput relative to the baseline, grouped by case,
@@ -780,12 +907,14 @@ mod tests {
             conns: 1,
             size: 1,
             text: false,
+            deflate: false,
         }];
         let cons = ["a", "b"].map(|n| ContenderInfo {
             name: n.into(),
             bin: n.into(),
             krate: n.into(),
             version: None,
+            deflate: false,
         });
         let run = |c: &str, rep, v| Run {
             case: "c".into(),
@@ -806,5 +935,62 @@ mod tests {
         assert_eq!(s[0].ratio_to_baseline, Some(1.0));
         // Ratios 0.5, 2.0, 3.0: the paired median is 2.0, not 200/100.
         assert_eq!(s[1].ratio_to_baseline, Some(2.0));
+    }
+
+    #[test]
+    fn compression_cases_leave_out_and_name_the_crates_without_it() {
+        let case = |id: &str, deflate| CaseInfo {
+            id: id.into(),
+            kind: "load".into(),
+            conns: 1,
+            size: 1,
+            text: true,
+            deflate,
+        };
+        let cases = vec![case("plain", false), case("z-deflate", true)];
+        let contenders: Vec<ContenderInfo> = [("a", true), ("b", false), ("c", true)]
+            .map(|(n, deflate)| ContenderInfo {
+                name: n.into(),
+                bin: n.into(),
+                krate: n.into(),
+                version: None,
+                deflate,
+            })
+            .to_vec();
+        let runs: Vec<Run> = cases
+            .iter()
+            .flat_map(|k| contenders.iter().filter(|c| k.runs(c)).map(move |c| (k, c)))
+            .map(|(k, c)| Run {
+                case: k.id.clone(),
+                contender: c.name.clone(),
+                msgs: 10,
+                msgs_per_sec: Some(10.0),
+                loadgen: k.deflate.then(|| {
+                    serde_json::json!({ "deflate": {
+                        "answer": "permessage-deflate; client_no_context_takeover",
+                        "echo_ratio": 0.25, "sent_ratio": 0.5, "plain_echoes": 0,
+                    }})
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let summary = summarize(&cases, &contenders, "a", &runs);
+        let rows = |id: &str| summary.iter().filter(|s| s.case == id).count();
+        assert_eq!((rows("plain"), rows("z-deflate")), (3, 2));
+        let z = summary.iter().find(|s| s.case == "z-deflate").unwrap();
+        assert_eq!((z.echo_ratio, z.sent_ratio), (Some(0.25), Some(0.5)));
+        let report = Report {
+            machine: Machine::detect("test".into()),
+            config: serde_json::json!({ "repeats": 1, "deflate_level": 6 }),
+            baseline: "a".into(),
+            contenders,
+            cases,
+            runs,
+            summary,
+        };
+        let md = report.markdown();
+        assert!(md.contains("Not in these rows: b"), "{md}");
+        assert!(!md.contains("| z-deflate | b |"), "{md}");
+        assert!(md.contains("| z-deflate | c | `permessage-deflate; client_no_context_takeover` | 25 % | 50 % | 0 |"), "{md}");
     }
 }

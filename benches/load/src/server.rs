@@ -11,7 +11,10 @@
 //!   benchmark servers do) — the same for every contender;
 //! - a 64 MiB message limit ([`MAX_MESSAGE_SIZE`]) and the same frame limit
 //!   where the crate has one ([`MAX_FRAME_SIZE`]);
-//! - listening on a loopback address only.
+//! - listening on a loopback address only;
+//! - with `--deflate` (crates that support it): permessage-deflate at
+//!   [`DEFLATE_LEVEL`], 15-bit windows, context takeover kept on the server
+//!   side, every message compressed (no size threshold).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -35,33 +38,40 @@ pub const MAX_FRAME_SIZE: usize = MAX_MESSAGE_SIZE;
 /// The soft file-descriptor limit the servers ask for (idle case: 10,000 connections).
 pub const FD_LIMIT: u64 = 65_536;
 
+/// The zlib compression level of every server with `--deflate` (zlib's default).
+pub const DEFLATE_LEVEL: u32 = 6;
+
 /// When this variable is set (the driver sets it), a server exits as soon as
 /// the process that started it is gone, so a killed driver leaves no server behind.
 pub const EXIT_WITH_PARENT_ENV: &str = "ROPEWAY_BENCH_EXIT_WITH_PARENT";
 
-const USAGE: &str = "usage: server_<name> --addr 127.0.0.1:PORT
+const USAGE: &str = "usage: server_<name> --addr 127.0.0.1:PORT [--deflate]
 
 Echoes every text and binary message back with the same opcode.
-PORT 0 picks a free port; the line `READY <addr>` on stdout says the server listens.";
+PORT 0 picks a free port; the line `READY <addr>` on stdout says the server listens.
+--deflate accepts permessage-deflate (RFC 7692); servers whose crate lacks it refuse it.";
 
 /// The server's command line.
 #[derive(Debug, Clone)]
 pub struct ServerArgs {
     /// Loopback address to listen on.
     pub addr: SocketAddr,
+    /// `--deflate`: accept permessage-deflate (see the module docs for the settings).
+    pub deflate: bool,
 }
 
 impl ServerArgs {
-    /// Parses `--addr 127.0.0.1:PORT`; only loopback addresses are accepted.
+    /// Parses `--addr 127.0.0.1:PORT [--deflate]`; only loopback addresses are accepted.
     pub fn parse(mut flags: Flags) -> Result<Self, String> {
         let addr: SocketAddr = flags
             .parsed("addr")?
             .ok_or_else(|| "--addr is required".to_owned())?;
+        let deflate = flags.switch("deflate");
         flags.finish()?;
         if !addr.ip().is_loopback() {
             return Err(format!("{addr} is not a loopback address"));
         }
-        Ok(Self { addr })
+        Ok(Self { addr, deflate })
     }
 }
 
@@ -74,17 +84,38 @@ where
     tokio::spawn(tokio::task::unconstrained(fut));
 }
 
-/// Runs an echo server: parses the command line, raises the fd limit, builds
-/// a `current_thread` runtime, listens, prints `READY <addr>` and hands every
-/// accepted socket (with `TCP_NODELAY` set) to `handle` in its own task.
-///
-/// Never returns; the driver stops the process with a signal.
+/// Runs an echo server for a crate without permessage-deflate: as
+/// [`run_with_args`], and `--deflate` is refused with an error (exit status 2).
 pub fn run<H, F>(name: &str, handle: H) -> !
 where
     H: Fn(TcpStream) -> F + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    run_with_args(name, |args| {
+        if args.deflate {
+            let msg =
+                format!("{name} does not support permessage-deflate (RFC 7692): --deflate refused");
+            die(&msg, USAGE);
+        }
+        handle
+    })
+}
+
+/// Runs an echo server: parses the command line, lets `make` build the
+/// connection handler from it (e.g. with compression for `--deflate`), raises
+/// the fd limit, builds a `current_thread` runtime, listens, prints
+/// `READY <addr>` and hands every accepted socket (with `TCP_NODELAY` set) to
+/// the handler in its own task.
+///
+/// Never returns; the driver stops the process with a signal.
+pub fn run_with_args<M, H, F>(name: &str, make: M) -> !
+where
+    M: FnOnce(&ServerArgs) -> H,
+    H: Fn(TcpStream) -> F + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
     let args = ServerArgs::parse(Flags::from_env()).unwrap_or_else(|e| die(&e, USAGE));
+    let handle = make(&args);
     raise_fd_limit(FD_LIMIT);
     if std::env::var_os(EXIT_WITH_PARENT_ENV).is_some() {
         exit_with_parent();
@@ -186,5 +217,12 @@ mod tests {
         assert!(ServerArgs::parse(args(&["--addr", "0.0.0.0:9000"])).is_err());
         assert!(ServerArgs::parse(args(&[])).is_err());
         assert!(ServerArgs::parse(args(&["--addr", "127.0.0.1:1", "--x"])).is_err());
+        let a = ServerArgs::parse(args(&["--deflate", "--addr", "127.0.0.1:0"])).unwrap();
+        assert!(a.deflate);
+        assert!(
+            !ServerArgs::parse(args(&["--addr", "127.0.0.1:0"]))
+                .unwrap()
+                .deflate
+        );
     }
 }

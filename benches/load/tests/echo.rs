@@ -28,8 +28,13 @@ impl Drop for Server {
 }
 
 fn start(server: &str) -> (Server, String) {
+    start_with(server, &[])
+}
+
+fn start_with(server: &str, extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(bin(server))
         .args(["--addr", "127.0.0.1:0"])
+        .args(extra)
         .env(ropeway_bench_load::server::EXIT_WITH_PARENT_ENV, "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -96,6 +101,105 @@ fn every_server_echoes_byte_for_byte() {
             assert!(r["msgs"].as_u64().unwrap_or(0) > 0, "{what}");
             assert_eq!(r["windows"].as_array().map(Vec::len), Some(3), "{what}");
         }
+    }
+}
+
+#[test]
+fn deflate_servers_compress_and_the_others_refuse() {
+    for c in CONTENDERS {
+        if !c.deflate {
+            // A crate without the extension must say so, not run uncompressed.
+            let out = Command::new(bin(c.bin))
+                .args(["--addr", "127.0.0.1:0", "--deflate"])
+                .stdin(Stdio::null())
+                .output()
+                .expect("server runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{}: {stderr}", c.name);
+            assert!(
+                stderr.contains("permessage-deflate"),
+                "{}: {stderr}",
+                c.name
+            );
+            continue;
+        }
+        let (_server, addr) = start_with(c.bin, &["--deflate"]);
+        // No empty messages: yawc 0.5.0 spins forever compressing the second empty
+        // message of a connection (a sync flush with nothing new to flush writes
+        // nothing, and it loops until the flush marker appears). The benchmark never
+        // sends empty messages; the wire tests cover them on the load generator's side.
+        for (conns, size) in [("3", "512"), ("1", "70000")] {
+            let r = loadgen(&[
+                "--addr",
+                &addr,
+                "--conns",
+                conns,
+                "--size",
+                size,
+                "--text",
+                "--deflate",
+                "--verify",
+                "--warmup",
+                "0.1s",
+                "--duration",
+                "0.3s",
+                "--window",
+                "0.1s",
+                "--connect-timeout",
+                "20s",
+            ]);
+            let what = format!("{} {conns}x{size}: {r}", c.name);
+            assert_eq!(r["errors"], 0, "{what}");
+            assert!(r["msgs"].as_u64().unwrap_or(0) > 0, "{what}");
+            let z = &r["deflate"];
+            assert!(z["compressed_echoes"].as_u64().unwrap_or(0) > 0, "{what}");
+            assert_eq!(z["plain_echoes"], 0, "{what}");
+            let answer = z["answer"].as_str().unwrap_or_default();
+            assert!(answer.starts_with("permessage-deflate"), "{what}");
+            assert!(z["echo_ratio"].as_f64().unwrap_or(1.0) < 0.5, "{what}");
+        }
+        // Without --deflate the same server must not compress.
+        let (_server, addr) = start(c.bin);
+        let r = loadgen(&[
+            "--addr",
+            &addr,
+            "--conns",
+            "1",
+            "--size",
+            "512",
+            "--text",
+            "--verify",
+            "--warmup",
+            "0.1s",
+            "--duration",
+            "0.2s",
+            "--window",
+            "0.1s",
+        ]);
+        assert_eq!(r["errors"], 0, "{}: {r}", c.name);
+        // And a server without --deflate refuses nothing but negotiates nothing.
+        let r = loadgen(&[
+            "--addr",
+            &addr,
+            "--conns",
+            "1",
+            "--size",
+            "512",
+            "--text",
+            "--deflate",
+            "--warmup",
+            "0.1s",
+            "--duration",
+            "0.2s",
+            "--window",
+            "0.1s",
+        ]);
+        let fatal = r["fatal"].as_str().unwrap_or_default();
+        assert!(
+            fatal.contains("did not accept permessage-deflate"),
+            "{}: {r}",
+            c.name
+        );
     }
 }
 

@@ -10,7 +10,8 @@
 //! generator to another, where there are two), samples the server's and the
 //! load generator's CPU time and RSS from /proc exactly when the load
 //! generator reports the start and the end of its measured window, and stops
-//! both processes. See `benches/load/README.md`.
+//! both processes. The compression cases (`-deflate`) run only the contenders
+//! that support permessage-deflate. See `benches/load/README.md`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use ropeway_bench_load::procfs::{self, Sample};
 use ropeway_bench_load::report::{
     self, CaseInfo, ContenderInfo, Machine, Report, Run, cpus_allowed_list, parse_cpu_list,
 };
-use ropeway_bench_load::server::EXIT_WITH_PARENT_ENV;
+use ropeway_bench_load::server::{DEFLATE_LEVEL, EXIT_WITH_PARENT_ENV};
 use ropeway_bench_load::{CONTENDERS, Contender};
 
 /// The contender that ratios are measured against when it is in the run.
@@ -43,16 +44,28 @@ struct Case {
     conns: usize,
     size: usize,
     text: bool,
+    /// permessage-deflate on (server `--deflate`, load generator `--deflate`,
+    /// JSON-like text records); only contenders that support it run the case.
+    deflate: bool,
+}
+
+impl Case {
+    /// Whether `con` runs this case: compression cases need the extension.
+    fn runs(&self, con: &Contender) -> bool {
+        !self.deflate || con.deflate
+    }
 }
 
 #[rustfmt::skip]
 const CASES: &[Case] = &[
-    Case { id: "100x20B", kind: Kind::Load, conns: 100, size: 20, text: false },
-    Case { id: "10x16KiB", kind: Kind::Load, conns: 10, size: 16 << 10, text: false },
-    Case { id: "500x16KiB", kind: Kind::Load, conns: 500, size: 16 << 10, text: false },
-    Case { id: "1x1MiB", kind: Kind::Load, conns: 1, size: 1 << 20, text: false },
-    Case { id: "100x20B-text", kind: Kind::Load, conns: 100, size: 20, text: true },
-    Case { id: "idle-10000", kind: Kind::Idle, conns: 10_000, size: 0, text: false },
+    Case { id: "100x20B", kind: Kind::Load, conns: 100, size: 20, text: false, deflate: false },
+    Case { id: "10x16KiB", kind: Kind::Load, conns: 10, size: 16 << 10, text: false, deflate: false },
+    Case { id: "500x16KiB", kind: Kind::Load, conns: 500, size: 16 << 10, text: false, deflate: false },
+    Case { id: "1x1MiB", kind: Kind::Load, conns: 1, size: 1 << 20, text: false, deflate: false },
+    Case { id: "100x20B-text", kind: Kind::Load, conns: 100, size: 20, text: true, deflate: false },
+    Case { id: "idle-10000", kind: Kind::Idle, conns: 10_000, size: 0, text: false, deflate: false },
+    Case { id: "10x16KiB-deflate", kind: Kind::Load, conns: 10, size: 16 << 10, text: true, deflate: true },
+    Case { id: "100x512B-deflate", kind: Kind::Load, conns: 100, size: 512, text: true, deflate: true },
 ];
 
 const USAGE: &str = "usage: driver [--quick] [options]
@@ -62,7 +75,9 @@ const USAGE: &str = "usage: driver [--quick] [options]
   --warmup D --duration D --window D --hold D   override the timings
   --baseline NAME      contender for the ratio column (default: ropeway if present, else the first)
   --contenders a,b     run only these contenders (names as in the table)
-  --cases a,b          run only these cases (100x20B 10x16KiB 500x16KiB 1x1MiB 100x20B-text idle-10000)
+  --cases a,b          run only these cases (100x20B 10x16KiB 500x16KiB 1x1MiB 100x20B-text idle-10000
+                       10x16KiB-deflate 100x512B-deflate); the -deflate cases run only the
+                       contenders that support permessage-deflate (ropeway, yawc)
   --verify             the load generator compares every echoed byte
   --no-pin             do not pin the server and the load generator to CPUs
   --no-build           do not run `cargo build` for the server and load generator binaries
@@ -117,6 +132,7 @@ fn main() {
             bin: c.bin.into(),
             krate: c.krate.into(),
             version: report::locked_version(&lock, c.krate),
+            deflate: c.deflate,
         })
         .collect();
     let cases: Vec<CaseInfo> = s
@@ -128,12 +144,33 @@ fn main() {
             conns: c.conns,
             size: c.size,
             text: c.text,
+            deflate: c.deflate,
         })
         .collect();
 
-    let total = s.repeats * s.cases.len() * s.contenders.len();
+    let per_repeat: usize = s
+        .cases
+        .iter()
+        .map(|case| s.contenders.iter().filter(|c| case.runs(c)).count())
+        .sum();
+    for case in s.cases.iter().filter(|case| case.deflate) {
+        let skipped: Vec<&str> = s
+            .contenders
+            .iter()
+            .filter(|c| !case.runs(c))
+            .map(|c| c.name)
+            .collect();
+        if !skipped.is_empty() {
+            eprintln!(
+                "driver: {} skips {} (no permessage-deflate support)",
+                case.id,
+                skipped.join(", ")
+            );
+        }
+    }
+    let total = s.repeats * per_repeat;
     eprintln!(
-        "driver: {} contenders × {} cases × {} repeats = {total} runs; baseline {}; {}",
+        "driver: {} contenders, {} cases, {} repeats = {total} runs; baseline {}; {}",
         s.contenders.len(),
         s.cases.len(),
         s.repeats,
@@ -144,7 +181,7 @@ fn main() {
     let mut n = 0;
     for rep in 0..s.repeats {
         for case in &s.cases {
-            for con in &s.contenders {
+            for con in s.contenders.iter().filter(|c| case.runs(c)) {
                 n += 1;
                 let run = match case.kind {
                     Kind::Load => run_load(&s, case, con, rep),
@@ -168,6 +205,7 @@ fn main() {
             "hold_s": s.hold.as_secs_f64(),
             "verify": s.verify,
             "clock_ticks_per_sec": procfs::clock_ticks_per_sec(),
+            "deflate_level": DEFLATE_LEVEL,
         }),
         baseline: s.baseline.clone(),
         contenders,
@@ -436,8 +474,16 @@ impl Drop for Proc {
 }
 
 /// Starts a fresh server for one run and waits for `READY <addr>`.
-fn start_server(s: &Settings, con: &Contender, log: &Path) -> Result<(Proc, String), String> {
-    let args = vec!["--addr".to_owned(), "127.0.0.1:0".to_owned()];
+fn start_server(
+    s: &Settings,
+    case: &Case,
+    con: &Contender,
+    log: &Path,
+) -> Result<(Proc, String), String> {
+    let mut args = vec!["--addr".to_owned(), "127.0.0.1:0".to_owned()];
+    if case.deflate {
+        args.push("--deflate".to_owned());
+    }
     let server = Proc::spawn(&s.bin_dir.join(con.bin), &args, s.pin.map(|p| p.0), log)?;
     let line = server.line(Instant::now() + Duration::from_secs(10), "READY")?;
     let addr = line
@@ -499,7 +545,7 @@ fn try_load(
     rep: usize,
     run: &mut Run,
 ) -> Result<(), String> {
-    let (mut server, addr) = start_server(s, con, &log_path(s, rep, case, con, "server"))?;
+    let (mut server, addr) = start_server(s, case, con, &log_path(s, rep, case, con, "server"))?;
     let secs = |d: Duration| format!("{}s", d.as_secs_f64());
     let mut args: Vec<String> = vec![
         "--addr".into(),
@@ -522,6 +568,9 @@ fn try_load(
     }
     if s.verify {
         args.push("--verify".into());
+    }
+    if case.deflate {
+        args.push("--deflate".into());
     }
     let mut lg = Proc::spawn(
         &s.bin_dir.join("loadgen"),
@@ -598,7 +647,7 @@ fn try_idle(
     rep: usize,
     run: &mut Run,
 ) -> Result<(), String> {
-    let (mut server, addr) = start_server(s, con, &log_path(s, rep, case, con, "server"))?;
+    let (mut server, addr) = start_server(s, case, con, &log_path(s, rep, case, con, "server"))?;
     // Let the freshly started server settle before the baseline sample.
     std::thread::sleep(Duration::from_millis(200));
     let before = procfs::sample(server.pid());
@@ -652,6 +701,13 @@ fn describe(run: &Run, case: &Case) -> String {
     if let Some(f) = &run.failure {
         return format!("{head} FAILED: {f}");
     }
+    let deflate = match (run.echo_ratio(), run.plain_echoes()) {
+        (Some(r), plain) => format!(
+            "; echoes deflated to {:.0} %, {plain} uncompressed",
+            r * 100.0
+        ),
+        (None, _) => String::new(),
+    };
     let errs = if run.errors > 0 {
         format!(
             " — {} errors, first: {}",
@@ -663,7 +719,7 @@ fn describe(run: &Run, case: &Case) -> String {
     };
     match case.kind {
         Kind::Load => format!(
-            "{head} {:.0} msgs/s; server {:.2} µs/msg ({:.0}% CPU), loadgen {:.2} µs/msg ({:.0}% CPU), other load {:.0}%{errs}",
+            "{head} {:.0} msgs/s; server {:.2} µs/msg ({:.0}% CPU), loadgen {:.2} µs/msg ({:.0}% CPU), other load {:.0}%{deflate}{errs}",
             run.msgs_per_sec.unwrap_or(0.0),
             run.server_us_per_msg().unwrap_or(0.0),
             100.0 * run.server_cpu_s.unwrap_or(0.0) / run.window_s.unwrap_or(1.0),

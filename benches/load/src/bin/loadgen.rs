@@ -14,6 +14,19 @@
 //!   every byte with `--verify`;
 //! - nothing is allocated per message.
 //!
+//! Deflate mode (`--deflate`): the upgrade request offers permessage-deflate
+//! with `client_no_context_takeover`, which the server must accept. The
+//! payloads are JSON-like text records ([`wire::records`]), each compressed
+//! once, up front, and sent as a masked frame with RSV1 set: without context
+//! takeover on the client side the same compressed body stays valid every
+//! time. Echoes with RSV1 are inflated as they arrive by one inflater per
+//! connection (its window kept across messages, as the server keeps its
+//! compression context, unless the server answered
+//! `server_no_context_takeover`), into one buffer per connection, then checked
+//! like any echo. An echo the server chose not to compress is accepted and
+//! counted. Enough distinct payloads are cycled through that the server's
+//! 32 KiB window never holds an earlier copy of the message it compresses.
+//!
 //! Load mode: N connections, each with exactly one message in flight. After
 //! the warm-up it counts echoed messages over fixed windows. Progress markers
 //! go to stdout (`CONNECTED`, `WINDOW_START`, `WINDOW_END`) so a driver can
@@ -30,7 +43,9 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use ropeway_bench_load::cli::{Flags, die, raise_fd_limit};
+use ropeway_bench_load::deflate::{self, Answer, Inflater};
 use ropeway_bench_load::procfs;
+use ropeway_bench_load::server::DEFLATE_LEVEL;
 use ropeway_bench_load::wire::{self, EchoReader, Expect};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -44,6 +59,8 @@ load options:
   --duration D       measured time (default 5s)
   --window D         length of one reporting window (default 1s)
   --verify           compare every echoed byte (default: length + first/last byte)
+  --deflate          offer permessage-deflate (client_no_context_takeover), send
+                     pre-compressed JSON-like text records, inflate every echo
 idle options:
   --idle N           open N connections, handshake only, and hold them
   --hold D           how long to hold them (default 5s)
@@ -78,6 +95,7 @@ struct Opts {
     duration: Duration,
     window: Duration,
     verify: bool,
+    deflate: bool,
     idle: Option<usize>,
     hold: Duration,
     max_pending: usize,
@@ -101,6 +119,7 @@ impl Opts {
             duration: f.duration("duration")?.unwrap_or(Duration::from_secs(5)),
             window: f.duration("window")?.unwrap_or(Duration::from_secs(1)),
             verify: f.switch("verify"),
+            deflate: f.switch("deflate"),
             idle: f.parsed("idle")?,
             hold: f.duration("hold")?.unwrap_or(Duration::from_secs(5)),
             max_pending: f.parsed("max-pending")?.unwrap_or(256),
@@ -122,36 +141,85 @@ impl Opts {
 /// What every connection shares: the pre-built request and frames.
 struct Shared {
     request: Vec<u8>,
-    /// Two masked frames, alternated per message, so a stale echo is caught.
-    frames: [Vec<u8>; 2],
-    /// Their unmasked payloads: what the echo must equal.
-    payloads: [Vec<u8>; 2],
+    /// Masked frames, sent in turn (one per message); consecutive ones differ
+    /// at both ends, so a stale echo is caught. Two, or in deflate mode enough
+    /// to fill twice the server's window (see [`deflate_patterns`]).
+    frames: Vec<Vec<u8>>,
+    /// Their unmasked, uncompressed payloads: what the echo must equal.
+    payloads: Vec<Vec<u8>>,
     opcode: u8,
     verify: bool,
+    deflate: bool,
+    size: usize,
+}
+
+/// Payloads cycled through in deflate mode: an even number (consecutive ones
+/// alternate their end bytes, including across the wrap) covering 64 KiB, so
+/// the server's 32 KiB window never holds an earlier copy of the message it
+/// compresses — which would make its work unrealistically cheap.
+fn deflate_patterns(size: usize) -> usize {
+    let n = (64usize << 10).div_ceil(size.max(1)).clamp(2, 4096);
+    n + n % 2
 }
 
 impl Shared {
     fn new(o: &Opts) -> Self {
+        let offer = if o.deflate {
+            format!("Sec-WebSocket-Extensions: {}\r\n", deflate::OFFER)
+        } else {
+            String::new()
+        };
         let request = format!(
             "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n",
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n",
             o.addr
         )
         .into_bytes();
-        let payloads: [Vec<u8>; 2] =
-            [0, 1].map(|k| (0..o.size).map(|i| wire::pattern(k, i, o.text)).collect());
         let opcode = if o.text { wire::TEXT } else { wire::BINARY };
-        let frames = [
-            wire::client_frame(opcode, &payloads[0]),
-            wire::client_frame(opcode, &payloads[1]),
-        ];
+        let (payloads, frames): (Vec<Vec<u8>>, Vec<Vec<u8>>) = if o.deflate {
+            (0..deflate_patterns(o.size))
+                .map(|k| {
+                    let p = wire::records(k, o.size);
+                    let z = deflate::compress_message(&p, DEFLATE_LEVEL);
+                    let f = wire::compressed_client_frame(opcode, &z);
+                    (p, f)
+                })
+                .unzip()
+        } else {
+            (0..2)
+                .map(|k| {
+                    let p: Vec<u8> = (0..o.size).map(|i| wire::pattern(k, i, o.text)).collect();
+                    let f = wire::client_frame(opcode, &p);
+                    (p, f)
+                })
+                .unzip()
+        };
         Self {
             request,
             frames,
             payloads,
             opcode,
             verify: o.verify,
+            deflate: o.deflate,
+            size: o.size,
         }
+    }
+
+    /// Compressed ÷ raw payload bytes of what is sent (deflate mode).
+    fn sent_ratio(&self) -> f64 {
+        let header = |n: usize| {
+            2 + 4
+                + if n < 126 {
+                    0
+                } else if n <= 0xffff {
+                    2
+                } else {
+                    8
+                }
+        };
+        let raw: usize = self.payloads.iter().map(Vec::len).sum();
+        let wire: usize = self.frames.iter().map(|f| f.len() - header(f.len())).sum();
+        wire as f64 / raw.max(1) as f64
     }
 }
 
@@ -176,6 +244,14 @@ struct Stats {
     dead: usize,
     errors: u64,
     first_error: Option<String>,
+    /// Deflate mode: the first server answer.
+    answer: Option<Answer>,
+    /// Deflate mode: echoes that came compressed (RSV1) and that did not.
+    compressed_echoes: u64,
+    plain_echoes: u64,
+    /// Deflate mode: payload bytes of the compressed echoes on the wire, and inflated.
+    echo_wire_bytes: u64,
+    echo_raw_bytes: u64,
 }
 
 impl Stats {
@@ -197,7 +273,7 @@ struct Conn {
     out_off: usize,
     /// A frame is being written (or waits for WRITABLE).
     writing: bool,
-    /// Pattern (0/1) of the message in flight.
+    /// Index into [`Shared::frames`] of the message in flight.
     k: usize,
     /// Parser state of the echo being read.
     reader: EchoReader,
@@ -214,7 +290,8 @@ impl Conn {
             len: 0,
             out_off: 0,
             writing: false,
-            k: 1,
+            // The first `send_next` moves on to frame 0.
+            k: usize::MAX,
             reader: EchoReader::default(),
         }
     }
@@ -243,8 +320,23 @@ impl Conn {
             self.state = State::ReadingResponse;
         }
         if self.state == State::ReadingResponse {
-            if !self.read_response()? {
+            let Some(answer) = self.read_response()? else {
                 return Ok(false);
+            };
+            match (sh.deflate, answer) {
+                (true, Some(a)) => {
+                    let inflater = Inflater::new(a.server_no_context_takeover, sh.size);
+                    self.reader = EchoReader::with_inflater(inflater);
+                    st.answer.get_or_insert(a);
+                }
+                (true, None) => return Err("server did not accept permessage-deflate".into()),
+                (false, Some(a)) => {
+                    return Err(format!(
+                        "server answered an extension not offered: {}",
+                        a.text
+                    ));
+                }
+                (false, None) => {}
             }
             self.state = State::Open;
             opened = true;
@@ -261,8 +353,9 @@ impl Conn {
         Ok(opened)
     }
 
-    /// Reads the 101 response; `Ok(true)` once it is complete and valid.
-    fn read_response(&mut self) -> Res<bool> {
+    /// Reads the 101 response; once it is complete and valid, `Ok(Some(_))`
+    /// with the extension the server answered, if any.
+    fn read_response(&mut self) -> Res<Option<Option<Answer>>> {
         loop {
             if self.len == self.buf.len() {
                 return Err("handshake response too large".into());
@@ -270,7 +363,7 @@ impl Conn {
             match self.sock.read(&mut self.buf[self.len..]) {
                 Ok(0) => return Err("EOF during handshake".into()),
                 Ok(n) => self.len += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(format!("handshake read: {e}")),
             }
@@ -287,18 +380,19 @@ impl Conn {
                 if !head.windows(ACCEPT.len()).any(|w| w == ACCEPT) {
                     return Err("wrong or missing Sec-WebSocket-Accept".into());
                 }
+                let answer = deflate::parse_answer(head)?;
                 // Bytes after the head already belong to the WebSocket stream.
                 let rest = end + 4;
                 self.buf.copy_within(rest..self.len, 0);
                 self.len -= rest;
-                return Ok(true);
+                return Ok(Some(answer));
             }
         }
     }
 
-    /// Starts writing the next message (the other pattern).
+    /// Starts writing the next message (the next pattern).
     fn send_next(&mut self, sh: &Shared) -> Res<()> {
-        self.k ^= 1;
+        self.k = self.k.wrapping_add(1) % sh.frames.len();
         self.out_off = 0;
         self.writing = true;
         self.flush(sh)
@@ -353,6 +447,16 @@ impl Conn {
                 break;
             }
             st.completed += 1;
+            if sh.deflate {
+                match self.reader.last_message() {
+                    (true, wire) => {
+                        st.compressed_echoes += 1;
+                        st.echo_wire_bytes += wire as u64;
+                        st.echo_raw_bytes += sh.size as u64;
+                    }
+                    (false, _) => st.plain_echoes += 1,
+                }
+            }
             if self.writing {
                 return Err("echo completed before the message was fully sent".into());
             }
@@ -626,7 +730,31 @@ fn run_load(g: &mut Gen, o: &Opts) -> std::io::Result<serde_json::Value> {
         "first_error": g.stats.first_error,
         "cpu_s": cpu_s,
         "cpu_us_per_msg": if msgs > 0 { cpu_s * 1e6 / msgs as f64 } else { 0.0 },
+        "deflate": deflate_json(g),
     }))
+}
+
+/// Deflate mode: the negotiation and the compression seen, over the whole run
+/// (warm-up included). `null` without `--deflate`.
+fn deflate_json(g: &Gen) -> serde_json::Value {
+    if !g.shared.deflate {
+        return serde_json::Value::Null;
+    }
+    let st = &g.stats;
+    let a = st.answer.as_ref();
+    serde_json::json!({
+        "offer": deflate::OFFER,
+        "answer": a.map(|a| a.text.clone()),
+        "server_no_context_takeover": a.map(|a| a.server_no_context_takeover),
+        "client_no_context_takeover": a.map(|a| a.client_no_context_takeover),
+        "level": DEFLATE_LEVEL,
+        "patterns": g.shared.frames.len(),
+        "sent_ratio": g.shared.sent_ratio(),
+        "compressed_echoes": st.compressed_echoes,
+        "plain_echoes": st.plain_echoes,
+        "echo_ratio": (st.echo_raw_bytes > 0)
+            .then(|| st.echo_wire_bytes as f64 / st.echo_raw_bytes as f64),
+    })
 }
 
 fn run_until(g: &mut Gen, until: Instant) -> std::io::Result<()> {
