@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod deflate;
 pub mod procfs;
+pub mod readme;
 pub mod report;
 pub mod server;
 pub mod wire;

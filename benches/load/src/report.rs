@@ -426,7 +426,8 @@ pub struct Report {
     pub summary: Vec<Summary>,
 }
 
-fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+/// A number with `digits` decimals, or a dash.
+pub fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     match v {
         Some(v) => format!("{v:.digits$}"),
         None => "–".into(),
@@ -434,7 +435,7 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
 }
 
 /// Thousands separators for a rate.
-fn fmt_rate(v: Option<f64>) -> String {
+pub fn fmt_rate(v: Option<f64>) -> String {
     let Some(v) = v else { return "–".into() };
     let s = format!("{:.0}", v.round());
     let mut out = String::new();

@@ -25,7 +25,7 @@ use ropeway_bench_load::report::{
     self, CaseInfo, ContenderInfo, Machine, Report, Run, cpus_allowed_list, parse_cpu_list,
 };
 use ropeway_bench_load::server::{DEFLATE_LEVEL, EXIT_WITH_PARENT_ENV};
-use ropeway_bench_load::{CONTENDERS, Contender};
+use ropeway_bench_load::{CONTENDERS, Contender, readme};
 
 /// The contender that ratios are measured against when it is in the run.
 const PREFERRED_BASELINE: &str = "ropeway";
@@ -82,7 +82,10 @@ const USAGE: &str = "usage: driver [--quick] [options]
   --no-pin             do not pin the server and the load generator to CPUs
   --no-build           do not run `cargo build` for the server and load generator binaries
   --out DIR            where latest.{md,json,svg} go (default benches/results)
-  --from-json FILE     measure nothing: rewrite latest.md and latest.svg beside FILE from its numbers";
+  --from-json FILE     measure nothing: rewrite latest.md and latest.svg beside FILE from its numbers
+  --readme             with --from-json: also rewrite the README's results section
+
+A full run (no --quick, no --out) also rewrites the README's results section.";
 
 struct Settings {
     quick: bool,
@@ -96,6 +99,9 @@ struct Settings {
     contenders: Vec<&'static Contender>,
     cases: Vec<&'static Case>,
     out_dir: PathBuf,
+    /// Whether the README's copy of the results is rewritten (runs into the default
+    /// output directory only, so a trial run elsewhere never touches it).
+    update_readme: bool,
     log_dir: PathBuf,
     bin_dir: PathBuf,
     /// (server CPU, load generator CPU).
@@ -105,8 +111,12 @@ struct Settings {
 fn main() {
     let mut f = Flags::from_env();
     if let Some(json) = f.value("from-json").unwrap_or_else(|e| die(&e, USAGE)) {
+        let readme = f.switch("readme");
         f.finish().unwrap_or_else(|e| die(&e, USAGE));
-        redraw(Path::new(&json));
+        let report = redraw(Path::new(&json));
+        if readme {
+            update_readme(&report);
+        }
         return;
     }
     let s = parse(&mut f).unwrap_or_else(|e| die(&e, USAGE));
@@ -222,6 +232,26 @@ fn main() {
     let json = serde_json::to_string_pretty(&report).expect("the report serializes");
     write_or_die(&s.out_dir.join("latest.json"), &json);
     write_md_svg(&report, &s.out_dir);
+    if s.update_readme {
+        update_readme(&report);
+    }
+}
+
+/// Puts the run's compact tables into the repository README, between its markers.
+fn update_readme(report: &Report) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| die(&format!("{}: {e}", path.display()), USAGE));
+    match readme::splice(&text, &readme::section(report)) {
+        Some(updated) => {
+            write_or_die(&path, &updated);
+            eprintln!("driver: updated the results in {}", path.display());
+        }
+        None => eprintln!(
+            "driver: {} has no results markers; left unchanged",
+            path.display()
+        ),
+    }
 }
 
 /// Writes `latest.md` and `latest.svg` next to each other and prints the markdown.
@@ -238,12 +268,13 @@ fn write_md_svg(report: &Report, dir: &Path) {
 
 /// `--from-json`: re-renders the markdown and the chart from a run's raw
 /// numbers (no measurement), e.g. after changing the report's layout.
-fn redraw(json: &Path) {
+fn redraw(json: &Path) -> Report {
     let text = std::fs::read_to_string(json)
         .unwrap_or_else(|e| die(&format!("{}: {e}", json.display()), USAGE));
     let report: Report = serde_json::from_str(&text)
         .unwrap_or_else(|e| die(&format!("{}: {e}", json.display()), USAGE));
     write_md_svg(&report, json.parent().unwrap_or(Path::new(".")));
+    report
 }
 
 fn write_or_die(path: &Path, text: &str) {
@@ -303,7 +334,10 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
         }
         None => contenders[0].name.into(),
     };
-    let out_dir = match f.value("out")? {
+    let out = f.value("out")?;
+    // Only a full run into the default directory speaks for the project's README.
+    let update_readme = out.is_none() && !quick;
+    let out_dir = match out {
         Some(d) => PathBuf::from(d),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../results"),
     };
@@ -361,6 +395,7 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
         contenders,
         cases,
         out_dir,
+        update_readme,
         log_dir,
         bin_dir,
         pin,
