@@ -70,32 +70,40 @@ fn loadgen(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
+/// A short load run against `addr`: `conns` connections of `size`-byte messages, measured
+/// over three 0.1 s windows after 0.1 s of warm-up, plus the `extra` flags.
+fn short_load(addr: &str, conns: &str, size: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "--addr",
+        addr,
+        "--conns",
+        conns,
+        "--size",
+        size,
+        "--warmup",
+        "0.1s",
+        "--duration",
+        "0.3s",
+        "--window",
+        "0.1s",
+        "--connect-timeout",
+        "20s",
+    ];
+    args.extend_from_slice(extra);
+    loadgen(&args)
+}
+
 #[test]
 fn every_server_echoes_byte_for_byte() {
     for c in CONTENDERS {
         let (_server, addr) = start(c.bin);
         for (conns, size, text) in [("3", "20", false), ("2", "70000", true), ("1", "0", false)] {
-            let mut args = vec![
-                "--addr",
-                &addr,
-                "--conns",
-                conns,
-                "--size",
-                size,
-                "--warmup",
-                "0.1s",
-                "--duration",
-                "0.3s",
-                "--window",
-                "0.1s",
-                "--verify",
-                "--connect-timeout",
-                "20s",
-            ];
-            if text {
-                args.push("--text");
-            }
-            let r = loadgen(&args);
+            let extra: &[&str] = if text {
+                &["--verify", "--text"]
+            } else {
+                &["--verify"]
+            };
+            let r = short_load(&addr, conns, size, extra);
             let what = format!("{} {conns}x{size} text={text}: {r}", c.name);
             assert_eq!(r["errors"], 0, "{what}");
             assert!(r["msgs"].as_u64().unwrap_or(0) > 0, "{what}");
@@ -129,25 +137,7 @@ fn deflate_servers_compress_and_the_others_refuse() {
         // nothing, and it loops until the flush marker appears). The benchmark never
         // sends empty messages; the wire tests cover them on the load generator's side.
         for (conns, size) in [("3", "512"), ("1", "70000")] {
-            let r = loadgen(&[
-                "--addr",
-                &addr,
-                "--conns",
-                conns,
-                "--size",
-                size,
-                "--text",
-                "--deflate",
-                "--verify",
-                "--warmup",
-                "0.1s",
-                "--duration",
-                "0.3s",
-                "--window",
-                "0.1s",
-                "--connect-timeout",
-                "20s",
-            ]);
+            let r = short_load(&addr, conns, size, &["--text", "--deflate", "--verify"]);
             let what = format!("{} {conns}x{size}: {r}", c.name);
             assert_eq!(r["errors"], 0, "{what}");
             assert!(r["msgs"].as_u64().unwrap_or(0) > 0, "{what}");
@@ -160,40 +150,10 @@ fn deflate_servers_compress_and_the_others_refuse() {
         }
         // Without --deflate the same server must not compress.
         let (_server, addr) = start(c.bin);
-        let r = loadgen(&[
-            "--addr",
-            &addr,
-            "--conns",
-            "1",
-            "--size",
-            "512",
-            "--text",
-            "--verify",
-            "--warmup",
-            "0.1s",
-            "--duration",
-            "0.2s",
-            "--window",
-            "0.1s",
-        ]);
+        let r = short_load(&addr, "1", "512", &["--text", "--verify"]);
         assert_eq!(r["errors"], 0, "{}: {r}", c.name);
         // And a server without --deflate refuses nothing but negotiates nothing.
-        let r = loadgen(&[
-            "--addr",
-            &addr,
-            "--conns",
-            "1",
-            "--size",
-            "512",
-            "--text",
-            "--deflate",
-            "--warmup",
-            "0.1s",
-            "--duration",
-            "0.2s",
-            "--window",
-            "0.1s",
-        ]);
+        let r = short_load(&addr, "1", "512", &["--text", "--deflate"]);
         let fatal = r["fatal"].as_str().unwrap_or_default();
         assert!(
             fatal.contains("did not accept permessage-deflate"),
