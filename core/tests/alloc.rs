@@ -111,3 +111,53 @@ fn encoding_small_frames_reuses_the_output_buffer() {
     assert_eq!(sent, 10_000 * 22);
     assert!(made <= 2, "10,000 sends made {made} allocations");
 }
+
+#[test]
+fn a_lent_output_buffer_moves_between_idle_connections_without_allocating() {
+    // An adapter's per-thread spare: each connection gives its buffer up when it goes idle
+    // (holding none) and borrows the spare to send.
+    let now = Instant::now();
+    let mut conns: Vec<Connection> = (0..10)
+        .map(|_| Connection::server(Config::default(), now))
+        .collect();
+    let mut spare = None;
+    let mut sent = 0;
+    let mut before = 0;
+    for round in 0..1_000 {
+        if round == 1 {
+            // The first round allocates the one buffer that then goes round.
+            before = allocations();
+        }
+        for conn in &mut conns {
+            if let Some(buffer) = spare.take() {
+                spare = conn.lend_output_buffer(buffer);
+            }
+            conn.send(MessageKind::Binary, &[7; 20]).unwrap();
+            assert!(conn.transmit_is_contiguous());
+            assert!(!conn.transmit_needs_time(), "a data frame starts no timer");
+            let n = conn.poll_transmit(now).len();
+            conn.advance_transmit(n);
+            sent += n;
+            if spare.is_none() {
+                spare = conn.take_output_buffer();
+            }
+            conn.shrink_buffers();
+        }
+    }
+    let made = allocations() - before;
+    assert_eq!(sent, 10 * 1_000 * 22);
+    assert!(made == 0, "9,990 sends made {made} allocations");
+    // A connection with output queued keeps its buffer.
+    let conn = &mut conns[0];
+    conn.send(MessageKind::Binary, &[7; 20]).unwrap();
+    assert!(conn.take_output_buffer().is_none());
+    assert!(
+        conn.lend_output_buffer(BytesMut::with_capacity(64))
+            .is_some()
+    );
+    conn.close(None).unwrap();
+    assert!(
+        conn.transmit_needs_time(),
+        "a queued close starts the close timer"
+    );
+}

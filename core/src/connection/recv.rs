@@ -204,20 +204,24 @@ impl Connection {
             // The general path reports which limit.
             return Ok(None);
         }
-        input.advance(header_len);
-        let mut payload = take_front(input, len);
+        // Header and payload leave the buffer together and the header is cut off the frozen
+        // `Bytes`, which only moves a pointer (cutting it off a `BytesMut` costs more).
+        let mut frame = take_front(input, header_len + len);
+        let payload = &mut frame[header_len..];
         if let Some(key) = header.mask {
-            apply_mask(&mut payload, key);
+            apply_mask(payload, key);
         }
         let kind = if header.opcode == OpCode::Text {
-            simdutf8::basic::from_utf8(&payload).map_err(|_| ProtocolError::InvalidUtf8)?;
+            simdutf8::basic::from_utf8(payload).map_err(|_| ProtocolError::InvalidUtf8)?;
             MessageKind::Text
         } else {
             MessageKind::Binary
         };
+        let mut payload = frame.freeze();
+        payload.advance(header_len);
         Ok(Some(Step::Event(Event::Data(Data {
             kind,
-            payload: payload.freeze(),
+            payload,
             message_start: true,
             frame_end: true,
             message_end: true,

@@ -96,7 +96,13 @@ impl Encoder {
     /// Takes `n` transmitted bytes off the front of the queue.
     fn advance(&mut self, n: usize) {
         let rest = self.chunks.advance(n);
-        self.out.advance(rest.min(self.out.len()));
+        if rest >= self.out.len() {
+            // All of it written (the usual case): keep the buffer's whole capacity for the
+            // next frames instead of moving its start past what was written.
+            self.out.clear();
+        } else {
+            self.out.advance(rest);
+        }
     }
 
     pub(super) fn set_pong(&mut self, payload: Bytes) {
@@ -386,6 +392,43 @@ impl Connection {
         };
         self.advance_transmit(0);
         bytes
+    }
+
+    /// Whether all queued output is in one buffer (no payload is queued by reference), so
+    /// [`Connection::poll_transmit`] returns all of it and a plain write suffices.
+    pub fn transmit_is_contiguous(&self) -> bool {
+        self.encoder.chunks.is_empty()
+    }
+
+    /// Whether the next [`Connection::poll_transmit`] starts a timer and so needs the real
+    /// current time: a keep-alive ping or a close frame is about to be handed over. When it
+    /// does not, its `now` is unused and an adapter may skip reading the clock.
+    pub fn transmit_needs_time(&self) -> bool {
+        self.encoder.keep_alive_ping || self.encoder.close_pending
+    }
+
+    /// Takes the output buffer's allocation when nothing is queued in it, so that an adapter
+    /// can keep one spare buffer per thread instead of one per idle connection (see
+    /// [`Connection::lend_output_buffer`]).
+    pub fn take_output_buffer(&mut self) -> Option<BytesMut> {
+        let out = &mut self.encoder.out;
+        // Written-out bytes leave the buffer's start behind; reclaim it without allocating.
+        if !out.is_empty() || !out.try_reclaim(1) {
+            return None;
+        }
+        Some(std::mem::take(out))
+    }
+
+    /// Offers an empty buffer to encode output into. The connection takes it when it holds
+    /// none (idle, or after [`Connection::take_output_buffer`]); otherwise it hands it back.
+    pub fn lend_output_buffer(&mut self, mut buffer: BytesMut) -> Option<BytesMut> {
+        let out = &mut self.encoder.out;
+        if out.capacity() > 0 || !out.is_empty() || buffer.capacity() > IDLE_OUTPUT_CAPACITY {
+            return Some(buffer);
+        }
+        buffer.clear();
+        *out = buffer;
+        None
     }
 
     /// Releases buffers that hold nothing, so an idle connection keeps no allocation beyond

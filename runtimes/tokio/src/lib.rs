@@ -33,6 +33,7 @@ mod error;
 pub mod hyper;
 pub mod server;
 mod shared_config;
+mod spare_output;
 mod split;
 pub mod tls;
 mod websocket;

@@ -31,6 +31,22 @@ const WRITE_SLICES: usize = 16;
 /// one read; small next to a thread's stack (2 MiB for tokio's workers).
 const IDLE_READ_SCRATCH: usize = 32 << 10;
 
+/// A read at least this large switches to reading straight into a heap buffer: copying out
+/// of the stack then costs more than the allocation that a read finding nothing wastes.
+const DIRECT_READ_MIN: usize = 4 << 10;
+
+/// `len` in KiB, rounded up, saturating at 255.
+fn kib(len: usize) -> u8 {
+    u8::try_from(len.div_ceil(1024)).unwrap_or(u8::MAX)
+}
+
+/// An instant for core calls that ignore it (see `Connection::transmit_needs_time`): read
+/// once per process rather than once per write.
+fn any_instant() -> std::time::Instant {
+    static FIRST: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *FIRST.get_or_init(std::time::Instant::now)
+}
+
 /// A WebSocket connection over any tokio transport (`TcpStream`, a TLS stream, a hyper
 /// upgrade, an in-memory duplex).
 ///
@@ -67,6 +83,9 @@ pub struct WebSocket<S> {
     shut_down: bool,
     /// The peer stopped reading or vanished: nothing more is waited for on its behalf.
     peer_gone: bool,
+    /// KiB to read straight into a heap buffer while large frames keep arriving (0: read
+    /// into the stack first). One byte, so the struct does not grow.
+    direct_read_kib: u8,
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
@@ -115,6 +134,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             finished: false,
             shut_down: false,
             peer_gone: false,
+            direct_read_kib: 0,
         }
     }
 
@@ -209,6 +229,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Queues a message without writing it.
     pub(crate) fn queue(&mut self, message: Message, options: SendOptions) -> Result<(), Error> {
+        crate::spare_output::lend_to(&mut self.conn);
         match message {
             // By reference: a large payload (an echo of what arrived) is written without a copy.
             Message::Text(text) => {
@@ -250,20 +271,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Writes queued output until it is empty; several frames go out in one write.
     fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let vectored = self.io.is_write_vectored();
-        // One clock read per poll: the timers it starts need no finer resolution.
-        let now = tokio::time::Instant::now().into_std();
+        // One clock read per poll, and none when no timer starts (the usual case): the
+        // timers need no finer resolution, and a data frame starts none.
+        let now = if self.conn.transmit_needs_time() {
+            tokio::time::Instant::now().into_std()
+        } else {
+            any_instant()
+        };
         loop {
-            let n = if vectored {
+            let n = if vectored && !self.conn.transmit_is_contiguous() {
                 // Headers and payloads queued by reference go out in one write.
                 let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
                 let count = self.conn.poll_transmit_vectored(now, &mut slices);
                 match count {
                     0 => return Poll::Ready(Ok(())),
-                    // One buffer (the usual case): a plain write is cheaper in the kernel.
+                    // One buffer: a plain write is cheaper in the kernel.
                     1 => ready!(Pin::new(&mut self.io).poll_write(cx, &slices[0]))?,
                     _ => ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?,
                 }
             } else {
+                // All in one buffer (the usual case): no slices to gather.
                 let out = self.conn.poll_transmit(now);
                 if out.is_empty() {
                     return Poll::Ready(Ok(()));
@@ -477,12 +504,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Reads more bytes. While nothing is buffered, reads into the stack and keeps no buffer
     /// while waiting; mid-frame, reads straight into the buffer, sized for the frame.
     fn poll_read_more(&mut self, cx: &mut Context<'_>, partial: bool) -> Poll<io::Result<usize>> {
+        if self.read_buf.is_empty() && self.direct_read_kib > 0 {
+            return self.poll_read_direct(cx);
+        }
         if self.read_buf.is_empty() {
             let mut scratch = [MaybeUninit::<u8>::uninit(); IDLE_READ_SCRATCH];
             let mut scratch = ReadBuf::uninit(&mut scratch);
             match Pin::new(&mut self.io).poll_read(cx, &mut scratch) {
                 Poll::Pending => {
                     self.read_buf = BytesMut::new();
+                    crate::spare_output::keep_from(&mut self.conn);
                     self.conn.shrink_buffers();
                     return Poll::Pending;
                 }
@@ -490,11 +521,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 Poll::Ready(Ok(())) => {}
             }
             let filled = scratch.filled();
+            if filled.len() >= DIRECT_READ_MIN {
+                // Large frames: read the next ones straight into the heap, saving this copy.
+                self.direct_read_kib = kib(filled.len());
+            }
             if !filled.is_empty() {
                 // Exactly what arrived: usually whole frames, whose payloads the application
                 // takes as `Bytes`; a frame still incomplete grows the buffer on the next read.
-                self.read_buf.reserve(filled.len());
-                self.read_buf.extend_from_slice(filled);
+                self.read_buf = BytesMut::from(filled);
             }
             return Poll::Ready(Ok(filled.len()));
         }
@@ -503,6 +537,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             self.read_buf.reserve(want);
         }
         tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf)
+    }
+
+    /// Reads into a buffer allocated for the read, as large as the last one, while large
+    /// frames keep arriving. Waiting, it gives the buffer up as the stack read does: an idle
+    /// connection holds none either way.
+    fn poll_read_direct(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let size = usize::from(self.direct_read_kib) << 10;
+        self.read_buf.reserve(size.max(self.read_buffer_size()));
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+            Poll::Pending => {
+                self.read_buf = BytesMut::new();
+                crate::spare_output::keep_from(&mut self.conn);
+                self.conn.shrink_buffers();
+                Poll::Pending
+            }
+            Poll::Ready(Ok(n)) => {
+                // Small again (or the end of the stream): back to reading into the stack.
+                self.direct_read_kib = if n >= DIRECT_READ_MIN { kib(n) } else { 0 };
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        }
     }
 
     /// How much room to make: a read's worth, or (receiving whole frames) the rest of the
