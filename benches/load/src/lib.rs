@@ -12,6 +12,7 @@
 //!
 //! See `benches/load/README.md` for the command, the columns and the caveats.
 
+pub mod callgrind;
 pub mod cli;
 pub mod deflate;
 pub mod procfs;

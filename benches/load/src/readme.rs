@@ -31,18 +31,32 @@ pub fn section(report: &Report) -> String {
     );
     let load: Vec<_> = report.cases.iter().filter(|c| c.kind == "load").collect();
     if !load.is_empty() {
+        // Instruction counts exist only in runs with `--instructions`.
+        let counted = report
+            .summary
+            .iter()
+            .any(|r| r.instructions_per_msg.is_some());
         let _ = writeln!(
             s,
-            "| case | contender | msgs/s | × {} | server CPU µs/msg (user) |",
-            report.baseline
+            "| case | contender | msgs/s | × {} | server CPU µs/msg (user) |{}",
+            report.baseline,
+            if counted {
+                " instructions/msg (callgrind) |"
+            } else {
+                ""
+            }
         );
-        let _ = writeln!(s, "|---|---|--:|--:|--:|");
+        let _ = writeln!(
+            s,
+            "|---|---|--:|--:|--:|{}",
+            if counted { "--:|" } else { "" }
+        );
         for row in report
             .summary
             .iter()
             .filter(|r| load.iter().any(|c| c.id == r.case))
         {
-            let _ = writeln!(
+            let _ = write!(
                 s,
                 "| {} | {} | {} | {} | {} ({}) |",
                 row.case,
@@ -52,6 +66,10 @@ pub fn section(report: &Report) -> String {
                 fmt_opt(row.server_us_per_msg, 2),
                 fmt_opt(row.server_user_us_per_msg, 2),
             );
+            if counted {
+                let _ = write!(s, " {} |", fmt_rate(row.instructions_per_msg));
+            }
+            s.push('\n');
         }
         s.push('\n');
     }

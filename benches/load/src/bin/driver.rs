@@ -25,7 +25,7 @@ use ropeway_bench_load::report::{
     self, CaseInfo, ContenderInfo, Machine, Report, Run, cpus_allowed_list, parse_cpu_list,
 };
 use ropeway_bench_load::server::{DEFLATE_LEVEL, EXIT_WITH_PARENT_ENV};
-use ropeway_bench_load::{CONTENDERS, Contender, readme};
+use ropeway_bench_load::{CONTENDERS, Contender, callgrind, readme};
 
 /// The contender that ratios are measured against when it is in the run.
 const PREFERRED_BASELINE: &str = "ropeway";
@@ -83,6 +83,8 @@ const USAGE: &str = "usage: driver [--quick] [options]
   --no-build           do not run `cargo build` for the server and load generator binaries
   --out DIR            where latest.{md,json,svg} go (default benches/results)
   --from-json FILE     measure nothing: rewrite latest.md and latest.svg beside FILE from its numbers
+  --instructions       after the timed runs, run each load case once more per contender with
+                       the server under valgrind's callgrind: user-space instructions per message
   --readme             with --from-json: also rewrite the README's results section
 
 A full run (no --quick, no --out) also rewrites the README's results section.";
@@ -95,6 +97,8 @@ struct Settings {
     window: Duration,
     hold: Duration,
     verify: bool,
+    /// Also count each server's instructions per message under callgrind.
+    instructions: bool,
     baseline: String,
     contenders: Vec<&'static Contender>,
     cases: Vec<&'static Case>,
@@ -203,7 +207,12 @@ fn main() {
         }
     }
 
-    let summary = report::summarize(&cases, &contenders, &s.baseline, &runs);
+    let counted = if s.instructions {
+        count_instructions(&s)
+    } else {
+        Vec::new()
+    };
+    let summary = report::summarize(&cases, &contenders, &s.baseline, &runs, &counted);
     let report = Report {
         machine,
         config: serde_json::json!({
@@ -221,6 +230,7 @@ fn main() {
         contenders,
         cases,
         runs,
+        counted,
         summary,
     };
     if let Err(e) = std::fs::create_dir_all(&s.out_dir) {
@@ -305,6 +315,7 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
     let window = f.duration("window")?.unwrap_or(secs(window));
     let hold = f.duration("hold")?.unwrap_or(secs(hold));
     let verify = f.switch("verify");
+    let instructions = f.switch("instructions");
     let no_pin = f.switch("no-pin");
     let no_build = f.switch("no-build");
 
@@ -391,6 +402,7 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
         window,
         hold,
         verify,
+        instructions,
         baseline,
         contenders,
         cases,
@@ -514,13 +526,21 @@ fn start_server(
     case: &Case,
     con: &Contender,
     log: &Path,
+    callgrind_out: Option<&Path>,
 ) -> Result<(Proc, String), String> {
-    let mut args = vec!["--addr".to_owned(), "127.0.0.1:0".to_owned()];
+    let bin = s.bin_dir.join(con.bin);
+    let (program, mut args) = match callgrind_out {
+        Some(prefix) => callgrind::wrap(&bin, prefix),
+        None => (bin, Vec::new()),
+    };
+    args.extend(["--addr".to_owned(), "127.0.0.1:0".to_owned()]);
     if case.deflate {
         args.push("--deflate".to_owned());
     }
-    let server = Proc::spawn(&s.bin_dir.join(con.bin), &args, s.pin.map(|p| p.0), log)?;
-    let line = server.line(Instant::now() + Duration::from_secs(10), "READY")?;
+    let server = Proc::spawn(&program, &args, s.pin.map(|p| p.0), log)?;
+    // Valgrind takes a few seconds to start a program.
+    let wait = if callgrind_out.is_some() { 60 } else { 10 };
+    let line = server.line(Instant::now() + Duration::from_secs(wait), "READY")?;
     let addr = line
         .strip_prefix("READY ")
         .ok_or_else(|| format!("expected READY <addr>, got {line:?}"))?
@@ -566,7 +586,7 @@ fn take_json(run: &mut Run, line: &str) -> Result<serde_json::Value, String> {
 
 fn run_load(s: &Settings, case: &Case, con: &Contender, rep: usize) -> Run {
     let mut run = new_run(case, con, rep);
-    if let Err(e) = try_load(s, case, con, rep, &mut run) {
+    if let Err(e) = try_load(s, case, con, rep, &mut run, None) {
         run.failure = Some(e);
         run.msgs_per_sec = None;
     }
@@ -579,8 +599,10 @@ fn try_load(
     con: &Contender,
     rep: usize,
     run: &mut Run,
+    callgrind_out: Option<&Path>,
 ) -> Result<(), String> {
-    let (mut server, addr) = start_server(s, case, con, &log_path(s, rep, case, con, "server"))?;
+    let log = log_path(s, rep, case, con, "server");
+    let (mut server, addr) = start_server(s, case, con, &log, callgrind_out)?;
     let secs = |d: Duration| format!("{}s", d.as_secs_f64());
     let mut args: Vec<String> = vec![
         "--addr".into(),
@@ -619,6 +641,9 @@ fn try_load(
         let line = lg.line(deadline, "the load generator's result")?;
         match line.split_whitespace().next().unwrap_or("") {
             "WINDOW_START" => {
+                if callgrind_out.is_some() {
+                    callgrind::zero(server.pid())?;
+                }
                 start = Some((
                     Instant::now(),
                     procfs::sample(server.pid()),
@@ -627,6 +652,9 @@ fn try_load(
                 ))
             }
             "WINDOW_END" => {
+                if callgrind_out.is_some() {
+                    callgrind::dump(server.pid())?;
+                }
                 end = Some((
                     Instant::now(),
                     procfs::sample(server.pid()),
@@ -664,7 +692,59 @@ fn try_load(
     if run.errors > 0 && v["open_at_end"].as_u64() == Some(0) {
         return Err("every connection failed".into());
     }
+    if let Some(prefix) = callgrind_out {
+        run.instructions = Some(callgrind::first_dump_total(prefix, server.pid())?);
+    }
     Ok(())
+}
+
+/// `--instructions`: each load case once per contender with the server under callgrind.
+fn count_instructions(s: &Settings) -> Vec<Run> {
+    if !callgrind::available() {
+        eprintln!("driver: valgrind/callgrind_control not found: no instruction counts");
+        return Vec::new();
+    }
+    let todo: Vec<(&Case, &Contender)> = s
+        .cases
+        .iter()
+        .filter(|c| c.kind == Kind::Load)
+        .flat_map(|case| {
+            s.contenders
+                .iter()
+                .filter(|c| case.runs(c))
+                .map(move |con| (*case, *con))
+        })
+        .collect();
+    let mut counted = Vec::with_capacity(todo.len());
+    for (i, (case, con)) in todo.iter().enumerate() {
+        let mut run = new_run(case, con, 0);
+        let prefix = s
+            .log_dir
+            .join(format!("callgrind-{}-{}", case.id, con.name));
+        if let Err(e) = try_load(s, case, con, 0, &mut run, Some(&prefix)) {
+            run.failure = Some(e);
+        }
+        let per_msg = run.instructions_per_msg();
+        match (&run.failure, per_msg) {
+            (None, Some(n)) => eprintln!(
+                "[callgrind {}/{}] {} {}: {n:.0} instructions/msg",
+                i + 1,
+                todo.len(),
+                case.id,
+                con.name
+            ),
+            (failure, _) => eprintln!(
+                "[callgrind {}/{}] {} {}: FAILED {}",
+                i + 1,
+                todo.len(),
+                case.id,
+                con.name,
+                failure.as_deref().unwrap_or("no count")
+            ),
+        }
+        counted.push(run);
+    }
+    counted
 }
 
 fn run_idle(s: &Settings, case: &Case, con: &Contender, rep: usize) -> Run {
@@ -682,7 +762,8 @@ fn try_idle(
     rep: usize,
     run: &mut Run,
 ) -> Result<(), String> {
-    let (mut server, addr) = start_server(s, case, con, &log_path(s, rep, case, con, "server"))?;
+    let (mut server, addr) =
+        start_server(s, case, con, &log_path(s, rep, case, con, "server"), None)?;
     // Let the freshly started server settle before the baseline sample.
     std::thread::sleep(Duration::from_millis(200));
     let before = procfs::sample(server.pid());

@@ -94,6 +94,7 @@ impl Report {
              disturbed and its numbers are only indicative."
         );
         self.deflate_notes(&mut s);
+        self.instruction_counts(&mut s);
         for case in self.cases.iter().filter(|c| c.kind == "idle") {
             let _ = writeln!(
                 s,
@@ -159,6 +160,51 @@ impl Report {
         }
         let _ = writeln!(s, "\nRaw numbers: `latest.json`. Chart: `latest.svg`.");
         s
+    }
+
+    /// `--instructions`: the servers' user-space instructions per message under callgrind,
+    /// with the ratio to the baseline's in the same case.
+    fn instruction_counts(&self, s: &mut String) {
+        use std::fmt::Write;
+        if self
+            .summary
+            .iter()
+            .all(|r| r.instructions_per_msg.is_none())
+        {
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "\n## User-space instructions per message (callgrind)\n\n\
+             One run per case and contender with the server under valgrind's callgrind, \
+             counters zeroed and dumped at the load generator's window; reproducible to about \
+             1 %, unlike CPU time. Valgrind counts every byte of a `rep movsb` copy as an \
+             instruction, so copies weigh more here than in CPU time.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| case | contender | instructions/msg | × {} |",
+            self.baseline
+        );
+        let _ = writeln!(s, "|---|---|--:|--:|");
+        for r in self
+            .summary
+            .iter()
+            .filter(|r| r.instructions_per_msg.is_some())
+        {
+            let base = self
+                .summary_of(&r.case, &self.baseline)
+                .and_then(|b| b.instructions_per_msg);
+            let ratio = r.instructions_per_msg.zip(base).map(|(a, b)| a / b);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                r.case,
+                r.contender,
+                fmt_rate(r.instructions_per_msg),
+                fmt_opt(ratio, 2)
+            );
+        }
     }
 
     /// Under the throughput table, if compression cases ran: who was left out
@@ -286,7 +332,7 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let summary = summarize(&cases, &contenders, "a", &runs);
+        let summary = summarize(&cases, &contenders, "a", &runs, &[]);
         let rows = |id: &str| summary.iter().filter(|s| s.case == id).count();
         assert_eq!((rows("plain"), rows("z-deflate")), (3, 2));
         let z = summary.iter().find(|s| s.case == "z-deflate").unwrap();
@@ -298,6 +344,7 @@ mod tests {
             contenders,
             cases,
             runs,
+            counted: Vec::new(),
             summary,
         };
         let md = report.markdown();

@@ -98,6 +98,9 @@ pub struct Run {
     pub connect_s: Option<f64>,
     /// The load generator's own JSON line.
     pub loadgen: Option<serde_json::Value>,
+    /// Callgrind runs: the server's user-space instructions over the measured window.
+    #[serde(default)]
+    pub instructions: Option<u64>,
 }
 
 impl Run {
@@ -134,6 +137,13 @@ impl Run {
     /// Compression cases: the server's `Sec-WebSocket-Extensions` answer.
     pub fn deflate_answer(&self) -> Option<&str> {
         self.loadgen.as_ref()?["deflate"]["answer"].as_str()
+    }
+    /// Callgrind runs: the server's user-space instructions per message echoed.
+    pub fn instructions_per_msg(&self) -> Option<f64> {
+        match self.msgs {
+            0 => None,
+            msgs => Some(self.instructions? as f64 / msgs as f64),
+        }
     }
     /// Idle: (RSS after − RSS before) / connections, in bytes.
     pub fn bytes_per_conn(&self, conns: usize) -> Option<f64> {
@@ -211,6 +221,9 @@ pub struct Summary {
     /// Compression cases: echoes the server did not compress, summed over repeats.
     #[serde(default)]
     pub plain_echoes: u64,
+    /// `--instructions`: the server's user-space instructions per message under callgrind.
+    #[serde(default)]
+    pub instructions_per_msg: Option<f64>,
 }
 
 /// Builds the per-case, per-contender summary from the raw runs.
@@ -219,6 +232,7 @@ pub fn summarize(
     contenders: &[ContenderInfo],
     baseline: &str,
     runs: &[Run],
+    counted: &[Run],
 ) -> Vec<Summary> {
     let mut out = Vec::new();
     for case in cases {
@@ -271,6 +285,14 @@ pub fn summarize(
                 echo_ratio: col(&|r| r.echo_ratio()),
                 sent_ratio: col(&|r| r.sent_ratio()),
                 plain_echoes: ok.iter().map(|r| r.plain_echoes()).sum(),
+                instructions_per_msg: median(
+                    counted
+                        .iter()
+                        .filter(|r| r.case == case.id && r.contender == c.name)
+                        .filter(|r| r.failure.is_none())
+                        .filter_map(Run::instructions_per_msg)
+                        .collect(),
+                ),
             });
         }
     }
@@ -292,6 +314,9 @@ pub struct Report {
     pub cases: Vec<CaseInfo>,
     /// Every run, in the order they ran.
     pub runs: Vec<Run>,
+    /// `--instructions`: one callgrind run per load case and contender.
+    #[serde(default)]
+    pub counted: Vec<Run>,
     /// The table.
     pub summary: Vec<Summary>,
 }
@@ -366,7 +391,7 @@ mod tests {
             run("a", 2, 100.0),
             run("b", 2, 300.0),
         ];
-        let s = summarize(&cases, &cons, "a", &runs);
+        let s = summarize(&cases, &cons, "a", &runs, &[]);
         assert_eq!(s[0].ratio_to_baseline, Some(1.0));
         // Ratios 0.5, 2.0, 3.0: the paired median is 2.0, not 200/100.
         assert_eq!(s[1].ratio_to_baseline, Some(2.0));
