@@ -7,8 +7,9 @@
 //! `callgrind_control -d` when it ends, and divides the dump's total by the messages the
 //! load generator counted in that window.
 //!
-//! Caveat: valgrind counts each iteration of a `rep movsb` copy (glibc's `memcpy` for
-//! large sizes) as an instruction, so copies weigh more here than in CPU time.
+//! Caveat: valgrind counts each iteration of a `rep movsb` copy or `rep stosb` fill (glibc's
+//! `memcpy` and `memset` for large sizes) as an instruction, so large copies and zeroed
+//! buffers weigh more here than in CPU time.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -178,8 +178,9 @@ impl Report {
             "\n## User-space instructions per message (callgrind)\n\n\
              One run per case and contender with the server under valgrind's callgrind, \
              counters zeroed and dumped at the load generator's window; reproducible to about \
-             1 %, unlike CPU time. Valgrind counts every byte of a `rep movsb` copy as an \
-             instruction, so copies weigh more here than in CPU time.\n"
+             1 %, unlike CPU time. Valgrind counts every byte of a `rep movsb` copy or a \
+             `rep stosb` fill as an instruction, so large copies and zeroed buffers (a fresh \
+             zlib state, a zero-filled read buffer) weigh more here than in CPU time.\n"
         );
         let _ = writeln!(
             s,
