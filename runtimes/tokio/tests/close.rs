@@ -61,8 +61,7 @@ async fn a_server_close_is_answered_by_the_client() {
             recv(&mut ws).await,
             Message::Close(Some(CloseFrame::new(1001, "going away")))
         );
-        assert!(ws.recv().await.is_none());
-        assert_eq!(ws.connection().error(), None);
+        assert_ends_cleanly(&mut ws).await;
         assert!(server.await.unwrap().unwrap(), "server recv after close()");
         // Sending after the end fails.
         let late = ws.send(Message::text("too late")).await;

@@ -74,8 +74,7 @@ async fn a_ropeway_client_echoes_through_a_hyper_upgrade() {
         ws.close(Some(CloseFrame::new(4000, "bye hyper")))
             .await
             .unwrap();
-        assert!(ws.recv().await.is_none());
-        assert_eq!(ws.connection().error(), None);
+        assert_ends_cleanly(&mut ws).await;
     })
     .await;
 }

@@ -148,8 +148,7 @@ async fn a_ropeway_client_echoes_with_a_python_websockets_server() {
             recv(&mut ws).await,
             Message::Close(Some(CloseFrame::new(4000, "bye")))
         );
-        assert!(ws.recv().await.is_none());
-        assert_eq!(ws.connection().error(), None);
+        assert_ends_cleanly(&mut ws).await;
         server.stop().await;
     })
     .await;
@@ -188,8 +187,7 @@ async fn a_python_websockets_server_that_closes_first_is_answered() {
             recv(&mut ws).await,
             Message::Close(Some(CloseFrame::new(1000, "close after echo")))
         );
-        assert!(ws.recv().await.is_none());
-        assert_eq!(ws.connection().error(), None);
+        assert_ends_cleanly(&mut ws).await;
         server.stop().await;
     })
     .await;

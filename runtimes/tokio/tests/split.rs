@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use ropeway_tokio::server::ServerConfig;
-use ropeway_tokio::{CloseFrame, Error, Message, WebSocket};
+use ropeway_tokio::{CloseFrame, Error, MaybeTlsStream, Message, WebSocket};
 use tokio::net::TcpStream;
 
 #[tokio::test]
@@ -117,11 +117,7 @@ async fn dropping_both_halves_closes_the_connection_with_1000() {
         let mut ws = connect(addr, "/").await;
         assert_eq!(recv(&mut ws).await, Message::text("bye"));
         ws.send(Message::text("ack")).await.unwrap();
-        match recv(&mut ws).await {
-            Message::Close(Some(frame)) => assert_eq!(frame.code.0, 1000),
-            other => panic!("expected a 1000 close, got {other:?}"),
-        }
-        assert!(ws.recv().await.is_none());
+        expect_normal_close(&mut ws).await;
         assert_eq!(ws.connection().error(), None);
     })
     .await;
@@ -142,12 +138,7 @@ async fn dropping_both_halves_of_an_idle_connection_closes_it_at_once() {
         .await;
         let mut ws = connect(addr, "/").await;
         // Nothing else happens on the connection: the close must not wait for traffic.
-        let closed = tokio::time::timeout(Duration::from_secs(2), ws.recv()).await;
-        match closed {
-            Ok(Some(Ok(Message::Close(Some(frame))))) => assert_eq!(frame.code.0, 1000),
-            other => panic!("expected a 1000 close, got {other:?}"),
-        }
-        assert!(ws.recv().await.is_none());
+        expect_normal_close(&mut ws).await;
     })
     .await;
 }
@@ -168,12 +159,7 @@ async fn dropping_the_write_half_first_and_the_read_half_later_closes_with_1000(
         .await;
         let mut ws = connect(addr, "/").await;
         ws.send(Message::text("hi")).await.unwrap();
-        let closed = tokio::time::timeout(Duration::from_secs(2), ws.recv()).await;
-        match closed {
-            Ok(Some(Ok(Message::Close(Some(frame))))) => assert_eq!(frame.code.0, 1000),
-            other => panic!("expected a 1000 close, got {other:?}"),
-        }
-        assert!(ws.recv().await.is_none());
+        expect_normal_close(&mut ws).await;
     })
     .await;
 }
@@ -286,4 +272,15 @@ async fn the_read_half_reports_a_vanished_peer() {
         assert!(ended);
     })
     .await;
+}
+
+/// The next message is a close frame with code 1000, within 2 s (a close that waits for
+/// traffic fails), and then the connection ends.
+async fn expect_normal_close(ws: &mut WebSocket<MaybeTlsStream>) {
+    let closed = tokio::time::timeout(Duration::from_secs(2), ws.recv()).await;
+    match closed {
+        Ok(Some(Ok(Message::Close(Some(frame))))) => assert_eq!(frame.code.0, 1000),
+        other => panic!("expected a 1000 close, got {other:?}"),
+    }
+    assert!(ws.recv().await.is_none());
 }

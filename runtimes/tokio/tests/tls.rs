@@ -68,6 +68,18 @@ async fn spawn_tls_echo_server(
     addr
 }
 
+/// A TLS echo server with a fresh localhost certificate, and a client configuration that
+/// trusts that certificate.
+async fn tls_echo_server_and_trusting_client() -> (SocketAddr, ClientConfig) {
+    let (cert, key) = localhost_certificate();
+    let addr = spawn_tls_echo_server(cert.clone(), key).await;
+    let config = ClientConfig {
+        tls: Some(trusting(cert)),
+        ..ClientConfig::default()
+    };
+    (addr, config)
+}
+
 fn wss_request(host: &str, addr: SocketAddr) -> ClientRequest {
     ClientRequest::from_url(&format!("wss://{host}:{}/", addr.port())).unwrap()
 }
@@ -75,12 +87,7 @@ fn wss_request(host: &str, addr: SocketAddr) -> ClientRequest {
 #[tokio::test]
 async fn a_ropeway_client_echoes_over_wss_with_a_trusted_certificate() {
     bounded(async {
-        let (cert, key) = localhost_certificate();
-        let addr = spawn_tls_echo_server(cert.clone(), key).await;
-        let config = ClientConfig {
-            tls: Some(trusting(cert)),
-            ..ClientConfig::default()
-        };
+        let (addr, config) = tls_echo_server_and_trusting_client().await;
         let (mut ws, response) =
             ropeway_tokio::connect_with(wss_request("localhost", addr), &config)
                 .await
@@ -96,8 +103,7 @@ async fn a_ropeway_client_echoes_over_wss_with_a_trusted_certificate() {
         ws.close(Some(CloseFrame::new(1000, "tls done")))
             .await
             .unwrap();
-        assert!(ws.recv().await.is_none());
-        assert_eq!(ws.connection().error(), None);
+        assert_ends_cleanly(&mut ws).await;
     })
     .await;
 }
@@ -119,12 +125,7 @@ async fn a_client_that_does_not_trust_the_certificate_fails_with_a_tls_error() {
 #[tokio::test]
 async fn a_certificate_for_another_name_is_refused() {
     bounded(async {
-        let (cert, key) = localhost_certificate();
-        let addr = spawn_tls_echo_server(cert.clone(), key).await;
-        let config = ClientConfig {
-            tls: Some(trusting(cert)),
-            ..ClientConfig::default()
-        };
+        let (addr, config) = tls_echo_server_and_trusting_client().await;
         // The certificate names localhost, not 127.0.0.1.
         let result = ropeway_tokio::connect_with(wss_request("127.0.0.1", addr), &config).await;
         assert!(matches!(result, Err(Error::Tls(_))), "{result:?}");

@@ -636,6 +636,15 @@ fn try_load(
         &log_path(s, rep, case, con, "loadgen"),
     )?;
     let deadline = Instant::now() + Duration::from_secs(45) + s.warmup + s.duration;
+    // The clock, both processes' CPU time and RSS, and the machine's CPU time, read together.
+    let sample = || {
+        (
+            Instant::now(),
+            procfs::sample(server.pid()),
+            procfs::sample(lg.pid()),
+            procfs::system_ticks().unwrap_or_default(),
+        )
+    };
     let (mut start, mut end) = (None, None);
     let json = loop {
         let line = lg.line(deadline, "the load generator's result")?;
@@ -644,23 +653,13 @@ fn try_load(
                 if callgrind_out.is_some() {
                     callgrind::zero(server.pid())?;
                 }
-                start = Some((
-                    Instant::now(),
-                    procfs::sample(server.pid()),
-                    procfs::sample(lg.pid()),
-                    procfs::system_ticks().unwrap_or_default(),
-                ))
+                start = Some(sample());
             }
             "WINDOW_END" => {
                 if callgrind_out.is_some() {
                     callgrind::dump(server.pid())?;
                 }
-                end = Some((
-                    Instant::now(),
-                    procfs::sample(server.pid()),
-                    procfs::sample(lg.pid()),
-                    procfs::system_ticks().unwrap_or_default(),
-                ))
+                end = Some(sample());
             }
             l if l.starts_with('{') => break line,
             _ => {}

@@ -133,6 +133,15 @@ pub async fn recv<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocket<S>) -> M
     }
 }
 
+/// The connection ends (`recv` gives `None`) without an error: the close handshake completed.
+pub async fn assert_ends_cleanly<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocket<S>) {
+    assert!(
+        ws.recv().await.is_none(),
+        "expected the end of the connection"
+    );
+    assert_eq!(ws.connection().error(), None);
+}
+
 /// Receives the next text or binary message, skipping pings and pongs.
 pub async fn recv_data<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocket<S>) -> Message {
     loop {
