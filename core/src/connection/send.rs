@@ -318,9 +318,28 @@ impl Connection {
     /// [`Connection::advance_transmit`] with how many were written. `now` starts the timers
     /// that run from the moment a frame leaves (keep-alive timeout, close timeout).
     pub fn poll_transmit(&mut self, now: Instant) -> &[u8] {
+        self.poll_transmit_with(|| now)
+    }
+
+    /// Like [`Connection::poll_transmit`], but reads the time from `clock` only when a timer
+    /// starts (a keep-alive ping or a close frame is handed over), so an adapter writing data
+    /// frames reads no clock.
+    pub fn poll_transmit_with(&mut self, clock: impl FnOnce() -> Instant) -> &[u8] {
         if self.state == State::Open {
             self.encoder.flush_pong();
         }
+        if self.transmit_needs_time() {
+            self.start_handover_timers(clock());
+        }
+        match self.encoder.chunks.front() {
+            Some(chunk) => chunk,
+            None => &self.encoder.out,
+        }
+    }
+
+    /// Starts the timers that run from the moment a keep-alive ping or a close frame is
+    /// handed to the transport.
+    fn start_handover_timers(&mut self, now: Instant) {
         if std::mem::take(&mut self.encoder.keep_alive_ping) {
             self.last_ping = Some(now);
             match self.config.keep_alive_timeout {
@@ -335,10 +354,6 @@ impl Connection {
         if std::mem::take(&mut self.encoder.close_pending) {
             self.timers
                 .set(Timer::Close, now + self.config.close_timeout);
-        }
-        match self.encoder.chunks.front() {
-            Some(chunk) => chunk,
-            None => &self.encoder.out,
         }
     }
 
@@ -400,9 +415,8 @@ impl Connection {
         self.encoder.chunks.is_empty()
     }
 
-    /// Whether the next [`Connection::poll_transmit`] starts a timer and so needs the real
-    /// current time: a keep-alive ping or a close frame is about to be handed over. When it
-    /// does not, its `now` is unused and an adapter may skip reading the clock.
+    /// Whether the next [`Connection::poll_transmit`] starts a timer and so reads the time:
+    /// a keep-alive ping or a close frame is about to be handed over.
     pub fn transmit_needs_time(&self) -> bool {
         self.encoder.keep_alive_ping || self.encoder.close_pending
     }

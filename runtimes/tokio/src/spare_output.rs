@@ -28,10 +28,6 @@ pub(crate) fn lend_to(conn: &mut Connection) {
 pub(crate) fn keep_from(conn: &mut Connection) {
     SPARE.with(|spare| {
         let held = spare.take();
-        if held.is_some() {
-            spare.set(held);
-        } else {
-            spare.set(conn.take_output_buffer());
-        }
+        spare.set(held.or_else(|| conn.take_output_buffer()));
     });
 }

@@ -40,13 +40,6 @@ fn kib(len: usize) -> u8 {
     u8::try_from(len.div_ceil(1024)).unwrap_or(u8::MAX)
 }
 
-/// An instant for core calls that ignore it (see `Connection::transmit_needs_time`): read
-/// once per process rather than once per write.
-fn any_instant() -> std::time::Instant {
-    static FIRST: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    *FIRST.get_or_init(std::time::Instant::now)
-}
-
 /// A WebSocket connection over any tokio transport (`TcpStream`, a TLS stream, a hyper
 /// upgrade, an in-memory duplex).
 ///
@@ -271,18 +264,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Writes queued output until it is empty; several frames go out in one write.
     fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let vectored = self.io.is_write_vectored();
-        // One clock read per poll, and none when no timer starts (the usual case): the
-        // timers need no finer resolution, and a data frame starts none.
-        let now = if self.conn.transmit_needs_time() {
-            tokio::time::Instant::now().into_std()
-        } else {
-            any_instant()
-        };
+        let clock = || tokio::time::Instant::now().into_std();
         loop {
             let n = if vectored && !self.conn.transmit_is_contiguous() {
                 // Headers and payloads queued by reference go out in one write.
                 let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-                let count = self.conn.poll_transmit_vectored(now, &mut slices);
+                // Rare (large payloads queued by reference): one clock read is nothing here.
+                let count = self.conn.poll_transmit_vectored(clock(), &mut slices);
                 match count {
                     0 => return Poll::Ready(Ok(())),
                     // One buffer: a plain write is cheaper in the kernel.
@@ -291,7 +279,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
             } else {
                 // All in one buffer (the usual case): no slices to gather.
-                let out = self.conn.poll_transmit(now);
+                let out = self.conn.poll_transmit_with(clock);
                 if out.is_empty() {
                     return Poll::Ready(Ok(()));
                 }
@@ -512,9 +500,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             let mut scratch = ReadBuf::uninit(&mut scratch);
             match Pin::new(&mut self.io).poll_read(cx, &mut scratch) {
                 Poll::Pending => {
-                    self.read_buf = BytesMut::new();
-                    crate::spare_output::keep_from(&mut self.conn);
-                    self.conn.shrink_buffers();
+                    self.release_buffers();
                     return Poll::Pending;
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -539,6 +525,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf)
     }
 
+    /// Waiting for input: hold no buffer while idle (the output buffer goes to the thread's
+    /// spare, for the next reply on this thread).
+    fn release_buffers(&mut self) {
+        self.read_buf = BytesMut::new();
+        crate::spare_output::keep_from(&mut self.conn);
+        self.conn.shrink_buffers();
+    }
+
     /// Reads into a buffer allocated for the read, as large as the last one, while large
     /// frames keep arriving. Waiting, it gives the buffer up as the stack read does: an idle
     /// connection holds none either way.
@@ -547,9 +541,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.read_buf.reserve(size.max(self.read_buffer_size()));
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
             Poll::Pending => {
-                self.read_buf = BytesMut::new();
-                crate::spare_output::keep_from(&mut self.conn);
-                self.conn.shrink_buffers();
+                self.release_buffers();
                 Poll::Pending
             }
             Poll::Ready(Ok(n)) => {
