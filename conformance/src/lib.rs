@@ -1,8 +1,6 @@
 //! Shared pieces of the Autobahn|Testsuite testees: command-line parsing and the settings
 //! every runtime's testee uses, so the runtimes are tested under the same conditions.
 
-use std::time::Duration;
-
 use ropeway_core::{Config, Limits};
 
 /// What a testee was asked to do.
@@ -63,6 +61,6 @@ pub fn core_config() -> Config {
         },
         keep_alive_interval: None,
         keep_alive_timeout: None,
-        close_timeout: Duration::from_secs(5),
+        ..Config::default()
     }
 }

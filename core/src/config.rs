@@ -21,6 +21,13 @@ pub struct Config {
     /// How long to wait for the peer's side of the close handshake (and, as a client, for
     /// the server to end the transport) after sending a close frame. Default 5 seconds.
     pub close_timeout: Duration,
+    /// Output that the transport takes nothing of for this long (the peer stopped reading)
+    /// ends the connection with [`ConnectionError::WriteStalled`], so a peer that never reads
+    /// cannot hold this side's queued output, or a task waiting in `send`, forever. `None`
+    /// waits forever. Default 30 seconds.
+    ///
+    /// [`ConnectionError::WriteStalled`]: crate::ConnectionError::WriteStalled
+    pub write_stall_timeout: Option<Duration>,
 }
 
 impl Config {
@@ -30,6 +37,7 @@ impl Config {
         keep_alive_interval: Some(Duration::from_secs(120)),
         keep_alive_timeout: Some(Duration::from_secs(30)),
         close_timeout: Duration::from_secs(5),
+        write_stall_timeout: Some(Duration::from_secs(30)),
     };
 }
 

@@ -176,6 +176,9 @@ pub enum ConnectionError {
     KeepAliveTimeout,
     /// The close handshake did not complete within the close timeout.
     CloseTimeout,
+    /// The transport took none of the queued output within the write stall timeout: the
+    /// peer stopped reading.
+    WriteStalled,
 }
 
 impl ConnectionError {
@@ -200,6 +203,9 @@ impl fmt::Display for ConnectionError {
             }
             ConnectionError::CloseTimeout => {
                 f.write_str("the close handshake did not complete in time")
+            }
+            ConnectionError::WriteStalled => {
+                f.write_str("the peer read nothing within the write stall timeout")
             }
         }
     }

@@ -6,6 +6,8 @@
 //!
 //! * [`handshake`]: the opening handshake, both roles, HTTP/1.1 upgrade and HTTP/2 CONNECT.
 //! * [`Connection`]: everything after it (framing, masking, UTF-8, ping/pong, close, timers).
+//! * [`driver`]: a connection's whole life (read, write, wait, end) decided once for every
+//!   runtime adapter.
 //! * [`extension`]: the hooks through which permessage-deflate plugs in.
 //!
 //! See [`Connection`] for the polling order and an example.
@@ -17,6 +19,7 @@ pub mod config;
 pub mod connection;
 #[cfg(feature = "deflate")]
 pub mod deflate;
+pub mod driver;
 pub mod entropy;
 pub mod error;
 pub mod event;
@@ -28,6 +31,8 @@ pub mod limits;
 pub mod mask;
 pub mod message;
 pub mod role;
+pub mod server_config;
+pub mod shared_config;
 pub mod state;
 mod timer;
 pub mod utf8;
@@ -37,6 +42,7 @@ pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
 pub use connection::Connection;
 pub use connection::SendOptions;
+pub use driver::{Driver, Error, Goal, Next, Piece};
 pub use entropy::{Entropy, SeededEntropy, ZeroEntropy};
 pub use error::{ConnectionError, ProtocolError, UsageError};
 pub use event::{Data, Event, MessageKind};
@@ -44,4 +50,5 @@ pub use handshake::HandshakeError;
 pub use limits::Limits;
 pub use message::{Assembler, Message, Utf8Bytes};
 pub use role::Role;
+pub use server_config::ServerConfig;
 pub use state::State;

@@ -13,10 +13,17 @@ pub(crate) enum Timer {
     /// The close handshake (and, for a client, the server's end of the transport) must be
     /// complete by now.
     Close,
+    /// The transport must have taken some of the queued output by now.
+    WriteStall,
 }
 
 impl Timer {
-    const ALL: [Timer; 3] = [Timer::KeepAlive, Timer::KeepAliveTimeout, Timer::Close];
+    const ALL: [Timer; 4] = [
+        Timer::KeepAlive,
+        Timer::KeepAliveTimeout,
+        Timer::Close,
+        Timer::WriteStall,
+    ];
 
     fn index(self) -> usize {
         self as usize
@@ -26,7 +33,7 @@ impl Timer {
 /// Deadlines by timer; `None` is unarmed.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TimerTable {
-    deadlines: [Option<Instant>; 3],
+    deadlines: [Option<Instant>; 4],
 }
 
 impl TimerTable {
@@ -39,10 +46,9 @@ impl TimerTable {
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.deadlines = [None; 3];
+        self.deadlines = [None; 4];
     }
 
-    #[cfg(test)]
     pub(crate) fn is_armed(&self, timer: Timer) -> bool {
         self.deadlines[timer.index()].is_some()
     }

@@ -180,6 +180,7 @@ impl Connection {
                 Timer::KeepAlive => self.on_keep_alive(now),
                 Timer::KeepAliveTimeout => self.on_keep_alive_timeout(now),
                 Timer::Close => self.on_close_timeout(),
+                Timer::WriteStall => self.end_with(ConnectionError::WriteStalled),
             }
         }
     }
@@ -194,6 +195,17 @@ impl Connection {
         self.state == State::Closed
             && self.encoder.queued() == 0
             && (self.role == Role::Server || self.eof)
+    }
+
+    /// Input: the transport took none of the queued output (would block) at `now`. Starts the
+    /// write stall timer unless it runs already; any progress stops it.
+    pub fn handle_write_blocked(&mut self, now: Instant) {
+        let Some(timeout) = self.config.write_stall_timeout else {
+            return;
+        };
+        if self.encoder.queued() > 0 && !self.timers.is_armed(Timer::WriteStall) && !self.abort {
+            self.timers.set(Timer::WriteStall, now + timeout);
+        }
     }
 
     fn on_keep_alive(&mut self, now: Instant) {

@@ -365,7 +365,17 @@ impl Connection {
         now: Instant,
         slices: &mut [IoSlice<'a>],
     ) -> usize {
-        self.poll_transmit(now);
+        self.poll_transmit_vectored_with(|| now, slices)
+    }
+
+    /// Like [`Connection::poll_transmit_vectored`], reading the time from `clock` only when
+    /// a timer starts (see [`Connection::poll_transmit_with`]).
+    pub fn poll_transmit_vectored_with<'a>(
+        &'a mut self,
+        clock: impl FnOnce() -> Instant,
+        slices: &mut [IoSlice<'a>],
+    ) -> usize {
+        self.poll_transmit_with(clock);
         let encoder = &self.encoder;
         let buffers = encoder
             .chunks
@@ -382,6 +392,9 @@ impl Connection {
 
     /// Output: `n` bytes of [`Connection::poll_transmit`] were written to the transport.
     pub fn advance_transmit(&mut self, n: usize) {
+        if n > 0 {
+            self.timers.stop(Timer::WriteStall);
+        }
         self.encoder.advance(n);
         let out = &mut self.encoder.out;
         if out.is_empty() && self.encoder.chunks.is_empty() {

@@ -146,6 +146,28 @@ impl std::fmt::Debug for ClientAccepted {
     }
 }
 
+impl ClientAccepted {
+    /// The client-side connection, opened at `now`, masking with keys from `entropy`, with
+    /// the negotiated extension. Settings equal to another connection's share one copy.
+    pub fn into_connection(
+        self,
+        config: &crate::config::Config,
+        entropy: Box<dyn Entropy>,
+        now: std::time::Instant,
+    ) -> (crate::connection::Connection, Response<()>) {
+        let conn = crate::connection::Connection::client(
+            crate::shared_config::shared(config),
+            entropy,
+            now,
+        );
+        let conn = match self.extension {
+            Some(extension) => conn.with_extension(extension),
+            None => conn,
+        };
+        (conn, self.response)
+    }
+}
+
 impl ClientHandshake {
     /// Writes the upgrade request for `request` into `out`, offering `extensions`, with a key
     /// from `entropy`.

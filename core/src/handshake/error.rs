@@ -53,6 +53,12 @@ pub enum HandshakeError {
     UnexpectedExtension(String),
     /// The URL is not a `ws://` or `wss://` URL with a host.
     InvalidUrl(String),
+    /// The request's `Origin` is not on the server's allow-list (answered with 403).
+    ForbiddenOrigin(Option<String>),
+    /// The server application chose a subprotocol the client did not offer (RFC 6455
+    /// §4.2.2 lets a server pick only among the offered ones). A usage error of the server's;
+    /// the request is answered with 500 rather than with a 101 the client would fail.
+    ProtocolNotOffered(String),
 }
 
 impl HandshakeError {
@@ -64,6 +70,8 @@ impl HandshakeError {
             }
             HandshakeError::UnsupportedVersion(_) => StatusCode::UPGRADE_REQUIRED,
             HandshakeError::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
+            HandshakeError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
+            HandshakeError::ProtocolNotOffered(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -100,6 +108,10 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::UnexpectedExtension(e) => write!(f, "unacceptable extension: {e}"),
             HandshakeError::InvalidUrl(u) => write!(f, "invalid WebSocket URL: {u}"),
+            HandshakeError::ForbiddenOrigin(o) => write!(f, "origin {o:?} is not allowed"),
+            HandshakeError::ProtocolNotOffered(p) => {
+                write!(f, "subprotocol {p:?} was not offered by the client")
+            }
         }
     }
 }

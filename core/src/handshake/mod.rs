@@ -12,12 +12,14 @@ mod error;
 mod head;
 mod headers;
 mod server;
+mod server_handshake;
 
 pub use accept_key::accept_key;
 pub use client::{ClientAccepted, ClientHandshake, ClientRequest};
 pub use error::HandshakeError;
 pub use head::write_response;
 pub use server::{Accept, RequestReader, UpgradeRequest, is_websocket_request, reject};
+pub use server_handshake::{Accepted, ServerHandshake, accept_request, clone_head};
 
 /// The only WebSocket version there is (RFC 6455 §4.1).
 pub const WEBSOCKET_VERSION: &str = "13";

@@ -1,68 +1,19 @@
 //! The client side: connect to a `ws://` or `wss://` URL, or run the handshake over a
-//! transport the application opened itself.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! transport the application opened itself. The request and its checks are the core's
+//! [`ClientHandshake`]; this file connects, writes, reads and times it out.
 
 use bytes::BytesMut;
 use http::Response;
-use ropeway_core::extension::ClientExtension;
+use ropeway_common::os_seeded_entropy;
+use ropeway_core::Error;
 use ropeway_core::handshake::{ClientHandshake, ClientRequest};
-use ropeway_core::{Config, Connection, SeededEntropy};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::error::Error;
+pub use ropeway_common::ClientConfig;
+
 use crate::tls::MaybeTlsStream;
 use crate::websocket::WebSocket;
-
-/// Client settings.
-#[derive(Clone)]
-pub struct ClientConfig {
-    /// The protocol core's settings (keep-alive, close timeout, limits).
-    pub core: Config,
-    /// How long connecting (TCP and TLS) may take. Default 10 s.
-    pub connect_timeout: Duration,
-    /// How long the server may take to answer the upgrade request. Default 10 s.
-    pub handshake_timeout: Duration,
-    /// The TLS settings for `wss://`; `None` uses the webpki roots.
-    #[cfg(feature = "tls")]
-    pub tls: Option<Arc<rustls::ClientConfig>>,
-    /// Extensions to offer (permessage-deflate).
-    pub extensions: Vec<Arc<dyn ClientExtension>>,
-    /// The read buffer size. Default 4 KiB.
-    pub read_buffer_size: usize,
-    /// Disable Nagle's algorithm on the TCP connection (default on: WebSocket messages are
-    /// latency-sensitive and the core already coalesces writes).
-    pub nodelay: bool,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            core: Config::default(),
-            connect_timeout: Duration::from_secs(10),
-            handshake_timeout: Duration::from_secs(10),
-            #[cfg(feature = "tls")]
-            tls: None,
-            extensions: Vec::new(),
-            read_buffer_size: 4096,
-            nodelay: true,
-        }
-    }
-}
-
-impl std::fmt::Debug for ClientConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientConfig")
-            .field("core", &self.core)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("handshake_timeout", &self.handshake_timeout)
-            .field("read_buffer_size", &self.read_buffer_size)
-            .field("nodelay", &self.nodelay)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Connects to `url` (`ws://…` or `wss://…`) with the default settings. Returns the
 /// connection and the server's 101 response.
@@ -110,13 +61,9 @@ async fn handshake_unboxed<S: AsyncRead + AsyncWrite + Unpin>(
     let exchange = async {
         let mut out = BytesMut::new();
         let limits = &config.core.limits;
-        let mut handshake = ClientHandshake::new(
-            request,
-            config.extensions.clone(),
-            &mut entropy,
-            limits,
-            &mut out,
-        );
+        let extensions = config.extensions.clone();
+        let mut handshake =
+            ClientHandshake::new(request, extensions, &mut entropy, limits, &mut out);
         io.write_all(&out).await?;
         io.flush().await?;
         let mut buf = BytesMut::with_capacity(1024);
@@ -133,21 +80,7 @@ async fn handshake_unboxed<S: AsyncRead + AsyncWrite + Unpin>(
         .await
         .map_err(|_| Error::HandshakeTimeout)??;
     let now = tokio::time::Instant::now().into_std();
-    let mut conn = Connection::client(
-        crate::shared_config::shared(&config.core),
-        Box::new(entropy),
-        now,
-    );
-    if let Some(ext) = accepted.extension {
-        conn = conn.with_extension(ext);
-    }
+    let (conn, response) = accepted.into_connection(&config.core, Box::new(entropy), now);
     let ws = WebSocket::from_parts(io, conn, buffered, config.read_buffer_size);
-    Ok((ws, accepted.response))
-}
-
-/// Mask keys and handshake nonces come from a stream seeded by the operating system.
-pub(crate) fn os_seeded_entropy() -> Result<SeededEntropy, Error> {
-    let mut seed = [0; 32];
-    getrandom::fill(&mut seed).map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
-    Ok(SeededEntropy::from_seed(seed))
+    Ok((ws, response))
 }

@@ -1,5 +1,7 @@
 //! hyper 1.x integration: answer an HTTP/1.1 upgrade request inside an existing hyper (or
-//! axum) service and get a ropeway [`WebSocket`] once hyper hands over the connection.
+//! axum) service and get a ropeway [`WebSocket`] once hyper hands over the connection. The
+//! decision (validation, origin, subprotocol, extensions) is the core's
+//! [`accept_request`], the same as for raw transports.
 //!
 //! ```no_run
 //! # use ropeway_tokio::{hyper::upgrade, ServerConfig};
@@ -24,12 +26,9 @@ use bytes::BytesMut;
 use http::{Request, Response};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use ropeway_core::Connection;
-use ropeway_core::extension::Extension;
-use ropeway_core::handshake::{Accept, UpgradeRequest};
+use ropeway_core::handshake::{Accept, Accepted, UpgradeRequest, accept_request, clone_head};
+use ropeway_core::{Error, ServerConfig};
 
-use crate::error::Error;
-use crate::server::ServerConfig;
 use crate::websocket::WebSocket;
 
 /// The transport of an upgraded hyper connection.
@@ -46,33 +45,29 @@ pub fn upgrade<B, R: Default>(
     upgrade_with(request, config, Accept::default())
 }
 
-/// [`upgrade`] with an answer of the application's (subprotocol, headers).
+/// [`upgrade`] with an answer of the application's (a subprotocol the client offered,
+/// headers). Pick the subprotocol with [`UpgradeRequest::select_protocol`] on
+/// [`upgrade_request`].
 pub fn upgrade_with<B, R: Default>(
     request: &mut Request<B>,
     config: &ServerConfig,
-    mut accept: Accept,
+    accept: Accept,
 ) -> Result<(Response<R>, PendingUpgrade), Error> {
-    let mut head = Request::new(());
-    *head.method_mut() = request.method().clone();
-    *head.uri_mut() = request.uri().clone();
-    *head.version_mut() = request.version();
-    *head.headers_mut() = request.headers().clone();
-    let upgrade = UpgradeRequest::from_request(head)?;
-    if !config.origin_allowed(upgrade.origin()) {
-        return Err(Error::OriginRejected(upgrade.origin().map(str::to_owned)));
-    }
-    let mut extension = None;
-    if let Some((answer, ext)) = upgrade.negotiate(&config.extensions) {
-        accept.extensions.push(answer);
-        extension = Some(ext);
-    }
-    let response = upgrade.accept(&accept).map(|()| R::default());
+    let upgrade = upgrade_request(request)?;
+    let mut accepted = accept_request(&upgrade, accept, config)?;
+    let response = std::mem::take(&mut accepted.response).map(|()| R::default());
     let pending = PendingUpgrade {
         on_upgrade: hyper::upgrade::on(request),
         config: config.clone(),
-        extension,
+        accepted: Some(accepted),
     };
     Ok((response, pending))
+}
+
+/// The request validated as a WebSocket upgrade: what the client offered (subprotocols,
+/// extensions, origin), to decide on before [`upgrade_with`].
+pub fn upgrade_request<B>(request: &Request<B>) -> Result<UpgradeRequest, Error> {
+    Ok(UpgradeRequest::from_request(clone_head(request))?)
 }
 
 /// The HTTP status to answer a failed [`upgrade`] with: 403 for a forbidden origin, the
@@ -96,7 +91,7 @@ pub fn error_response<R: From<String>>(error: &Error) -> Response<R> {
 pub struct PendingUpgrade {
     on_upgrade: OnUpgrade,
     config: ServerConfig,
-    extension: Option<Box<dyn Extension>>,
+    accepted: Option<Accepted>,
 }
 
 impl std::fmt::Debug for PendingUpgrade {
@@ -112,17 +107,11 @@ impl Future for PendingUpgrade {
         let this = self.get_mut();
         let upgraded = ready!(Pin::new(&mut this.on_upgrade).poll(cx))
             .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        let accepted = this.accepted.take().ok_or(Error::Closed)?;
         let now = tokio::time::Instant::now().into_std();
-        let mut conn = Connection::server(crate::shared_config::shared(&this.config.core), now);
-        if let Some(ext) = this.extension.take() {
-            conn = conn.with_extension(ext);
-        }
+        let conn = accepted.into_connection(&this.config, now);
         let io = TokioIo::new(upgraded);
-        Poll::Ready(Ok(WebSocket::from_parts(
-            io,
-            conn,
-            BytesMut::new(),
-            this.config.read_buffer_size,
-        )))
+        let size = this.config.read_buffer_size;
+        Poll::Ready(Ok(WebSocket::from_parts(io, conn, BytesMut::new(), size)))
     }
 }

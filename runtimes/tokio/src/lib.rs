@@ -1,8 +1,8 @@
 //! ropeway over tokio: WebSocket servers and clients over TCP, TLS and hyper upgrades.
 //!
-//! A thin adapter: it reads, feeds the sans-IO core ([`ropeway_core`]), hands events to the
-//! application, writes what the core queued and sleeps until the core's next timer. All
-//! protocol logic lives in the core.
+//! A thin binding: the core's [`ropeway_core::driver::Driver`] decides every step of a
+//! connection (and [`ropeway_core::handshake::ServerHandshake`] every step of the opening
+//! handshake); this crate carries the steps out with tokio's sockets, timer and tasks.
 //!
 //! ```no_run
 //! use ropeway_tokio::{Message, server};
@@ -28,24 +28,21 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
-mod error;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod server;
-mod shared_config;
-mod spare_output;
 mod split;
 pub mod tls;
 mod websocket;
 
 pub use client::{ClientConfig, connect, connect_with};
-pub use error::Error;
+pub use ropeway_core::driver::Piece;
 pub use ropeway_core::handshake::{Accept, ClientRequest};
 pub use ropeway_core::{
-    CloseCode, CloseFrame, Config, ConnectionError, Limits, Message, MessageKind, SendOptions,
-    Utf8Bytes,
+    CloseCode, CloseFrame, Config, ConnectionError, Error, Limits, Message, MessageKind,
+    SendOptions, ServerConfig, Utf8Bytes,
 };
-pub use server::{Incoming, ServerConfig, accept};
+pub use server::{Incoming, accept};
 pub use split::{ReadHalf, WriteHalf};
 pub use tls::MaybeTlsStream;
-pub use websocket::{Piece, WebSocket};
+pub use websocket::WebSocket;

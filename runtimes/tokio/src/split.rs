@@ -8,12 +8,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use ropeway_core::{CloseFrame, Message, SendOptions, UsageError};
+use ropeway_core::{CloseFrame, Error, Message, SendOptions, UsageError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
 
-use crate::error::Error;
 use crate::websocket::WebSocket;
 
 /// Messages received but not yet taken by the read half: the driver stops reading from the
@@ -154,7 +153,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             }
             let received = match self.poll_inbound(cx) {
                 Poll::Ready(Some(())) => true,
-                Poll::Ready(None) => return Poll::Ready(()),
+                Poll::Ready(None) => {
+                    // Refuse sends before the read half can see the end: once the end is
+                    // reported on either half, every send reports it.
+                    self.outbound.close();
+                    return Poll::Ready(());
+                }
                 Poll::Pending => false,
             };
             if !sent && !received {
@@ -201,10 +205,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     fn poll_inbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
         if !self.reader_gone {
             match self.inbound.poll_reserve(cx) {
-                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Ok(())) => self.ws.set_app_behind(false),
                 Poll::Ready(Err(_)) => self.reader_gone = true,
-                // The reader is behind: stop reading from the peer until it catches up.
-                Poll::Pending => return Poll::Pending,
+                // The reader is behind: the driver stops reading from the peer until it
+                // catches up, but keeps writing, answering and running its timers.
+                Poll::Pending => self.ws.set_app_behind(true),
             }
         }
         match self.ws.poll_recv(cx) {

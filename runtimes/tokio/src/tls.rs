@@ -7,11 +7,10 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use ropeway_common::ClientConfig;
 #[cfg(feature = "tls")]
-use std::sync::Arc;
-
-use crate::client::ClientConfig;
-use crate::error::Error;
+pub use ropeway_common::tls::default_client_config;
+use ropeway_core::Error;
 
 /// A TCP connection, with TLS for `wss://`.
 #[derive(Debug)]
@@ -31,8 +30,7 @@ pub(crate) async fn connect(
     config: &ClientConfig,
 ) -> Result<MaybeTlsStream, Error> {
     let tls = config.tls.clone().unwrap_or_else(default_client_config);
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-        .map_err(|e| Error::Tls(format!("invalid server name {host:?}: {e}")))?;
+    let name = ropeway_common::tls::server_name(host)?;
     let stream = tokio_rustls::TlsConnector::from(tls)
         .connect(name, tcp)
         .await
@@ -47,20 +45,6 @@ pub(crate) async fn connect(
     _: &ClientConfig,
 ) -> Result<MaybeTlsStream, Error> {
     Err(Error::Tls("wss:// needs the `tls` feature".into()))
-}
-
-/// A TLS client configuration that trusts the webpki (Mozilla) roots, with the ring provider.
-#[cfg(feature = "tls")]
-pub fn default_client_config() -> Arc<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-    // The ring provider supports the default protocol versions; this cannot fail.
-    Arc::new(config.unwrap_or_else(|_| unreachable!("ring supports TLS 1.2 and 1.3")))
 }
 
 macro_rules! delegate {

@@ -1,9 +1,11 @@
-//! The adapter's error: the core's typed errors plus I/O, TLS and timeouts.
+//! The error every runtime reports: the core's typed errors plus I/O, TLS and timeouts.
+//! It lives here, once, so that tokio, smol, mio and HTTP/2 streams report the same thing.
 
 use std::fmt;
 use std::io;
 
-use ropeway_core::{ConnectionError, HandshakeError, UsageError};
+use crate::error::{ConnectionError, UsageError};
+use crate::handshake::HandshakeError;
 
 /// Why a WebSocket operation failed.
 #[derive(Debug)]
@@ -67,7 +69,10 @@ impl From<io::Error> for Error {
 
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
-        Error::Handshake(e)
+        match e {
+            HandshakeError::ForbiddenOrigin(origin) => Error::OriginRejected(origin),
+            other => Error::Handshake(other),
+        }
     }
 }
 

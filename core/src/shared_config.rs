@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use ropeway_core::Config;
+use crate::config::Config;
 
 /// How many distinct settings are remembered; a process rarely has more than a few.
 const SLOTS: usize = 4;
@@ -15,7 +15,7 @@ const SLOTS: usize = 4;
 static RECENT: Mutex<[Option<Arc<Config>>; SLOTS]> = Mutex::new([const { None }; SLOTS]);
 
 /// An `Arc` holding settings equal to `config`, shared with earlier callers when possible.
-pub(crate) fn shared(config: &Config) -> Arc<Config> {
+pub fn shared(config: &Config) -> Arc<Config> {
     // A poisoned lock only means another thread panicked mid-lookup; the table is still a
     // valid cache.
     let mut recent = RECENT.lock().unwrap_or_else(|e| e.into_inner());

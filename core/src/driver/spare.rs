@@ -8,8 +8,8 @@
 
 use std::cell::Cell;
 
+use crate::connection::Connection;
 use bytes::BytesMut;
-use ropeway_core::Connection;
 
 thread_local! {
     static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };

@@ -1,0 +1,594 @@
+//! The driver: one connection's whole life above [`Connection`], decided once for every
+//! runtime (tokio, smol, a mio event loop) and for HTTP/2 streams.
+//!
+//! [`Connection`] turns bytes into events and messages into bytes. The driver adds what a
+//! runtime adapter would otherwise decide for itself: in which order to decode, write, flush,
+//! wait and read; where each read goes and when buffers are given up; when reading stops
+//! because the output is over its limit; what each error means for the peer (a close frame
+//! to flush, or a peer already gone); and how the connection ends (a graceful shutdown or an
+//! abort, the error reported once, then the end).
+//!
+//! # The contract
+//!
+//! The caller says what it waits for (a [`Goal`]) and calls [`Driver::poll`] in a loop. Each
+//! call returns the next step ([`Next`]). Steps that ask for I/O are carried out and
+//! answered with a `handle_*` call before polling again:
+//!
+//! | step | the caller does | then reports |
+//! |---|---|---|
+//! | [`Next::Write`] | writes [`Driver::poll_transmit_with`] (or the vectored / owned forms) | [`Driver::handle_written`], [`Driver::handle_write_blocked`], [`Driver::handle_io_error`] |
+//! | [`Next::Flush`] | flushes the transport | [`Driver::handle_flushed`], `handle_write_blocked`, `handle_io_error` |
+//! | [`Next::Read`] | reads into [`Driver::read_into`] | [`Driver::handle_read`] / [`Driver::handle_read_slice`] (0 bytes = end of stream), [`Driver::handle_read_blocked`], `handle_io_error` |
+//! | [`Next::Timer`] | compares the deadline with the clock | [`Driver::handle_timeout`] if it passed, else arms a wake-up and reports [`Driver::handle_timer_pending`] |
+//! | [`Next::Shutdown`] | shuts the transport down (gracefully or not) | [`Driver::handle_shutdown`], or `handle_write_blocked` while it is under way |
+//! | [`Next::Wait`] | waits for the readiness and deadline it names | [`Driver::handle_readable`] / [`Driver::handle_writable`] (or [`Driver::handle_wakeup`]) |
+//! | [`Next::Message`], [`Next::Event`], [`Next::Ready`], [`Next::Ended`] | has what it waited for | — |
+//!
+//! * A future calls [`Driver::handle_wakeup`] at the start of each poll (it does not know
+//!   what woke it) and returns `Pending` at [`Next::Wait`]: every blocked operation and the
+//!   timer registered its waker on the way there.
+//! * An event loop with edge-triggered readiness reports readiness as it arrives and keeps
+//!   the deadline of [`Next::Wait`] in its timer heap.
+//! * An HTTP/2 stream writes owned buffers ([`Driver::take_transmit`]), reports a stream
+//!   without send window as write-blocked, and feeds received DATA to
+//!   [`Driver::handle_read_slice`].
+//!
+//! Sending ([`Driver::send`], [`Driver::send_fragment`], [`Driver::close`]) only queues;
+//! [`Goal::SendReady`] before it waits for room, [`Goal::Flushed`] after it writes it out.
+//!
+//! ```
+//! use std::time::Instant;
+//! use ropeway_core::driver::{Driver, Goal, Next};
+//! use ropeway_core::{BytesMut, Config, Connection, Message};
+//!
+//! let conn = Connection::server(Config::default(), Instant::now());
+//! // A masked text frame "Hello" from a client (RFC 6455 §5.7), already read.
+//! let input = BytesMut::from(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58][..]);
+//! let mut driver = Driver::new(conn, input, 4096);
+//! let Next::Message(message) = driver.poll(Goal::Message) else { panic!() };
+//! assert_eq!(message, Message::text("Hello"));
+//! driver.send(message, Default::default()).unwrap();
+//! assert!(matches!(driver.poll(Goal::Flushed), Next::Write));
+//! let written = driver.poll_transmit_with(Instant::now).len();
+//! driver.handle_written(written);
+//! assert!(matches!(driver.poll(Goal::Flushed), Next::Flush));
+//! driver.handle_flushed();
+//! assert!(matches!(driver.poll(Goal::Flushed), Next::Ready));
+//! ```
+
+mod error;
+mod next;
+mod read;
+mod spare;
+
+pub use self::error::Error;
+pub use self::next::{Goal, Next, Piece, ReadInto};
+pub use self::read::READ_SCRATCH;
+
+use std::io::{self, IoSlice};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::close::CloseFrame;
+use crate::connection::{Connection, SendOptions};
+use crate::error::ConnectionError;
+use crate::event::{Data, Event, MessageKind};
+use crate::message::{Assembler, Message};
+
+use self::read::Reader;
+
+/// Where the connection is in its life, as the driver sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Reading, decoding, writing.
+    Running,
+    /// An error ended it: the close frame answering it (if any, and if the peer is still
+    /// there) is written before the error is reported.
+    Failing,
+    /// The end was reported or reached: shut the transport down.
+    ShuttingDown,
+    /// Nothing more will happen.
+    Ended,
+}
+
+/// One WebSocket connection's driver: the [`Connection`], its read buffer and policy, the
+/// message assembler and the end of its life. See the [module docs](self) for the contract.
+pub struct Driver {
+    conn: Connection,
+    reader: Reader,
+    assembler: Assembler,
+    /// A piece of a message handed out partly by [`Driver::take_piece`]. Boxed, like the
+    /// other rare slots: every idle connection carries this struct.
+    piece: Option<Box<Data>>,
+    /// A ping or close held back until the answer the core queued for it is written.
+    held: Option<Box<Event>>,
+    /// The error that ends the connection, held until its close frame is out.
+    ending: Option<Box<Error>>,
+    phase: Phase,
+    /// The last read found nothing; no read until readiness is reported.
+    read_blocked: bool,
+    /// The last write (or flush, or shutdown) could not proceed.
+    write_blocked: bool,
+    /// Bytes were written since the last flush.
+    flush_needed: bool,
+    /// The transport reported end of stream.
+    eof: bool,
+    /// The application is not taking messages (a split read half that is behind): stop
+    /// reading so TCP slows the peer down.
+    app_behind: bool,
+    /// The peer stopped reading or vanished: nothing more is written or waited for.
+    peer_gone: bool,
+    /// The current goal takes pieces as they come, so reads need be no larger than a
+    /// read's worth.
+    partial: bool,
+    /// The deadline the caller last armed a wake-up for.
+    timer_armed: Option<Instant>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("conn", &self.conn)
+            .field("phase", &self.phase)
+            .field("buffered", &self.reader.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// Drives `conn`, whose opening handshake is done. `buffered` holds bytes read past the
+    /// handshake (the first frames), decoded first; reads are `read_buffer_size` at a time.
+    pub fn new(conn: Connection, buffered: BytesMut, read_buffer_size: usize) -> Self {
+        Driver {
+            conn,
+            reader: Reader::new(buffered, read_buffer_size),
+            assembler: Assembler::new(),
+            piece: None,
+            held: None,
+            ending: None,
+            phase: Phase::Running,
+            read_blocked: false,
+            write_blocked: false,
+            flush_needed: false,
+            eof: false,
+            app_behind: false,
+            peer_gone: false,
+            partial: false,
+            timer_armed: None,
+        }
+    }
+
+    /// The protocol core: state, settings, negotiated extension.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Whether the connection has ended (or is ending): nothing more can be sent.
+    pub fn is_ended(&self) -> bool {
+        self.phase != Phase::Running
+    }
+
+    /// The next step towards `goal`.
+    pub fn poll(&mut self, goal: Goal) -> Next {
+        self.partial = goal == Goal::Piece;
+        loop {
+            match self.phase {
+                Phase::Running => {
+                    if let Some(next) = self.poll_running(goal) {
+                        return next;
+                    }
+                }
+                Phase::Failing => return self.poll_failing(goal),
+                Phase::ShuttingDown => {
+                    if !self.write_blocked {
+                        return Next::Shutdown {
+                            graceful: !self.peer_gone,
+                        };
+                    }
+                    if !self.peer_gone {
+                        return self.wait(goal);
+                    }
+                    // A gone peer gets one try: a TLS close_notify to a peer that stopped
+                    // reading would wait forever.
+                    self.handle_shutdown();
+                }
+                Phase::Ended => return Next::Ended(None),
+            }
+        }
+    }
+
+    /// One round while running; `None` to go round again.
+    fn poll_running(&mut self, goal: Goal) -> Option<Next> {
+        if let Some(error) = self.conn.error() {
+            // A timer ended it (dead peer, close timeout), or decoding did earlier.
+            self.begin_ending(Error::Connection(error.clone()));
+            return None;
+        }
+        if goal.receives() {
+            if goal == Goal::Piece && self.piece.is_some() {
+                return Some(Next::Ready);
+            }
+            if let Some(next) = self.decode(goal) {
+                return next;
+            }
+        }
+        let queued = self.conn.queued_output();
+        if queued > 0 && !self.write_blocked {
+            return Some(Next::Write);
+        }
+        if queued == 0 && self.flush_needed && !self.write_blocked {
+            return Some(Next::Flush);
+        }
+        match goal {
+            Goal::SendReady if self.conn.can_send() => return Some(Next::Ready),
+            // Closing or closed: the sender learns that nothing more can be sent.
+            Goal::SendReady if !self.conn.state().can_send() => return Some(Next::Ended(None)),
+            Goal::Flushed if queued == 0 && !self.flush_needed => return Some(Next::Ready),
+            _ => {}
+        }
+        if queued == 0 && self.conn.is_terminated() {
+            // The close handshake is complete (or the client's wait for the server's end).
+            self.phase = Phase::ShuttingDown;
+            return None;
+        }
+        if let Some(next) = self.poll_timer() {
+            return Some(next);
+        }
+        if self.wants_read(goal) && !self.read_blocked {
+            return Some(Next::Read);
+        }
+        Some(self.wait(goal))
+    }
+
+    /// Decodes what is buffered. `Some(next)` when there is something to hand out (or a
+    /// held event's answer to write first: `Some(None)` goes round again).
+    fn decode(&mut self, goal: Goal) -> Option<Option<Next>> {
+        if self.app_behind {
+            return None;
+        }
+        if let Some(held) = self.held.take() {
+            if self.conn.queued_output() > 0 && !self.write_blocked {
+                self.held = Some(held);
+                return None;
+            }
+            return Some(self.deliver(goal, *held));
+        }
+        let decoded = if goal == Goal::Piece {
+            self.conn.recv_partial(&mut self.reader.buf)
+        } else {
+            self.conn.recv(&mut self.reader.buf)
+        };
+        match decoded {
+            Ok(Some(event)) => {
+                if matches!(event, Event::Ping(_) | Event::Close(_))
+                    && self.conn.queued_output() > 0
+                    && !self.write_blocked
+                {
+                    // Answer now if the transport takes it, then hand the event out.
+                    self.held = Some(Box::new(event));
+                    return Some(None);
+                }
+                Some(self.deliver(goal, event))
+            }
+            Ok(None) => None,
+            Err(error) => {
+                self.begin_ending(Error::Connection(error));
+                Some(None)
+            }
+        }
+    }
+
+    /// Hands an event out in the form `goal` asks for; `None` when it completes nothing yet.
+    fn deliver(&mut self, goal: Goal, event: Event) -> Option<Next> {
+        match goal {
+            Goal::Message => self.assembler.push(event).map(Next::Message),
+            Goal::Piece => match event {
+                Event::Data(data) => {
+                    self.piece = Some(Box::new(data));
+                    Some(Next::Ready)
+                }
+                Event::Close(_) => Some(Next::Event(event)),
+                Event::Ping(_) | Event::Pong(_) => None,
+            },
+            _ => Some(Next::Event(event)),
+        }
+    }
+
+    /// Whether a read would help `goal`: it receives, the stream has not ended, the
+    /// application keeps up, and the output is within its limit. Reading stops while the
+    /// output is over its limit, so a peer that sends without reading is slowed by TCP
+    /// instead of growing this side's memory with answers it does not read.
+    fn wants_read(&self, goal: Goal) -> bool {
+        goal.receives()
+            && !self.eof
+            && !self.app_behind
+            && self.conn.state().can_receive()
+            && self.conn.queued_output() <= self.conn.config().limits.max_queued_output
+    }
+
+    /// Announces an armed deadline the caller has not armed a wake-up for.
+    fn poll_timer(&mut self) -> Option<Next> {
+        let deadline = self.conn.poll_timeout()?;
+        (self.timer_armed != Some(deadline)).then_some(Next::Timer(deadline))
+    }
+
+    fn wait(&mut self, goal: Goal) -> Next {
+        Next::Wait {
+            read: self.wants_read(goal) && self.read_blocked,
+            write: self.write_blocked && (self.conn.queued_output() > 0 || self.flush_needed),
+            deadline: self.conn.poll_timeout(),
+        }
+    }
+
+    /// An error ends the connection. A peer that broke the protocol still gets the close
+    /// frame the core queued; a peer that vanished, stopped answering or failed the
+    /// transport gets nothing more.
+    fn begin_ending(&mut self, error: Error) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        self.peer_gone = matches!(
+            error,
+            Error::Connection(
+                ConnectionError::KeepAliveTimeout
+                    | ConnectionError::Abnormal
+                    | ConnectionError::CloseTimeout
+                    | ConnectionError::WriteStalled
+            ) | Error::Io(_)
+        );
+        self.ending = Some(Box::new(error));
+        self.held = None;
+        self.phase = Phase::Failing;
+    }
+
+    /// Writes the close frame answering the error, but only until the close timer (armed
+    /// when the frame was handed over) gives up on the peer: one that never reads must not
+    /// hold the error back forever. Then reports the error.
+    fn poll_failing(&mut self, goal: Goal) -> Next {
+        if !self.peer_gone {
+            let queued = self.conn.queued_output();
+            if queued > 0 || self.flush_needed {
+                if !self.write_blocked {
+                    return if queued > 0 { Next::Write } else { Next::Flush };
+                }
+                if self.conn.is_terminated() {
+                    self.peer_gone = true;
+                } else if let Some(next) = self.poll_timer() {
+                    return next;
+                } else {
+                    return self.wait(goal);
+                }
+            }
+        }
+        if self.app_behind && goal.receives() {
+            // The end is reported once the application has room for it.
+            return self.wait(goal);
+        }
+        if !goal.receives() {
+            // A sender learns that nothing more can be sent; the error itself is reported
+            // to the receiving side, once.
+            return Next::Ended(None);
+        }
+        self.phase = Phase::ShuttingDown;
+        self.write_blocked = false;
+        Next::Ended(self.ending.take().map(|e| *e))
+    }
+
+    // ----------------------------------------------------------------- sending
+
+    /// Queues a message (or a ping, pong or close) without writing it. A large payload held
+    /// as `Bytes` is queued by reference, not copied. Fails with a usage error (nothing
+    /// queued), or [`Error::Closed`] once the connection has ended.
+    pub fn send(&mut self, message: Message, options: SendOptions) -> Result<(), Error> {
+        if self.phase != Phase::Running && !matches!(message, Message::Close(_)) {
+            return Err(Error::Closed);
+        }
+        spare::lend_to(&mut self.conn);
+        match message {
+            Message::Text(text) => {
+                self.conn
+                    .send_bytes_with(MessageKind::Text, text.into_bytes(), options)?
+            }
+            Message::Binary(bytes) => {
+                self.conn
+                    .send_bytes_with(MessageKind::Binary, bytes, options)?
+            }
+            Message::Ping(p) => self.conn.ping(&p)?,
+            Message::Pong(p) => self.conn.pong(&p)?,
+            Message::Close(frame) => self.conn.close(frame)?,
+        }
+        Ok(())
+    }
+
+    /// Queues one fragment of a message (see [`Connection::send_fragment_with`]).
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+        options: SendOptions,
+    ) -> Result<(), Error> {
+        if self.phase != Phase::Running {
+            return Err(Error::Closed);
+        }
+        spare::lend_to(&mut self.conn);
+        Ok(self.conn.send_fragment_with(kind, payload, fin, options)?)
+    }
+
+    /// Starts the close handshake (see [`Connection::close`]).
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        Ok(self.conn.close(frame)?)
+    }
+
+    // ----------------------------------------------------------------- output
+
+    /// Output for [`Next::Write`]: the bytes to write, reading the time from `clock` only
+    /// when a timer starts (a keep-alive ping or close frame is handed over).
+    pub fn poll_transmit_with(&mut self, clock: impl FnOnce() -> Instant) -> &[u8] {
+        self.conn.poll_transmit_with(clock)
+    }
+
+    /// Output for [`Next::Write`], for a vectored write: fills `slices`, returns how many.
+    pub fn poll_transmit_vectored<'a>(
+        &'a mut self,
+        clock: impl FnOnce() -> Instant,
+        slices: &mut [IoSlice<'a>],
+    ) -> usize {
+        self.conn.poll_transmit_vectored_with(clock, slices)
+    }
+
+    /// Whether all queued output is in one buffer, so a plain write takes all of it.
+    pub fn transmit_is_contiguous(&self) -> bool {
+        self.conn.transmit_is_contiguous()
+    }
+
+    /// Output for [`Next::Write`] as one owned buffer (an HTTP/2 stream, a channel); counts
+    /// as written.
+    pub fn take_transmit(&mut self, now: Instant) -> Bytes {
+        let bytes = self.conn.take_transmit(now);
+        self.flush_needed |= !bytes.is_empty();
+        bytes
+    }
+
+    // ----------------------------------------------------------------- input
+
+    /// Where the next read goes (see [`ReadInto`]).
+    pub fn read_into(&mut self) -> ReadInto<'_> {
+        let rest = self.conn.read_hint(self.reader.buf.len());
+        self.reader.read_into(rest, self.partial)
+    }
+
+    /// Input: `n` bytes were read into [`ReadInto::Buffer`]; 0 is the end of the stream.
+    pub fn handle_read(&mut self, n: usize) {
+        let direct = self.reader.is_direct();
+        self.reader.filled(n, direct);
+        if n == 0 {
+            self.handle_eof();
+        }
+    }
+
+    /// Input: bytes read into the caller's scratch (or received as an HTTP/2 DATA frame);
+    /// empty is the end of the stream.
+    pub fn handle_read_slice(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            self.handle_eof();
+        } else {
+            self.reader.filled_from(bytes);
+        }
+    }
+
+    fn handle_eof(&mut self) {
+        self.eof = true;
+        self.conn.handle_eof();
+    }
+
+    /// Input: the read found nothing (would block, `Pending`). While nothing is buffered the
+    /// connection gives its buffers up: an idle connection holds none (its output buffer goes
+    /// to the thread's spare, for the next reply on this thread).
+    pub fn handle_read_blocked(&mut self) {
+        self.read_blocked = true;
+        if self.reader.buf.is_empty() {
+            self.reader.release_if_empty();
+            spare::keep_from(&mut self.conn);
+            self.conn.shrink_buffers();
+        }
+    }
+
+    /// Input: `n` bytes of the output were written. Writing nothing is an error (`WriteZero`).
+    pub fn handle_written(&mut self, n: usize) {
+        if n == 0 {
+            self.handle_io_error(io::ErrorKind::WriteZero.into());
+            return;
+        }
+        self.conn.advance_transmit(n);
+        self.flush_needed = true;
+    }
+
+    /// Input: the write, flush or shutdown could not proceed at `now` (would block,
+    /// `Pending`, no HTTP/2 send window). Starts the write stall timer.
+    pub fn handle_write_blocked(&mut self, now: Instant) {
+        self.write_blocked = true;
+        self.conn.handle_write_blocked(now);
+    }
+
+    /// Input: the flush completed.
+    pub fn handle_flushed(&mut self) {
+        self.flush_needed = false;
+    }
+
+    /// Input: the transport failed. The peer is taken as gone: nothing more is written.
+    pub fn handle_io_error(&mut self, error: io::Error) {
+        if self.phase == Phase::Running {
+            self.begin_ending(Error::Io(error));
+        } else {
+            // An error while ending only means the peer went away too; the first stands.
+            self.peer_gone = true;
+        }
+    }
+
+    /// Input: the transport was shut down (or the attempt is over).
+    pub fn handle_shutdown(&mut self) {
+        self.phase = Phase::Ended;
+        self.write_blocked = false;
+        self.reader.release();
+        self.held = None;
+        self.piece = None;
+    }
+
+    /// Input: the deadline of [`Next::Timer`] passed at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.timer_armed = None;
+        self.conn.handle_timeout(now);
+    }
+
+    /// Input: the caller armed a wake-up for the deadline of [`Next::Timer`].
+    pub fn handle_timer_pending(&mut self) {
+        self.timer_armed = self.conn.poll_timeout();
+    }
+
+    /// Input: the transport may be readable.
+    pub fn handle_readable(&mut self) {
+        self.read_blocked = false;
+    }
+
+    /// Input: the transport may be writable.
+    pub fn handle_writable(&mut self) {
+        self.write_blocked = false;
+    }
+
+    /// Input: woken for an unknown reason (a future being polled): retry everything.
+    pub fn handle_wakeup(&mut self) {
+        self.read_blocked = false;
+        self.write_blocked = false;
+        self.timer_armed = None;
+    }
+
+    /// Input: whether the application is behind (a split read half whose queue is full).
+    /// While it is, nothing is decoded or read.
+    pub fn handle_app_behind(&mut self, behind: bool) {
+        self.app_behind = behind;
+    }
+
+    // ----------------------------------------------------------------- pieces
+
+    /// Takes the next part of the piece [`Goal::Piece`] made ready, copying as much as fits
+    /// into `buf`; `None` when no piece is ready (poll again).
+    pub fn take_piece(&mut self, buf: &mut [u8]) -> Option<Piece> {
+        let data = self.piece.as_mut()?;
+        let len = data.payload.len().min(buf.len());
+        buf[..len].copy_from_slice(&data.payload[..len]);
+        let _ = data.payload.split_to(len);
+        let done = data.payload.is_empty();
+        let end_of_message = done && data.message_end;
+        let kind = data.kind;
+        if done {
+            self.piece = None;
+        }
+        (len > 0 || end_of_message).then_some(Piece::Data {
+            kind,
+            len,
+            end_of_message,
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! The read-buffer policy: where each read goes, how large it is, and when buffers are
+//! given up, so that an idle connection holds no buffer and large frames are not copied.
+
+use bytes::BytesMut;
+
+use super::next::ReadInto;
+
+/// Bytes a caller reads at once into its own scratch while nothing is buffered. Large
+/// enough that a 16 KiB message arrives in one read; small next to a thread's stack.
+pub const READ_SCRATCH: usize = 32 << 10;
+
+/// A read at least this large switches to reading straight into a heap buffer: copying out
+/// of the scratch then costs more than the allocation that a read finding nothing wastes.
+const DIRECT_READ_MIN: usize = 4 << 10;
+
+/// `len` in KiB, rounded up, saturating at 255.
+fn kib(len: usize) -> u8 {
+    u8::try_from(len.div_ceil(1024)).unwrap_or(u8::MAX)
+}
+
+/// The read buffer and the policy that fills it.
+#[derive(Debug)]
+pub(super) struct Reader {
+    /// Bytes read and not yet decoded.
+    pub(super) buf: BytesMut,
+    /// How much to read at once; a `u32` packs next to the byte below.
+    size: u32,
+    /// KiB to read straight into a heap buffer while large frames keep arriving (0: read
+    /// into the caller's scratch first).
+    direct_kib: u8,
+}
+
+impl Reader {
+    pub(super) fn new(buffered: BytesMut, read_buffer_size: usize) -> Self {
+        Reader {
+            buf: buffered,
+            size: read_buffer_size.clamp(256, u32::MAX as usize) as u32,
+            direct_kib: 0,
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.size as usize
+    }
+
+    /// Where the next read goes. `frame_rest` is how much more the frame in progress needs
+    /// (already checked against the frame limit); `partial` callers take pieces as they come
+    /// and need no more than a read's worth.
+    pub(super) fn read_into(&mut self, frame_rest: usize, partial: bool) -> ReadInto<'_> {
+        if self.buf.is_empty() && self.direct_kib == 0 {
+            return ReadInto::Scratch;
+        }
+        if self.buf.is_empty() {
+            let direct = usize::from(self.direct_kib) << 10;
+            self.buf.reserve(direct.max(self.size()));
+            return ReadInto::Buffer(&mut self.buf);
+        }
+        let want = if partial {
+            self.size()
+        } else {
+            frame_rest.max(self.size())
+        };
+        if self.buf.capacity() - self.buf.len() < self.size() / 2 {
+            self.buf.reserve(want);
+        }
+        ReadInto::Buffer(&mut self.buf)
+    }
+
+    /// `n` bytes were read into the buffer. While reads stay large, the next one goes
+    /// straight into a buffer sized like this one.
+    pub(super) fn filled(&mut self, n: usize, was_direct: bool) {
+        if was_direct {
+            self.direct_kib = if n >= DIRECT_READ_MIN { kib(n) } else { 0 };
+        }
+    }
+
+    /// Whether the next read goes straight into a heap buffer.
+    pub(super) fn is_direct(&self) -> bool {
+        self.buf.is_empty() && self.direct_kib > 0
+    }
+
+    /// Bytes read into the caller's scratch: kept exactly (usually whole frames, whose
+    /// payloads the application takes as `Bytes`), appended to what is buffered.
+    pub(super) fn filled_from(&mut self, bytes: &[u8]) {
+        if bytes.len() >= DIRECT_READ_MIN {
+            self.direct_kib = kib(bytes.len());
+        }
+        if self.buf.is_empty() {
+            self.buf = BytesMut::from(bytes);
+        } else {
+            self.buf.extend_from_slice(bytes);
+        }
+    }
+
+    /// Gives the buffer up when it holds nothing (waiting for input).
+    pub(super) fn release_if_empty(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+        }
+    }
+
+    /// Gives everything up (the connection ended).
+    pub(super) fn release(&mut self) {
+        self.buf = BytesMut::new();
+    }
+}
