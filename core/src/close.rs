@@ -81,6 +81,19 @@ impl CloseFrame {
     /// The longest reason that fits a control frame: 125 bytes minus the 2-byte code.
     pub const MAX_REASON_LEN: usize = 123;
 
+    /// Whether this end may send this close frame: a code valid on the wire (not 1005, 1006,
+    /// 1015 or an unassigned range) and a reason of at most 123 bytes.
+    pub fn check(&self) -> Result<(), crate::error::UsageError> {
+        use crate::error::UsageError;
+        if !self.code.is_valid_on_wire() {
+            return Err(UsageError::InvalidCloseCode(self.code.0));
+        }
+        if self.reason.len() > Self::MAX_REASON_LEN {
+            return Err(UsageError::CloseReasonTooLong(self.reason.len()));
+        }
+        Ok(())
+    }
+
     /// A close frame with `code` and `reason`.
     pub fn new(code: impl Into<CloseCode>, reason: impl Into<String>) -> Self {
         CloseFrame {

@@ -6,7 +6,9 @@ use std::fmt;
 use bytes::{Bytes, BytesMut};
 
 use crate::close::CloseFrame;
+use crate::error::UsageError;
 use crate::event::{Data, Event, MessageKind};
+use crate::frame::MAX_CONTROL_PAYLOAD;
 
 /// Bytes known to be valid UTF-8 (validated by the core as they arrived), shared without
 /// copying.
@@ -104,6 +106,25 @@ impl Message {
     pub fn is_data(&self) -> bool {
         matches!(self, Message::Text(_) | Message::Binary(_))
     }
+
+    /// The usage errors this message has whatever the connection's state: a control payload
+    /// over 125 bytes, a close code or reason that may not be sent. Lets a message be checked
+    /// before it is handed to another task, so the error reaches its sender.
+    pub fn check(&self) -> Result<(), UsageError> {
+        match self {
+            Message::Ping(p) | Message::Pong(p) => check_control_payload(p),
+            Message::Close(Some(frame)) => frame.check(),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A control frame's payload fits in 125 bytes.
+pub(crate) fn check_control_payload(payload: &[u8]) -> Result<(), UsageError> {
+    if payload.len() > MAX_CONTROL_PAYLOAD {
+        return Err(UsageError::ControlPayloadTooLong(payload.len()));
+    }
+    Ok(())
 }
 
 /// Joins [`Data`] pieces into whole messages. A message that arrives as one piece (the usual

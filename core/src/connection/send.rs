@@ -285,13 +285,7 @@ impl Connection {
     /// already queued the reply), does nothing.
     pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), UsageError> {
         if let Some(frame) = &frame {
-            let code = frame.code;
-            if !code.is_valid_on_wire() {
-                return Err(UsageError::InvalidCloseCode(code.0));
-            }
-            if frame.reason.len() > CloseFrame::MAX_REASON_LEN {
-                return Err(UsageError::CloseReasonTooLong(frame.reason.len()));
-            }
+            frame.check()?;
         }
         if self.state != State::Open {
             return Ok(());
@@ -327,6 +321,10 @@ impl Connection {
     pub fn poll_transmit_with(&mut self, clock: impl FnOnce() -> Instant) -> &[u8] {
         if self.state == State::Open {
             self.encoder.flush_pong();
+        } else {
+            // Ended without a close frame of ours (the peer is gone): the pong owed can never
+            // be sent, so it must not stay counted as queued output.
+            self.encoder.pong = None;
         }
         if self.transmit_needs_time() {
             self.start_handover_timers(clock());
@@ -500,9 +498,7 @@ impl Connection {
     }
 
     fn check_control(&self, payload: &[u8]) -> Result<(), UsageError> {
-        if payload.len() > MAX_CONTROL_PAYLOAD {
-            return Err(UsageError::ControlPayloadTooLong(payload.len()));
-        }
+        crate::message::check_control_payload(payload)?;
         self.check_open()
     }
 

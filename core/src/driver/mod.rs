@@ -179,7 +179,11 @@ impl Driver {
                         return next;
                     }
                 }
-                Phase::Failing => return self.poll_failing(goal),
+                Phase::Failing => {
+                    if let Some(next) = self.poll_failing(goal) {
+                        return next;
+                    }
+                }
                 Phase::ShuttingDown => {
                     if !self.write_blocked {
                         return Next::Shutdown {
@@ -291,6 +295,7 @@ impl Driver {
                 Event::Close(_) => Some(Next::Event(event)),
                 Event::Ping(_) | Event::Pong(_) => None,
             },
+            Goal::Closed => None,
             _ => Some(Next::Event(event)),
         }
     }
@@ -300,10 +305,11 @@ impl Driver {
     /// output is over its limit, so a peer that sends without reading is slowed by TCP
     /// instead of growing this side's memory with answers it does not read.
     fn wants_read(&self, goal: Goal) -> bool {
+        // Reading goes on after the close frames (input is then dropped): a client learns
+        // that the handshake is over from the server's end of stream.
         goal.receives()
             && !self.eof
             && !self.app_behind
-            && self.conn.state().can_receive()
             && self.conn.queued_output() <= self.conn.config().limits.max_queued_output
     }
 
@@ -345,34 +351,45 @@ impl Driver {
     /// Writes the close frame answering the error, but only until the close timer (armed
     /// when the frame was handed over) gives up on the peer: one that never reads must not
     /// hold the error back forever. Then reports the error.
-    fn poll_failing(&mut self, goal: Goal) -> Next {
+    fn poll_failing(&mut self, goal: Goal) -> Option<Next> {
         if !self.peer_gone {
             let queued = self.conn.queued_output();
             if queued > 0 || self.flush_needed {
                 if !self.write_blocked {
-                    return if queued > 0 { Next::Write } else { Next::Flush };
+                    return Some(if queued > 0 { Next::Write } else { Next::Flush });
                 }
                 if self.conn.is_terminated() {
                     self.peer_gone = true;
                 } else if let Some(next) = self.poll_timer() {
-                    return next;
+                    return Some(next);
                 } else {
-                    return self.wait(goal);
+                    return Some(self.wait(goal));
                 }
             }
         }
         if self.app_behind && goal.receives() {
             // The end is reported once the application has room for it.
-            return self.wait(goal);
+            return Some(self.wait(goal));
         }
         if !goal.receives() {
             // A sender learns that nothing more can be sent; the error itself is reported
             // to the receiving side, once.
-            return Next::Ended(None);
+            return Some(Next::Ended(None));
         }
         self.phase = Phase::ShuttingDown;
         self.write_blocked = false;
-        Next::Ended(self.ending.take().map(|e| *e))
+        let error = self.ending.take().map(|e| *e);
+        if goal == Goal::Closed
+            && matches!(
+                error,
+                Some(Error::Connection(ConnectionError::CloseTimeout))
+            )
+        {
+            // The close this end asked for is done: the peer just never answered it. Go on
+            // to the shutdown.
+            return None;
+        }
+        Some(Next::Ended(error))
     }
 
     // ----------------------------------------------------------------- sending
@@ -416,9 +433,17 @@ impl Driver {
         Ok(self.conn.send_fragment_with(kind, payload, fin, options)?)
     }
 
-    /// Starts the close handshake (see [`Connection::close`]).
+    /// Starts the close handshake (see [`Connection::close`]); [`Goal::Closed`] sees it
+    /// through.
     pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
         Ok(self.conn.close(frame)?)
+    }
+
+    /// Input: nobody can use the connection any more (every handle dropped): it is closed
+    /// normally (1000) rather than left to the peer's timeouts.
+    pub fn handle_abandoned(&mut self) {
+        spare::lend_to(&mut self.conn);
+        let _ = self.conn.close(Some(CloseFrame::new(1000, "")));
     }
 
     // ----------------------------------------------------------------- output

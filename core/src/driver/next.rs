@@ -28,12 +28,19 @@ pub enum Goal {
     SendReady,
     /// Everything queued written and flushed. Reads nothing, but timers keep running.
     Flushed,
+    /// The end of the close handshake this end started: whatever the peer still sends is
+    /// read and dropped until its close arrives and the transport ends. A peer that does not
+    /// answer within the close timeout ends it too, without an error.
+    Closed,
 }
 
 impl Goal {
     /// Whether this goal reads from the peer.
     pub(super) fn receives(self) -> bool {
-        matches!(self, Goal::Message | Goal::Event | Goal::Piece)
+        matches!(
+            self,
+            Goal::Message | Goal::Event | Goal::Piece | Goal::Closed
+        )
     }
 }
 
@@ -83,6 +90,37 @@ pub enum Next {
     /// The connection has ended: with the error that ended it (reported once), then `None`
     /// on every later poll. A sender seeing it knows nothing more can be sent.
     Ended(Option<Error>),
+}
+
+impl Next {
+    /// What a receive call returns for this outcome of [`Goal::Message`]: the message, the
+    /// error that ended the connection (once), or `None` at the end.
+    pub fn into_message(self) -> Option<Result<Message, Error>> {
+        match self {
+            Next::Message(message) => Some(Ok(message)),
+            Next::Ended(error) => error.map(Err),
+            _ => None,
+        }
+    }
+
+    /// What waiting for [`Goal::SendReady`] returns: room to send, or why there is none
+    /// ([`Error::Closed`] once the connection no longer sends).
+    pub fn into_send_ready(self) -> Result<(), Error> {
+        match self {
+            Next::Ended(Some(error)) => Err(error),
+            Next::Ended(None) => Err(Error::Closed),
+            _ => Ok(()),
+        }
+    }
+
+    /// What waiting for [`Goal::Flushed`] or [`Goal::Closed`] returns: done, or the error
+    /// that ended the connection on the way.
+    pub fn into_done(self) -> Result<(), Error> {
+        match self {
+            Next::Ended(Some(error)) => Err(error),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Where the next read goes, from [`super::Driver::read_into`].

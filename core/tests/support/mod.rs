@@ -2,6 +2,8 @@
 //! with a virtual clock and the streams cut at arbitrary points. No sockets, no sleeps.
 #![allow(dead_code)]
 
+pub mod driven;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

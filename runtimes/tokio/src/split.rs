@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use ropeway_core::{CloseFrame, Error, Message, SendOptions, UsageError};
+use ropeway_core::{CloseFrame, Error, Message, SendOptions};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
@@ -58,7 +58,7 @@ impl WriteHalf {
 
     /// [`WriteHalf::send`] with per-message options (e.g. no compression).
     pub async fn send_with(&self, message: Message, options: SendOptions) -> Result<(), Error> {
-        check(&message)?;
+        message.check()?;
         self.tx
             .send((message, options))
             .await
@@ -76,23 +76,6 @@ impl WriteHalf {
     }
 }
 
-/// The usage errors a message can be checked for before it reaches the driver, so they are
-/// reported to the sender rather than lost.
-fn check(message: &Message) -> Result<(), Error> {
-    match message {
-        Message::Ping(p) | Message::Pong(p) if p.len() > 125 => {
-            Err(UsageError::ControlPayloadTooLong(p.len()).into())
-        }
-        Message::Close(Some(frame)) if !frame.code.is_valid_on_wire() => {
-            Err(UsageError::InvalidCloseCode(frame.code.0).into())
-        }
-        Message::Close(Some(frame)) if frame.reason.len() > CloseFrame::MAX_REASON_LEN => {
-            Err(UsageError::CloseReasonTooLong(frame.reason.len()).into())
-        }
-        _ => Ok(()),
-    }
-}
-
 pub(crate) fn split<S>(ws: WebSocket<S>) -> (ReadHalf, WriteHalf)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -100,84 +83,80 @@ where
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
     let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let watched = inbound_tx.clone();
-    let driver = Driver {
+    let task = Task {
         ws,
         inbound: PollSender::new(inbound_tx),
         reader_dropped: Box::pin(async move { watched.closed().await }),
         outbound: outbound_rx,
         reader_gone: false,
         writers_gone: false,
-        close_queued: false,
+        abandoned: false,
     };
-    tokio::spawn(driver.run());
+    tokio::spawn(async move {
+        let mut task = task;
+        poll_fn(|cx| task.poll(cx)).await;
+    });
     (ReadHalf { rx: inbound_rx }, WriteHalf { tx: outbound_tx })
 }
 
-struct Driver<S> {
+/// The task that drives a split connection: moves messages between the halves' channels
+/// and the driver, which decides everything else.
+struct Task<S> {
     ws: WebSocket<S>,
     inbound: PollSender<Result<Message, Error>>,
     /// Ready once the read half is dropped. `inbound` alone cannot tell: while it holds a
     /// reserved slot it reports ready even after the receiver is gone, and dropping the
-    /// receiver does not wake a driver that waits on the socket. Without this, dropping the
-    /// write half first and the read half later never closed the connection.
+    /// receiver does not wake a task that waits on the socket.
     reader_dropped: Pin<Box<dyn Future<Output = ()> + Send>>,
     outbound: mpsc::Receiver<(Message, SendOptions)>,
     reader_gone: bool,
     writers_gone: bool,
-    /// The closing frame for "both halves dropped" has been queued.
-    close_queued: bool,
+    abandoned: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
-    async fn run(mut self) {
-        poll_fn(|cx| self.poll(cx)).await;
-    }
-
+impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     /// Ready when the connection has ended.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             if !self.reader_gone && self.reader_dropped.as_mut().poll(cx).is_ready() {
                 self.reader_gone = true;
             }
-            let sent = self.poll_outbound(cx);
-            if self.reader_gone && self.writers_gone && !self.close_queued {
-                // Nobody can use the connection any more: close it properly. Go round again
-                // so the close frame is written now; queued after this round's writes, it
-                // used to wait until the peer happened to send something.
-                self.close_queued = true;
-                let _ = self.ws.queue(
-                    Message::Close(Some(CloseFrame::new(1000, ""))),
-                    SendOptions::default(),
-                );
-                continue;
+            let took = self.take_outbound(cx);
+            if self.reader_gone && self.writers_gone && !self.abandoned {
+                self.abandoned = true;
+                self.ws.abandon();
             }
-            let received = match self.poll_inbound(cx) {
-                Poll::Ready(Some(())) => true,
+            if !self.reader_gone {
+                match self.inbound.poll_reserve(cx) {
+                    Poll::Ready(Ok(())) => self.ws.set_app_behind(false),
+                    Poll::Ready(Err(_)) => self.reader_gone = true,
+                    // The reader is behind: the driver stops reading from the peer until it
+                    // catches up, but keeps writing, answering and running its timers.
+                    Poll::Pending => self.ws.set_app_behind(true),
+                }
+            }
+            match self.ws.poll_recv(cx) {
+                Poll::Ready(Some(item)) => {
+                    if !self.reader_gone {
+                        let _ = self.inbound.send_item(item);
+                    }
+                }
                 Poll::Ready(None) => {
                     // Refuse sends before the read half can see the end: once the end is
                     // reported on either half, every send reports it.
                     self.outbound.close();
                     return Poll::Ready(());
                 }
-                Poll::Pending => false,
-            };
-            if !sent && !received {
-                return Poll::Pending;
+                Poll::Pending if !took => return Poll::Pending,
+                Poll::Pending => {}
             }
         }
     }
 
-    /// Moves queued messages into the connection while it accepts them, and writes them.
-    /// Returns whether anything was taken.
-    fn poll_outbound(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Moves queued messages into the connection while it has room. Whether any moved.
+    fn take_outbound(&mut self, cx: &mut Context<'_>) -> bool {
         let mut took = false;
-        while !self.writers_gone {
-            match self.ws.poll_ready_to_send(cx) {
-                Poll::Ready(Ok(())) => {}
-                // Over the limit (Pending) or no longer open: senders wait, or fail once the
-                // driver ends.
-                Poll::Pending | Poll::Ready(Err(_)) => break,
-            }
+        while !self.writers_gone && matches!(self.ws.poll_ready_to_send(cx), Poll::Ready(Ok(()))) {
             match self.outbound.poll_recv(cx) {
                 Poll::Ready(Some((message, options))) => {
                     if let Err(e) = self.ws.queue(message, options) {
@@ -189,38 +168,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 Poll::Pending => break,
             }
         }
-        if self.ws.connection().queued_output() > 0 {
-            // Write what is queued; if the transport is not ready, its wake-up brings the
-            // driver back here. Flushing only when a message was just taken left the tail of
-            // a large message unwritten while the read half was behind (`poll_inbound` does
-            // not drive the connection then), until the application read again. A write
-            // error shows up again, and is reported, in `poll_inbound`.
-            let _ = self.ws.poll_flush_output(cx);
-        }
         took
-    }
-
-    /// Drives the connection and hands received messages to the read half. `Some(())` if a
-    /// message moved, `None` once the connection has ended.
-    fn poll_inbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
-        if !self.reader_gone {
-            match self.inbound.poll_reserve(cx) {
-                Poll::Ready(Ok(())) => self.ws.set_app_behind(false),
-                Poll::Ready(Err(_)) => self.reader_gone = true,
-                // The reader is behind: the driver stops reading from the peer until it
-                // catches up, but keeps writing, answering and running its timers.
-                Poll::Pending => self.ws.set_app_behind(true),
-            }
-        }
-        match self.ws.poll_recv(cx) {
-            Poll::Ready(Some(item)) => {
-                if !self.reader_gone {
-                    let _ = self.inbound.send_item(item);
-                }
-                Poll::Ready(Some(()))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
     }
 }

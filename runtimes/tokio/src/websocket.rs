@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
 use ropeway_core::driver::{Driver, Goal, Next, Piece, READ_SCRATCH, ReadInto};
-use ropeway_core::{CloseFrame, Connection, ConnectionError, Error, Message, MessageKind};
+use ropeway_core::{CloseFrame, Connection, Error, Message, MessageKind};
 use ropeway_core::{SendOptions, State};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
@@ -51,14 +51,6 @@ impl<S> std::fmt::Debug for WebSocket<S> {
             .field("driver", &self.driver)
             .finish_non_exhaustive()
     }
-}
-
-/// What a drive towards a goal ended with.
-pub(crate) enum Reached {
-    Message(Message),
-    Event(ropeway_core::Event),
-    Ready,
-    Ended(Option<Error>),
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
@@ -146,14 +138,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// transport ends, or the close timeout passes.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
         self.driver.close(frame)?;
-        while let Some(message) = self.recv().await {
-            match message {
-                Ok(_) => {}
-                Err(Error::Connection(ConnectionError::CloseTimeout)) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        poll_fn(|cx| self.poll_drive(cx, Goal::Closed))
+            .await
+            .into_done()
     }
 
     /// Splits the connection into a receiving half and a cloneable sending half that other
@@ -171,6 +158,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.driver.send(message, options)
     }
 
+    /// Nobody can use the connection any more: the driver closes it.
+    pub(crate) fn abandon(&mut self) {
+        self.driver.handle_abandoned();
+    }
+
     /// Tells the driver whether the application keeps up with what is received.
     pub(crate) fn set_app_behind(&mut self, behind: bool) {
         self.driver.handle_app_behind(behind);
@@ -178,30 +170,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Ready once a data message may be queued. Fails once the connection has ended.
     pub(crate) fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Poll::Ready(match ready!(self.poll_drive(cx, Goal::SendReady)) {
-            Reached::Ended(Some(e)) => Err(e),
-            Reached::Ended(None) => Err(Error::Closed),
-            _ => Ok(()),
-        })
+        self.poll_drive(cx, Goal::SendReady)
+            .map(Next::into_send_ready)
     }
 
     /// Writes everything queued and flushes the transport.
     pub(crate) fn poll_flush_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Poll::Ready(match ready!(self.poll_drive(cx, Goal::Flushed)) {
-            Reached::Ended(Some(e)) => Err(e),
-            _ => Ok(()),
-        })
+        self.poll_drive(cx, Goal::Flushed).map(Next::into_done)
     }
 
     pub(crate) fn poll_recv(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
-        Poll::Ready(match ready!(self.poll_drive(cx, Goal::Message)) {
-            Reached::Message(message) => Some(Ok(message)),
-            Reached::Ended(error) => error.map(Err),
-            Reached::Event(_) | Reached::Ready => None,
-        })
+        self.poll_drive(cx, Goal::Message).map(Next::into_message)
     }
 
     fn poll_recv_piece(
@@ -214,24 +196,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 return Poll::Ready(Some(Ok(piece)));
             }
             match ready!(self.poll_drive(cx, Goal::Piece)) {
-                Reached::Event(ropeway_core::Event::Close(frame)) => {
+                Next::Event(ropeway_core::Event::Close(frame)) => {
                     return Poll::Ready(Some(Ok(Piece::Close(frame))));
                 }
-                Reached::Ended(error) => return Poll::Ready(error.map(Err)),
+                Next::Ended(error) => return Poll::Ready(error.map(Err)),
                 _ => {}
             }
         }
     }
 
-    /// Carries out the driver's steps towards `goal` until it is reached or everything waits.
-    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Reached> {
+    /// Carries out the driver's steps towards `goal` until it is reached (a message, an
+    /// event, ready, ended) or everything waits.
+    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Next> {
         self.driver.handle_wakeup();
         loop {
             match self.driver.poll(goal) {
-                Next::Message(message) => return Poll::Ready(Reached::Message(message)),
-                Next::Event(event) => return Poll::Ready(Reached::Event(event)),
-                Next::Ready => return Poll::Ready(Reached::Ready),
-                Next::Ended(error) => return Poll::Ready(Reached::Ended(error)),
                 Next::Wait { .. } => return Poll::Pending,
                 Next::Write => self.write(cx),
                 Next::Flush => match Pin::new(&mut self.io).poll_flush(cx) {
@@ -248,6 +227,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     }
                     Poll::Pending => self.driver.handle_write_blocked(now()),
                 },
+                reached => return Poll::Ready(reached),
             }
         }
     }

@@ -1,0 +1,458 @@
+//! Connection policy, tested once against the driver in the driven pair (no sockets, no
+//! sleeps, a virtual clock), for both roles: close paths, keep-alive and dead peers,
+//! backpressure, an application that falls behind, pieces, and the end after each kind of
+//! error. Every runtime adapter only carries these steps out.
+
+mod support;
+
+use ropeway_core::driver::{Goal, Next, Piece};
+use ropeway_core::frame::{FrameHeader, OpCode};
+use ropeway_core::mask::apply_mask;
+use ropeway_core::{
+    CloseFrame, Config, ConnectionError, Error, Event, Limits, Message, Role, SendOptions,
+};
+
+use support::driven::{Driven, Outcome};
+use support::{RandomCuts, secs};
+
+const ROLES: [Role; 2] = [Role::Client, Role::Server];
+
+fn other(role: Role) -> Role {
+    match role {
+        Role::Client => Role::Server,
+        Role::Server => Role::Client,
+    }
+}
+
+/// Settings with keep-alive off, so only what a test arms runs.
+fn quiet() -> Config {
+    Config {
+        keep_alive_interval: None,
+        keep_alive_timeout: None,
+        ..Config::default()
+    }
+}
+
+/// A frame as `to`'s peer sends it (masked towards a server).
+fn frame_to(to: Role, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let mask = (to == Role::Server).then_some([0x37, 0xfa, 0x21, 0x3d]);
+    let header = FrameHeader {
+        fin: true,
+        rsv: 0,
+        opcode,
+        mask,
+        payload_len: payload.len() as u64,
+    };
+    let mut head = [0; 14];
+    let n = header.encode(&mut head);
+    let mut body = payload.to_vec();
+    if let Some(key) = mask {
+        apply_mask(&mut body, key);
+    }
+    [&head[..n], &body[..]].concat()
+}
+
+fn send(driven: &mut Driven, role: Role, message: Message) {
+    driven
+        .driver(role)
+        .send(message, SendOptions::default())
+        .unwrap();
+}
+
+/// Receives the next whole message on `role`, letting the other side run meanwhile.
+fn recv(driven: &mut Driven, role: Role) -> Option<Result<Message, Error>> {
+    driven.until(role, Goal::Message).into_message()
+}
+
+#[test]
+fn messages_flow_both_ways_under_any_cuts() {
+    for seed in 1..=8 {
+        let cuts = Box::new(RandomCuts::new(seed, 3000));
+        let mut driven = Driven::with(quiet(), quiet(), 8 << 10, cuts);
+        for role in ROLES {
+            for size in [0, 1, 125, 126, 4000, 65_535, 65_536, 200_000] {
+                let payload = vec![(size % 251) as u8; size];
+                send(&mut driven, role, Message::binary(payload.clone()));
+                let got = recv(&mut driven, other(role));
+                assert_eq!(
+                    got.unwrap().unwrap(),
+                    Message::binary(payload),
+                    "{role:?} {size}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_close_started_by_either_role_ends_both_sides_gracefully() {
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 64 << 10);
+        let frame = CloseFrame::new(1000, "bye");
+        driven.driver(role).close(Some(frame.clone())).unwrap();
+        let Outcome::Waiting = driven.drive(role, Goal::Closed) else {
+            panic!("{role:?}: the close handshake cannot be done before the peer answers");
+        };
+        let got = recv(&mut driven, other(role));
+        assert_eq!(
+            got.unwrap().unwrap(),
+            Message::Close(Some(frame)),
+            "{role:?}"
+        );
+        // The initiator sees the answer; the server ends the transport first, the client
+        // then sees the end of stream.
+        assert!(matches!(
+            driven.until(role, Goal::Closed),
+            Next::Ended(None)
+        ));
+        assert!(recv(&mut driven, other(role)).is_none(), "{role:?}");
+        assert!(recv(&mut driven, role).is_none(), "{role:?}");
+        for side in ROLES {
+            assert_eq!(
+                driven.transport(side).shutdown,
+                Some(true),
+                "{role:?}: {side:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_peer_that_never_answers_a_close_is_given_up_after_the_close_timeout() {
+    for role in ROLES {
+        let mut config = quiet();
+        config.close_timeout = secs(5);
+        let mut driven = Driven::new(config, 64 << 10);
+        driven.driver(role).close(None).unwrap();
+        assert!(matches!(driven.drive(role, Goal::Closed), Outcome::Waiting));
+        driven.advance(secs(5));
+        // `close()` succeeded as far as this end goes: the peer just never answered.
+        assert!(matches!(
+            driven.drive(role, Goal::Closed).next(),
+            Next::Ended(None)
+        ));
+        assert_eq!(driven.transport(role).shutdown, Some(false), "{role:?}");
+    }
+}
+
+#[test]
+fn a_dead_peer_is_detected_by_keep_alive_and_the_transport_aborted() {
+    for role in ROLES {
+        let config = Config {
+            keep_alive_interval: Some(secs(10)),
+            keep_alive_timeout: Some(secs(5)),
+            ..Config::default()
+        };
+        let mut driven = Driven::new(config, 64 << 10);
+        assert!(matches!(
+            driven.drive(role, Goal::Message),
+            Outcome::Waiting
+        ));
+        driven.advance(secs(10));
+        assert!(matches!(
+            driven.drive(role, Goal::Message),
+            Outcome::Waiting
+        ));
+        assert!(
+            driven.outgoing(role).len() > 0,
+            "{role:?}: the keep-alive ping went out"
+        );
+        driven.advance(secs(5));
+        let end = driven.drive(role, Goal::Message).next().into_message();
+        assert!(
+            matches!(
+                end,
+                Some(Err(Error::Connection(ConnectionError::KeepAliveTimeout)))
+            ),
+            "{role:?}: {end:?}"
+        );
+        assert!(recv(&mut driven, role).is_none());
+        assert_eq!(driven.transport(role).shutdown, Some(false), "{role:?}");
+    }
+}
+
+#[test]
+fn a_peer_that_answers_keep_alive_pings_stays_connected() {
+    let config = Config {
+        keep_alive_interval: Some(secs(10)),
+        keep_alive_timeout: Some(secs(5)),
+        ..Config::default()
+    };
+    let mut driven = Driven::new(config, 64 << 10);
+    for _ in 0..60 {
+        driven.advance(secs(1));
+        for role in ROLES {
+            match driven.drive(role, Goal::Message) {
+                Outcome::Waiting | Outcome::Reached(Next::Message(Message::Ping(_))) => {}
+                Outcome::Reached(Next::Message(Message::Pong(_))) => {}
+                other => panic!("{role:?}: {other:?}"),
+            }
+        }
+    }
+    assert!(!driven.client.is_ended() && !driven.server.is_ended());
+}
+
+#[test]
+fn reading_stops_while_the_output_is_over_its_limit() {
+    for role in ROLES {
+        let config = Config {
+            limits: Limits {
+                max_queued_output: 16 << 10,
+                ..Limits::default()
+            },
+            ..quiet()
+        };
+        // The peer floods pings and never reads; the transport holds only 4 KiB.
+        let mut driven = Driven::new(config, 4 << 10);
+        let ping = frame_to(role, OpCode::Ping, &[7; 125]);
+        let flood = 20_000;
+        for _ in 0..flood {
+            driven.outgoing(other(role)).inject(&ping);
+        }
+        let injected = flood * ping.len();
+        for _ in 0..100 {
+            let _ = driven.drive(role, Goal::Message);
+        }
+        let queued = driven.driver(role).connection().queued_output();
+        let read = injected - driven.outgoing(other(role)).len();
+        // At most the limit plus the answers to one read's worth of pings.
+        let one_read_of_pongs = (driven.read_size / ping.len() + 1) * 127;
+        assert!(
+            queued <= (16 << 10) + one_read_of_pongs,
+            "{role:?}: {queued}"
+        );
+        assert!(read < injected / 4, "{role:?}: read {read} of {injected}");
+    }
+}
+
+#[test]
+fn output_the_peer_never_reads_ends_at_the_write_stall_timeout() {
+    for role in ROLES {
+        let config = Config {
+            write_stall_timeout: Some(secs(30)),
+            ..quiet()
+        };
+        let mut driven = Driven::new(config, 4 << 10);
+        let mut sent = 0;
+        while let Outcome::Reached(next) = driven.drive(role, Goal::SendReady) {
+            next.into_send_ready().unwrap();
+            send(&mut driven, role, Message::binary(vec![1; 64 << 10]));
+            sent += 1;
+            assert!(sent < 100, "{role:?}: sending never waited");
+        }
+        driven.advance(secs(29));
+        assert!(matches!(
+            driven.drive(role, Goal::SendReady),
+            Outcome::Waiting
+        ));
+        driven.advance(secs(1));
+        // The sender learns nothing more can be sent; the receiver learns why.
+        let refused = driven.drive(role, Goal::SendReady).next().into_send_ready();
+        assert!(
+            matches!(refused, Err(Error::Closed)),
+            "{role:?}: {refused:?}"
+        );
+        let end = driven.drive(role, Goal::Message).next().into_message();
+        assert!(
+            matches!(
+                end,
+                Some(Err(Error::Connection(ConnectionError::WriteStalled)))
+            ),
+            "{role:?}: {end:?}"
+        );
+        assert!(recv(&mut driven, role).is_none());
+        assert_eq!(driven.transport(role).shutdown, Some(false));
+    }
+}
+
+#[test]
+fn a_protocol_error_is_answered_with_its_close_frame_then_reported_then_shut_down() {
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 64 << 10);
+        // A server must get masked frames and a client unmasked ones: the wrong kind.
+        let wrong = frame_to(other(role), OpCode::Text, b"wrong mask");
+        driven.outgoing(other(role)).inject(&wrong);
+        let end = driven.drive(role, Goal::Message).next().into_message();
+        assert!(
+            matches!(
+                end,
+                Some(Err(Error::Connection(ConnectionError::Protocol(_))))
+            ),
+            "{role:?}: {end:?}"
+        );
+        let answer = recv(&mut driven, other(role)).unwrap().unwrap();
+        let Message::Close(Some(frame)) = answer else {
+            panic!("{role:?}: {answer:?}");
+        };
+        assert_eq!(frame.code.0, 1002);
+        assert!(recv(&mut driven, role).is_none());
+        assert_eq!(driven.transport(role).shutdown, Some(true), "{role:?}");
+    }
+}
+
+#[test]
+fn a_transport_that_ends_or_fails_mid_connection_is_reported_and_aborted() {
+    for role in ROLES {
+        for reset in [false, true] {
+            let mut driven = Driven::new(quiet(), 64 << 10);
+            let pipe = driven.outgoing(other(role));
+            if reset {
+                pipe.reset = true;
+            } else {
+                pipe.closed = true;
+            }
+            let end = driven.drive(role, Goal::Message).next().into_message();
+            let expected = match &end {
+                Some(Err(Error::Io(_))) => reset,
+                Some(Err(Error::Connection(ConnectionError::Abnormal))) => !reset,
+                _ => false,
+            };
+            assert!(expected, "{role:?} reset={reset}: {end:?}");
+            assert!(recv(&mut driven, role).is_none());
+            assert_eq!(driven.transport(role).shutdown, Some(false));
+        }
+    }
+}
+
+#[test]
+fn a_ping_is_handed_out_after_its_pong_is_written() {
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 64 << 10);
+        driven
+            .outgoing(other(role))
+            .inject(&frame_to(role, OpCode::Ping, b"hi"));
+        let got = driven.drive(role, Goal::Message).next().into_message();
+        assert_eq!(got.unwrap().unwrap(), Message::Ping("hi".into()));
+        let answer = recv(&mut driven, other(role)).unwrap().unwrap();
+        assert_eq!(answer, Message::Pong("hi".into()), "{role:?}");
+    }
+}
+
+#[test]
+fn pieces_stream_a_large_message_through_a_small_buffer() {
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 16 << 10);
+        let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+        send(&mut driven, other(role), Message::binary(payload.clone()));
+        let mut got = Vec::new();
+        let mut buf = [0; 1000];
+        loop {
+            if let Some(piece) = driven.driver(role).take_piece(&mut buf) {
+                let Piece::Data {
+                    len,
+                    end_of_message,
+                    ..
+                } = piece
+                else {
+                    panic!("{piece:?}");
+                };
+                assert!(len <= buf.len());
+                got.extend_from_slice(&buf[..len]);
+                if end_of_message {
+                    break;
+                }
+                continue;
+            }
+            match driven.drive(role, Goal::Piece) {
+                Outcome::Reached(Next::Ready) => {}
+                Outcome::Waiting => {
+                    let _ = driven.drive(other(role), Goal::Flushed);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(got == payload, "{role:?}");
+    }
+}
+
+#[test]
+fn while_the_application_is_behind_nothing_is_read_but_timers_and_writes_go_on() {
+    for role in ROLES {
+        let config = Config {
+            keep_alive_interval: Some(secs(10)),
+            keep_alive_timeout: Some(secs(5)),
+            ..Config::default()
+        };
+        let mut driven = Driven::new(config, 64 << 10);
+        driven.driver(role).handle_app_behind(true);
+        send(&mut driven, other(role), Message::text("waiting"));
+        let _ = driven.drive(other(role), Goal::Flushed);
+        let in_flight = driven.outgoing(other(role)).len();
+        assert!(matches!(
+            driven.drive(role, Goal::Message),
+            Outcome::Waiting
+        ));
+        assert_eq!(
+            driven.outgoing(other(role)).len(),
+            in_flight,
+            "{role:?}: read"
+        );
+        // The peer is quiet as far as this side knows: its keep-alive ping still goes out.
+        driven.advance(secs(10));
+        assert!(matches!(
+            driven.drive(role, Goal::Message),
+            Outcome::Waiting
+        ));
+        assert!(
+            driven.outgoing(role).len() > 0,
+            "{role:?}: no keep-alive ping"
+        );
+        driven.driver(role).handle_app_behind(false);
+        let got = driven.drive(role, Goal::Message).next().into_message();
+        assert_eq!(got.unwrap().unwrap(), Message::text("waiting"));
+    }
+}
+
+#[test]
+fn once_the_end_is_reported_every_send_reports_it() {
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 64 << 10);
+        driven.outgoing(other(role)).closed = true;
+        let end = driven.drive(role, Goal::Message).next().into_message();
+        assert!(end.unwrap().is_err());
+        let late = driven
+            .driver(role)
+            .send(Message::text("late"), SendOptions::default());
+        assert!(matches!(late, Err(Error::Closed)), "{role:?}: {late:?}");
+        let ready = driven.drive(role, Goal::SendReady).next().into_send_ready();
+        assert!(matches!(ready, Err(Error::Closed)), "{role:?}: {ready:?}");
+    }
+}
+
+#[test]
+fn abandoning_a_connection_closes_it_normally() {
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 64 << 10);
+        driven.driver(role).handle_abandoned();
+        let _ = driven.drive(role, Goal::Message);
+        let got = recv(&mut driven, other(role)).unwrap().unwrap();
+        assert_eq!(
+            got,
+            Message::Close(Some(CloseFrame::new(1000, ""))),
+            "{role:?}"
+        );
+    }
+}
+
+#[test]
+fn events_are_the_same_through_the_driver_whatever_the_cuts() {
+    // The raw event stream, for callers that assemble themselves.
+    for seed in 1..=4 {
+        let cuts = Box::new(RandomCuts::new(seed, 7));
+        let mut driven = Driven::with(quiet(), quiet(), 1 << 10, cuts);
+        send(&mut driven, Role::Client, Message::text("hello"));
+        send(&mut driven, Role::Client, Message::Ping("p".into()));
+        let mut events = Vec::new();
+        while events.len() < 2 {
+            match driven.drive(Role::Server, Goal::Event) {
+                Outcome::Reached(Next::Event(event)) => events.push(event),
+                Outcome::Reached(other) => panic!("{other:?}"),
+                Outcome::Waiting => {
+                    let _ = driven.drive(Role::Client, Goal::Flushed);
+                }
+            }
+        }
+        assert!(matches!(&events[0], Event::Data(d) if &d.payload[..] == b"hello"));
+        assert_eq!(events[1], Event::Ping("p".into()));
+    }
+}
