@@ -52,7 +52,13 @@ fn choices_for(name: &str) -> Vec<u8> {
             feed(2, true),
             Op::Buffer { len: 5 }.encode().unwrap(),
             feed(1, false),
-            Op::Write { max: usize::MAX }.encode().unwrap(),
+            Op::Write {
+                max: usize::MAX,
+                vectored: false,
+            }
+            .encode()
+            .unwrap(),
+            Op::Blocked.encode().unwrap(),
         ],
         "close" => vec![
             Op::Wait(Duration::from_secs(120)).encode().unwrap(),

@@ -6,6 +6,7 @@
 //! core's driver instead means one more `Endpoint` implementation and a changed line in
 //! [`run`].
 
+use std::io::IoSlice;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -178,6 +179,28 @@ impl ConnectionEndpoint {
         }
     }
 
+    /// Like [`ConnectionEndpoint::write`], with a vectored write of up to four buffers.
+    fn write_vectored(&mut self, max: usize) {
+        let mut written = 0;
+        while written < max {
+            let queued = self.conn.queued_output();
+            let mut slices = [IoSlice::new(&[]); 4];
+            let filled = self.conn.poll_transmit_vectored(self.now, &mut slices);
+            let offered: usize = slices[..filled].iter().map(|s| s.len()).sum();
+            // Only an owed pong can grow (into a frame) on the way out.
+            assert!(
+                offered <= queued + 4,
+                "offered {offered} of {queued} queued"
+            );
+            let n = offered.min(max - written);
+            if n == 0 {
+                break;
+            }
+            self.conn.advance_transmit(n);
+            written += n;
+        }
+    }
+
     fn send(&mut self, send: Send) {
         match send {
             Send::Ping(len) => {
@@ -207,7 +230,15 @@ impl Endpoint for ConnectionEndpoint {
                 self.decode(partial);
             }
             Op::Buffer { len } => self.input.extend_from_slice(stream.take(len)),
-            Op::Write { max } => self.write(max),
+            Op::Write {
+                max,
+                vectored: false,
+            } => self.write(max),
+            Op::Write {
+                max,
+                vectored: true,
+            } => self.write_vectored(max),
+            Op::Blocked => self.conn.handle_write_blocked(self.now),
             Op::TakeAll => {
                 let before = self.conn.queued_output();
                 let taken = self.conn.take_transmit(self.now);

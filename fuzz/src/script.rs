@@ -128,9 +128,13 @@ pub enum Op {
     Write {
         /// The most the transport takes.
         max: usize,
+        /// With one vectored write per round (`poll_transmit_vectored`).
+        vectored: bool,
     },
     /// The transport takes everything queued as one owned buffer (as an HTTP/2 stream does).
     TakeAll,
+    /// The transport would block: it took none of the queued output.
+    Blocked,
     /// Time passes; timers fire.
     Wait(Duration),
     /// The application starts the close handshake (with a code when `with_code`).
@@ -174,7 +178,7 @@ const WAITS: [Duration; 8] = [
 ];
 
 impl Op {
-    /// The low three bits pick the step, the high five its size.
+    /// The low three bits pick the step, the high five its size or variant.
     pub fn decode(choice: u8) -> Op {
         let arg = choice >> 3;
         let len = small_len(arg);
@@ -187,6 +191,7 @@ impl Op {
             2 => Op::Buffer { len },
             3 => Op::Write {
                 max: if arg == 0 { usize::MAX } else { len },
+                vectored: false,
             },
             4 => Op::Wait(WAITS[usize::from(arg % 8)]),
             5 => Op::Close {
@@ -201,7 +206,17 @@ impl Op {
                     fin: arg & 4 != 0,
                 },
             }),
-            _ => Op::TakeAll,
+            _ => match arg & 3 {
+                0 => Op::TakeAll,
+                1 => Op::Blocked,
+                _ => Op::Write {
+                    max: match arg >> 2 {
+                        0 => usize::MAX,
+                        n => small_len(n * 3),
+                    },
+                    vectored: true,
+                },
+            },
         }
     }
 
