@@ -41,7 +41,7 @@ pub use bytes::{Bytes, BytesMut};
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
 pub use connection::Connection;
-pub use connection::SendOptions;
+pub use connection::{PreparedMessage, SendOptions};
 pub use driver::{Driver, Error, Goal, Next, Piece};
 pub use entropy::{Entropy, SeededEntropy, ZeroEntropy};
 pub use error::{ConnectionError, ProtocolError, UsageError};

@@ -33,9 +33,11 @@
 
 mod chunks;
 mod negotiated;
+mod prepared;
 mod recv;
 mod send;
 
+pub use self::prepared::PreparedMessage;
 pub use self::send::SendOptions;
 
 use std::sync::Arc;

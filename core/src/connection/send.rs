@@ -6,6 +6,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::chunks::ChunkQueue;
+use super::prepared::PreparedMessage;
 
 use super::Connection;
 use crate::close::{CloseCode, CloseFrame, encode_close_payload};
@@ -74,6 +75,18 @@ impl Encoder {
 
     pub(super) fn queued(&self) -> usize {
         self.chunks.len() + self.out.len() + self.pong.as_ref().map_or(0, |p| 2 + p.len())
+    }
+
+    /// Appends a whole encoded frame shared with other connections: by reference when it is
+    /// large, copied when copying costs less than queueing a reference.
+    fn write_prepared(&mut self, frame: &Bytes) {
+        if frame.len() >= SHARED_PAYLOAD_MIN {
+            // Everything queued so far goes ahead of it, in order.
+            self.chunks.push(self.out.split().freeze());
+            self.chunks.push(frame.clone());
+        } else {
+            self.out.extend_from_slice(frame);
+        }
     }
 
     /// Appends an unmasked frame whose payload is queued by reference, not copied.
@@ -203,6 +216,29 @@ impl Connection {
         match self.encode_start(kind, Some(payload.len()), options) {
             Some(rsv) => self.write_data(kind_opcode(kind), true, Some(rsv), &payload),
             None => self.encoder.write_shared_frame(kind_opcode(kind), payload),
+        }
+        Ok(())
+    }
+
+    /// Queues a prepared message: the frame encoded once, shared with every other connection
+    /// it is queued on. A client (whose frames are masked with keys of its own) and a
+    /// connection whose extension transforms the message encode it here from the payload.
+    pub fn send_prepared(
+        &mut self,
+        prepared: &PreparedMessage,
+        options: SendOptions,
+    ) -> Result<(), UsageError> {
+        let (kind, payload) = (prepared.kind(), prepared.payload());
+        if self.encoder.entropy.is_some() {
+            return self.send_with(kind, payload, options);
+        }
+        self.check_can_send_data()?;
+        if self.encoder.sending.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        match self.encode_start(kind, Some(payload.len()), options) {
+            Some(rsv) => self.write_data(kind_opcode(kind), true, Some(rsv), payload),
+            None => self.encoder.write_prepared(prepared.frame()),
         }
         Ok(())
     }

@@ -71,7 +71,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use crate::close::CloseFrame;
-use crate::connection::{Connection, SendOptions};
+use crate::connection::{Connection, PreparedMessage, SendOptions};
 use crate::error::ConnectionError;
 use crate::event::{Data, Event, MessageKind};
 use crate::message::{Assembler, Message};
@@ -416,6 +416,20 @@ impl Driver {
             Message::Close(frame) => self.conn.close(frame)?,
         }
         Ok(())
+    }
+
+    /// Queues a prepared message, encoded once for many connections (see
+    /// [`Connection::send_prepared`]).
+    pub fn send_prepared(
+        &mut self,
+        prepared: &PreparedMessage,
+        options: SendOptions,
+    ) -> Result<(), Error> {
+        if self.phase != Phase::Running {
+            return Err(Error::Closed);
+        }
+        spare::lend_to(&mut self.conn);
+        Ok(self.conn.send_prepared(prepared, options)?)
     }
 
     /// Queues one fragment of a message (see [`Connection::send_fragment_with`]).

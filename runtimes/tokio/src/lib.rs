@@ -40,7 +40,7 @@ pub use ropeway_core::driver::Piece;
 pub use ropeway_core::handshake::{Accept, ClientRequest};
 pub use ropeway_core::{
     CloseCode, CloseFrame, Config, ConnectionError, Error, Limits, Message, MessageKind,
-    SendOptions, ServerConfig, Utf8Bytes,
+    PreparedMessage, SendOptions, ServerConfig, Utf8Bytes,
 };
 pub use server::{Incoming, accept};
 pub use split::{ReadHalf, WriteHalf};

@@ -14,7 +14,7 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use ropeway_core::driver::{Driver, Goal, Next, Piece, READ_SCRATCH, ReadInto};
 use ropeway_core::{CloseFrame, Connection, Error, Message, MessageKind};
-use ropeway_core::{SendOptions, State};
+use ropeway_core::{PreparedMessage, SendOptions, State};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
@@ -118,6 +118,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
             self.poll_flush_output(cx)
         })
+    }
+
+    /// Sends a message encoded once for many connections (a broadcast; see
+    /// [`PreparedMessage`]) and writes it out.
+    pub async fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.driver
+            .send_prepared(prepared, SendOptions::default())?;
+        poll_fn(|cx| self.poll_flush_output(cx)).await
     }
 
     /// Sends one fragment of a message (see [`Connection::send_fragment`]) and writes it out.
