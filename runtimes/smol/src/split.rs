@@ -1,0 +1,206 @@
+//! `split()`: a receiving half and a cloneable sending half, with one task driving the
+//! connection for both (answering pings, sending keep-alive pings, writing what senders
+//! queue). Senders wait while the queued output is over its limit, so the channel and the
+//! core's output together bound the memory a slow peer can hold.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_channel::{mpsc, oneshot};
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncWrite};
+use ropeway_core::{CloseFrame, Error, Message, SendOptions};
+
+use crate::websocket::WebSocket;
+
+/// Messages received but not yet taken by the read half: the driver stops reading from the
+/// transport when this many wait (backpressure towards the peer).
+const INBOUND_QUEUE: usize = 16;
+/// Messages handed to the write half but not yet taken by the driver.
+const OUTBOUND_QUEUE: usize = 16;
+
+/// The receiving half of a split connection.
+#[derive(Debug)]
+pub struct ReadHalf {
+    rx: mpsc::Receiver<Result<Message, Error>>,
+    /// Dropped with the read half, which the driving task notices even while it waits on
+    /// the transport.
+    _alive: oneshot::Receiver<Infallible>,
+}
+
+impl ReadHalf {
+    /// Receives the next message; `None` once the connection has ended. Cancellation-safe.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        futures_lite::StreamExt::next(&mut self.rx).await
+    }
+}
+
+impl Stream for ReadHalf {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.get_mut().rx).poll_next(cx)
+    }
+}
+
+/// The sending half of a split connection: clone it to send from other tasks (the
+/// reference stack's "background service writes to the socket" pattern).
+#[derive(Clone, Debug)]
+pub struct WriteHalf {
+    tx: async_channel::Sender<(Message, SendOptions)>,
+}
+
+impl WriteHalf {
+    /// Queues a message for the driver to send; waits while the connection's output is over
+    /// its limit. Fails with [`Error::Closed`] once the connection has ended.
+    pub async fn send(&self, message: Message) -> Result<(), Error> {
+        self.send_with(message, SendOptions::default()).await
+    }
+
+    /// [`WriteHalf::send`] with per-message options (e.g. no compression).
+    pub async fn send_with(&self, message: Message, options: SendOptions) -> Result<(), Error> {
+        message.check()?;
+        self.tx
+            .send((message, options))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Starts the close handshake; the read half sees the peer's close and then its end.
+    pub async fn close(&self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        self.send(Message::Close(frame)).await
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+pub(crate) fn split<S>(ws: WebSocket<S>) -> (ReadHalf, WriteHalf)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (reader, writer, task) = split_task(ws);
+    smol::spawn(task).detach();
+    (reader, writer)
+}
+
+pub(crate) fn split_task<S>(ws: WebSocket<S>) -> (ReadHalf, WriteHalf, SplitTask<S>) {
+    // A bounded futures channel holds `buffer` plus one message per sender; the task is the
+    // only sender.
+    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE - 1);
+    let (outbound_tx, outbound_rx) = async_channel::bounded(OUTBOUND_QUEUE);
+    let (alive_tx, alive_rx) = oneshot::channel();
+    let task = SplitTask {
+        ws,
+        inbound: inbound_tx,
+        reader_dropped: alive_tx,
+        outbound: Box::pin(outbound_rx),
+        reader_gone: false,
+        writers_gone: false,
+        abandoned: false,
+    };
+    let reader = ReadHalf {
+        rx: inbound_rx,
+        _alive: alive_rx,
+    };
+    (reader, WriteHalf { tx: outbound_tx }, task)
+}
+
+/// The task that drives a split connection: moves messages between the halves' channels
+/// and the driver, which decides everything else. [`WebSocket::split`] spawns it on smol's
+/// global executor; [`WebSocket::split_task`] hands it over to be spawned on any executor.
+/// It completes when the connection has ended.
+#[must_use = "nothing moves on a split connection until its task runs"]
+pub struct SplitTask<S> {
+    ws: WebSocket<S>,
+    inbound: mpsc::Sender<Result<Message, Error>>,
+    /// Canceled once the read half is dropped. `inbound` alone cannot tell: dropping the
+    /// receiver does not wake a task that waits on the socket.
+    reader_dropped: oneshot::Sender<Infallible>,
+    /// Pinned: an async-channel receiver is not `Unpin`.
+    outbound: Pin<Box<async_channel::Receiver<(Message, SendOptions)>>>,
+    reader_gone: bool,
+    writers_gone: bool,
+    abandoned: bool,
+}
+
+impl<S> std::fmt::Debug for SplitTask<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SplitTask")
+            .field("ws", &self.ws)
+            .field("reader_gone", &self.reader_gone)
+            .field("writers_gone", &self.writers_gone)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Future for SplitTask<S> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.get_mut().poll_task(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> SplitTask<S> {
+    /// Ready when the connection has ended.
+    fn poll_task(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if !self.reader_gone && self.reader_dropped.poll_canceled(cx).is_ready() {
+                self.reader_gone = true;
+            }
+            let took = self.take_outbound(cx);
+            if self.reader_gone && self.writers_gone && !self.abandoned {
+                self.abandoned = true;
+                self.ws.abandon();
+            }
+            if !self.reader_gone {
+                match self.inbound.poll_ready(cx) {
+                    Poll::Ready(Ok(())) => self.ws.set_app_behind(false),
+                    Poll::Ready(Err(_)) => self.reader_gone = true,
+                    // The reader is behind: the driver stops reading from the peer until it
+                    // catches up, but keeps writing, answering and running its timers.
+                    Poll::Pending => self.ws.set_app_behind(true),
+                }
+            }
+            match self.ws.poll_recv(cx) {
+                Poll::Ready(Some(item)) => {
+                    if !self.reader_gone {
+                        let _ = self.inbound.start_send(item);
+                    }
+                }
+                Poll::Ready(None) => {
+                    // Refuse sends before the read half can see the end: once the end is
+                    // reported on either half, every send reports it.
+                    self.outbound.close();
+                    self.inbound.close_channel();
+                    return Poll::Ready(());
+                }
+                Poll::Pending if !took => return Poll::Pending,
+                Poll::Pending => {}
+            }
+        }
+    }
+
+    /// Moves queued messages into the connection while it has room. Whether any moved.
+    fn take_outbound(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut took = false;
+        while !self.writers_gone && matches!(self.ws.poll_ready_to_send(cx), Poll::Ready(Ok(()))) {
+            match self.outbound.as_mut().poll_next(cx) {
+                Poll::Ready(Some((message, options))) => {
+                    if let Err(e) = self.ws.queue(message, options) {
+                        tracing::debug!("dropped a message queued after close: {e}");
+                    }
+                    took = true;
+                }
+                Poll::Ready(None) => self.writers_gone = true,
+                Poll::Pending => break,
+            }
+        }
+        took
+    }
+}

@@ -1,0 +1,108 @@
+//! The client's transport: plain TCP or TLS over it.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_net::TcpStream;
+use futures_io::{AsyncRead, AsyncWrite};
+
+use ropeway_common::ClientConfig;
+#[cfg(feature = "tls")]
+pub use ropeway_common::tls::default_client_config;
+use ropeway_core::Error;
+
+/// A TCP connection, with TLS for `wss://`.
+#[derive(Debug)]
+pub enum MaybeTlsStream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    #[cfg(feature = "tls")]
+    Tls(Box<futures_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Opens TLS over `tcp` for `host`.
+#[cfg(feature = "tls")]
+pub(crate) async fn connect(
+    tcp: TcpStream,
+    host: &str,
+    config: &ClientConfig,
+) -> Result<MaybeTlsStream, Error> {
+    let tls = config.tls.clone().unwrap_or_else(default_client_config);
+    let name = ropeway_common::tls::server_name(host)?;
+    let stream = futures_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    Ok(MaybeTlsStream::Tls(Box::new(stream)))
+}
+
+#[cfg(not(feature = "tls"))]
+pub(crate) async fn connect(
+    _: TcpStream,
+    _: &str,
+    _: &ClientConfig,
+) -> Result<MaybeTlsStream, Error> {
+    Err(Error::Tls("wss:// needs the `tls` feature".into()))
+}
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.get_mut() {
+            MaybeTlsStream::Plain($s) => {
+                let $s = Pin::new($s);
+                $e
+            }
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls($s) => {
+                let $s = Pin::new($s.as_mut());
+                $e
+            }
+        }
+    };
+}
+
+impl AsyncRead for MaybeTlsStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self, s => s.poll_read(cx, buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self, s => s.poll_read_vectored(cx, bufs))
+    }
+}
+
+impl AsyncWrite for MaybeTlsStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self, s => s.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self, s => s.poll_write_vectored(cx, bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => s.poll_flush(cx))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => s.poll_close(cx))
+    }
+}

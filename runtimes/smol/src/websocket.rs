@@ -1,0 +1,450 @@
+//! `WebSocket`: one connection over a futures-io transport. The core's [`Driver`] decides
+//! every step; this file only carries the steps out with futures-io reads and writes and one
+//! `async_io::Timer`. All state lives in the driver, never in a future, so dropping a `recv`
+//! or `send` future (e.g. in `futures_lite::future::or` or a `select!`) loses nothing.
+
+use std::cell::RefCell;
+use std::future::{Future, poll_fn};
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use bytes::BytesMut;
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_sink::Sink;
+use ropeway_core::driver::{Driver, Goal, Next, Piece, READ_SCRATCH, ReadInto};
+use ropeway_core::{CloseFrame, Connection, Error, Message, MessageKind};
+use ropeway_core::{PreparedMessage, SendOptions, State};
+
+/// Buffers handed to one vectored write.
+const WRITE_SLICES: usize = 16;
+
+/// The most of a read buffer's spare capacity one read initializes. futures-io reads into
+/// initialized memory only, so the spare room is zeroed before each read; zeroing a large
+/// reservation (a 16 MiB frame's) for every read would cost more than the reads. 64 KiB is
+/// about what one read of a loopback or LAN socket returns.
+const MAX_ZEROED_READ: usize = 64 << 10;
+
+thread_local! {
+    /// The scratch reads go into while a connection has nothing buffered (the driver's
+    /// [`ReadInto::Scratch`]): one per thread, zeroed once, so an idle connection holds no
+    /// buffer and no read pays for initializing memory.
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_SCRATCH].into_boxed_slice());
+}
+
+/// A WebSocket connection over any futures-io transport (`async_net::TcpStream`, a TLS
+/// stream, an `Async<UnixStream>`, an in-memory pipe).
+///
+/// Receive with [`WebSocket::recv`] (or as a [`Stream`]), send with [`WebSocket::send`] (or
+/// as a [`Sink`]). Pings are answered and keep-alive pings sent while the application
+/// receives; to send from other tasks, [`WebSocket::split`] it.
+///
+/// ```no_run
+/// # async fn echo(mut ws: ropeway_smol::WebSocket<smol::net::TcpStream>) -> Result<(), ropeway_smol::Error> {
+/// while let Some(message) = ws.recv().await {
+///     let message = message?;
+///     if message.is_data() {
+///         ws.send(message).await?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct WebSocket<S> {
+    io: S,
+    driver: Driver,
+    /// The one timer; boxed and kept only while a deadline is armed.
+    timer: Option<Box<Wakeup>>,
+}
+
+/// The timer and the deadline it is set for (an `async_io::Timer` does not tell).
+struct Wakeup {
+    timer: Timer,
+    deadline: Instant,
+}
+
+impl<S> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("driver", &self.driver)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps a transport on which the opening handshake is done. `buffered` holds bytes read
+    /// past the handshake (the first frames), which are decoded first.
+    pub fn from_parts(
+        io: S,
+        conn: Connection,
+        buffered: BytesMut,
+        read_buffer_size: usize,
+    ) -> Self {
+        WebSocket {
+            io,
+            driver: Driver::new(conn, buffered, read_buffer_size),
+            timer: None,
+        }
+    }
+
+    /// The protocol core, for its state, settings and negotiated extension.
+    pub fn connection(&self) -> &Connection {
+        self.driver.connection()
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// Receives the next message. Returns `None` once the connection has ended (after the
+    /// close handshake, or after the error that ended it was returned). Cancellation-safe.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Receives the next piece of a message into `buf`, like the reference stack's
+    /// `ReceiveAsync` with `EndOfMessage`: a message of any size streams through a buffer of
+    /// any size. Pings and pongs are handled and skipped. `None` once the connection ended.
+    /// Cancellation-safe. Don't mix with [`WebSocket::recv`] in the middle of a message.
+    pub async fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
+        poll_fn(|cx| self.poll_recv_piece(cx, buf)).await
+    }
+
+    /// Sends a message (or a ping, pong or close) and writes it out. Waits while the queued
+    /// output is over its limit, so a peer that never reads cannot grow this side's memory.
+    pub fn send(&mut self, message: Message) -> impl Future<Output = Result<(), Error>> + '_ {
+        self.send_with(message, SendOptions::default())
+    }
+
+    /// Sends with per-message options, e.g. without compression for a message that mixes
+    /// secrets with attacker-controlled data.
+    pub fn send_with(
+        &mut self,
+        message: Message,
+        options: SendOptions,
+    ) -> impl Future<Output = Result<(), Error>> + '_ {
+        // A closure over the message rather than an `async fn`: a task is as large as its
+        // largest await, and this one sits in nearly every receive-and-reply loop.
+        let mut unsent = Some(message);
+        poll_fn(move |cx| {
+            if unsent.is_some() {
+                ready!(self.poll_ready_to_send(cx))?;
+                if let Some(message) = unsent.take() {
+                    self.queue(message, options)?;
+                }
+            }
+            self.poll_flush_output(cx)
+        })
+    }
+
+    /// Sends a message encoded once for many connections (a broadcast; see
+    /// [`PreparedMessage`]) and writes it out.
+    pub async fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.driver
+            .send_prepared(prepared, SendOptions::default())?;
+        poll_fn(|cx| self.poll_flush_output(cx)).await
+    }
+
+    /// Sends one fragment of a message (see [`Connection::send_fragment`]) and writes it out.
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.driver
+            .send_fragment(kind, payload, fin, SendOptions::default())?;
+        poll_fn(|cx| self.poll_flush_output(cx)).await
+    }
+
+    /// Closes the connection: sends a close frame with `code` and `reason`, then receives
+    /// (and drops) whatever the peer still sends until its close frame arrives and the
+    /// transport ends, or the close timeout passes.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        self.driver.close(frame)?;
+        poll_fn(|cx| self.poll_drive(cx, Goal::Closed))
+            .await
+            .into_done()
+    }
+
+    /// Splits the connection into a receiving half and a cloneable sending half that other
+    /// tasks can use. A task spawned on smol's global executor then drives the connection,
+    /// so pings are answered and keep-alive runs whichever half is in use. To drive it on
+    /// an executor of your own, use [`WebSocket::split_task`].
+    pub fn split(self) -> (crate::split::ReadHalf, crate::split::WriteHalf)
+    where
+        S: Send + 'static,
+    {
+        crate::split::split(self)
+    }
+
+    /// Like [`WebSocket::split`], but returns the task that drives the connection instead
+    /// of spawning it: spawn it on any executor (`executor.spawn(task).detach()`). Nothing
+    /// moves on the connection until it runs.
+    pub fn split_task(
+        self,
+    ) -> (
+        crate::split::ReadHalf,
+        crate::split::WriteHalf,
+        crate::split::SplitTask<S>,
+    ) {
+        crate::split::split_task(self)
+    }
+
+    /// Queues a message without writing it.
+    pub(crate) fn queue(&mut self, message: Message, options: SendOptions) -> Result<(), Error> {
+        self.driver.send(message, options)
+    }
+
+    /// Nobody can use the connection any more: the driver closes it.
+    pub(crate) fn abandon(&mut self) {
+        self.driver.handle_abandoned();
+    }
+
+    /// Tells the driver whether the application keeps up with what is received.
+    pub(crate) fn set_app_behind(&mut self, behind: bool) {
+        self.driver.handle_app_behind(behind);
+    }
+
+    /// Ready once a data message may be queued. Fails once the connection has ended.
+    pub(crate) fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_drive(cx, Goal::SendReady)
+            .map(Next::into_send_ready)
+    }
+
+    /// Writes everything queued and flushes the transport.
+    pub(crate) fn poll_flush_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_drive(cx, Goal::Flushed).map(Next::into_done)
+    }
+
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        self.poll_drive(cx, Goal::Message).map(Next::into_message)
+    }
+
+    fn poll_recv_piece(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Option<Result<Piece, Error>>> {
+        loop {
+            if let Some(piece) = self.driver.take_piece(buf) {
+                return Poll::Ready(Some(Ok(piece)));
+            }
+            match ready!(self.poll_drive(cx, Goal::Piece)) {
+                Next::Event(ropeway_core::Event::Close(frame)) => {
+                    return Poll::Ready(Some(Ok(Piece::Close(frame))));
+                }
+                Next::Ended(error) => return Poll::Ready(error.map(Err)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Carries out the driver's steps towards `goal` until it is reached (a message, an
+    /// event, ready, ended) or everything waits.
+    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Next> {
+        self.driver.handle_wakeup();
+        loop {
+            match self.driver.poll(goal) {
+                Next::Wait { .. } => return Poll::Pending,
+                Next::Write => self.write(cx),
+                Next::Flush => match Pin::new(&mut self.io).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => self.driver.handle_flushed(),
+                    Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
+                    Poll::Pending => self.driver.handle_write_blocked(now()),
+                },
+                Next::Read => self.read(cx),
+                Next::Timer(deadline) => self.poll_timer(cx, deadline),
+                Next::Shutdown { .. } => match Pin::new(&mut self.io).poll_close(cx) {
+                    Poll::Ready(_) => {
+                        self.timer = None;
+                        self.driver.handle_shutdown();
+                    }
+                    Poll::Pending => self.driver.handle_write_blocked(now()),
+                },
+                reached => return Poll::Ready(reached),
+            }
+        }
+    }
+
+    /// One write of the queued output; several frames go out at once.
+    fn write(&mut self, cx: &mut Context<'_>) {
+        let clock = now;
+        let io = Pin::new(&mut self.io);
+        // futures-io cannot tell whether a transport writes vectored; one that does not
+        // writes the first buffer, which is as much as a plain write would.
+        let written = if self.driver.transmit_is_contiguous() {
+            io.poll_write(cx, self.driver.poll_transmit_with(clock))
+        } else {
+            // Headers and payloads queued by reference go out in one write.
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+            let count = self.driver.poll_transmit_vectored(clock, &mut slices);
+            match count {
+                // One buffer: a plain write is cheaper in the kernel.
+                1 => io.poll_write(cx, &slices[0]),
+                _ => io.poll_write_vectored(cx, &slices[..count]),
+            }
+        };
+        match written {
+            Poll::Ready(Ok(n)) => self.driver.handle_written(n),
+            Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
+            Poll::Pending => self.driver.handle_write_blocked(now()),
+        }
+    }
+
+    /// One read, where the driver says: into the thread's scratch while nothing is buffered
+    /// (an idle connection holds no buffer), else into the driver's buffer.
+    fn read(&mut self, cx: &mut Context<'_>) {
+        let mut io = Pin::new(&mut self.io);
+        let result = match self.driver.read_into() {
+            ReadInto::Scratch => {
+                let read = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                    Ok(mut scratch) => read_slice(io.as_mut(), cx, &mut scratch, &mut self.driver),
+                    // A transport that polls another connection on this thread from inside
+                    // its own read: this read gets a scratch of its own.
+                    Err(_) => {
+                        let mut own = vec![0; READ_SCRATCH];
+                        read_slice(io.as_mut(), cx, &mut own, &mut self.driver)
+                    }
+                });
+                match read {
+                    Some(result) => result,
+                    None => return,
+                }
+            }
+            ReadInto::Buffer(buf) => {
+                let filled = buf.len();
+                let room = match buf.capacity() - filled {
+                    0 => READ_SCRATCH,
+                    spare => spare.min(MAX_ZEROED_READ),
+                };
+                buf.resize(filled + room, 0);
+                let result = io.poll_read(cx, &mut buf[filled..]);
+                let n = match &result {
+                    Poll::Ready(Ok(n)) => *n,
+                    _ => 0,
+                };
+                buf.truncate(filled + n);
+                result
+            }
+        };
+        match result {
+            Poll::Ready(Ok(n)) => self.driver.handle_read(n),
+            Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
+            Poll::Pending => self.driver.handle_read_blocked(),
+        }
+    }
+
+    /// Arms the one timer for `deadline` if it has not passed; fires the core's timers if it
+    /// has.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: Instant) {
+        let now = now();
+        if now >= deadline {
+            self.driver.handle_timeout(now);
+            return;
+        }
+        let wakeup = match &mut self.timer {
+            Some(wakeup) => {
+                if wakeup.deadline != deadline {
+                    wakeup.timer.set_at(deadline);
+                    wakeup.deadline = deadline;
+                }
+                wakeup
+            }
+            None => self.timer.insert(Box::new(Wakeup {
+                timer: Timer::at(deadline),
+                deadline,
+            })),
+        };
+        if Pin::new(&mut wakeup.timer).poll(cx).is_ready() {
+            self.driver.handle_timeout(self::now());
+        } else {
+            self.driver.handle_timer_pending();
+        }
+    }
+}
+
+/// Reads into `scratch` and hands what was read to the driver. `None` when the driver has
+/// it; otherwise the result for the caller to report (no bytes: end of stream is reported
+/// as a 0-byte read, which the driver takes as such).
+fn read_slice<S: AsyncRead>(
+    io: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    scratch: &mut [u8],
+    driver: &mut Driver,
+) -> Option<Poll<io::Result<usize>>> {
+    match io.poll_read(cx, scratch) {
+        Poll::Ready(Ok(n)) => {
+            driver.handle_read_slice(&scratch[..n]);
+            None
+        }
+        other => Some(other),
+    }
+}
+
+/// The time, from the clock async-io's timers use.
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// Runs `future` for at most `limit`; `None` if the time ran out first (the future is then
+/// dropped).
+pub(crate) async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    futures_lite::future::or(async { Some(future.await) }, async {
+        Timer::after(limit).await;
+        None
+    })
+    .await
+}
+
+/// Reads once from `io`, appending to `buf`; 0 at end of stream. For the opening handshake,
+/// whose reads are few and small.
+pub(crate) async fn read_buf<S: AsyncRead + Unpin>(
+    io: &mut S,
+    buf: &mut BytesMut,
+) -> io::Result<usize> {
+    let mut chunk = [0; 2048];
+    let n = futures_lite::AsyncReadExt::read(io, &mut chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_ready_to_send(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        self.get_mut().queue(item, SendOptions::default())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_flush_output(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.driver.connection().state() == State::Open {
+            this.driver.close(Some(CloseFrame::new(1000, "")))?;
+        }
+        this.poll_flush_output(cx)
+    }
+}
