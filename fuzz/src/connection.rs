@@ -314,7 +314,7 @@ const COMPRESS_AT_MOST: usize = 1024;
 const COMPRESSED_PER_RUN: u8 = 4;
 
 /// Whether to print each step (`ROPEWAY_FUZZ_TRACE=1`, for replaying one input).
-fn trace() -> bool {
+pub(crate) fn trace() -> bool {
     static TRACE: OnceLock<bool> = OnceLock::new();
     *TRACE.get_or_init(|| std::env::var_os("ROPEWAY_FUZZ_TRACE").is_some())
 }

@@ -12,7 +12,7 @@ use ropeway_core::handshake::{
 };
 use ropeway_core::{BytesMut, Config, Connection, Limits, SeededEntropy};
 
-use crate::connection::{ConnectionEndpoint, Endpoint};
+use crate::connection::{ConnectionEndpoint, Endpoint, trace};
 use crate::script::{Op, Script};
 use crate::setup::deflate_config;
 
@@ -86,6 +86,9 @@ pub fn request(data: &[u8]) {
     let (whole, whole_input, whole_fed) = feed(&[script.payload], |input| {
         RequestReader::new(&limits).recv(input)
     });
+    if trace() {
+        eprintln!("request: {:?}", outcome(&cut, &cut_input, cut_fed));
+    }
     assert_eq!(
         outcome(&cut, &cut_input, cut_fed),
         outcome(&whole, &whole_input, whole_fed),
@@ -156,6 +159,9 @@ pub fn response(data: &[u8]) {
         let mut handshake = client_handshake(flags, &limits, &mut BytesMut::new());
         feed(&[script.payload], |input| handshake.recv(input))
     };
+    if trace() {
+        eprintln!("response: {:?}", outcome(&cut, &cut_input, cut_fed));
+    }
     assert_eq!(
         outcome(&cut, &cut_input, cut_fed),
         outcome(&whole, &whole_input, whole_fed),
