@@ -28,6 +28,13 @@ pub struct Config {
     ///
     /// [`ConnectionError::WriteStalled`]: crate::ConnectionError::WriteStalled
     pub write_stall_timeout: Option<Duration>,
+    /// After failing a connection (a protocol error answered with its close frame), at most
+    /// this many bytes the peer still sends are read and dropped, within the close timeout,
+    /// before the transport is closed. Closing a socket with unread input resets the
+    /// connection, and the reset can destroy the close frame before the peer reads it; a
+    /// peer still sending (an upload over the message limit) then sees only a reset instead
+    /// of its 1009. Default 1 MiB; 0 closes at once.
+    pub failure_drain: usize,
 }
 
 impl Config {
@@ -38,6 +45,7 @@ impl Config {
         keep_alive_timeout: Some(Duration::from_secs(30)),
         close_timeout: Duration::from_secs(5),
         write_stall_timeout: Some(Duration::from_secs(30)),
+        failure_drain: 1 << 20,
     };
 }
 

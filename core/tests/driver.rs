@@ -266,13 +266,25 @@ fn output_the_peer_never_reads_ends_at_the_write_stall_timeout() {
 }
 
 #[test]
-fn a_protocol_error_is_answered_with_its_close_frame_then_reported_then_shut_down() {
+fn a_protocol_error_is_answered_with_its_close_frame_then_drained_then_reported() {
     for role in ROLES {
         let mut driven = Driven::new(quiet(), 64 << 10);
         // A server must get masked frames and a client unmasked ones: the wrong kind.
         let wrong = frame_to(other(role), OpCode::Text, b"wrong mask");
         driven.outgoing(other(role)).inject(&wrong);
-        let end = driven.drive(role, Goal::Message).next().into_message();
+        // The close frame goes out and the write side is shut; the error waits for the peer
+        // to read them and end its side, so closing never resets the connection under it.
+        assert!(matches!(
+            driven.drive(role, Goal::Message),
+            Outcome::Waiting
+        ));
+        assert_eq!(driven.transport(role).shutdown, Some(true), "{role:?}");
+        let answer = recv(&mut driven, other(role)).unwrap().unwrap();
+        let Message::Close(Some(frame)) = answer else {
+            panic!("{role:?}: {answer:?}");
+        };
+        assert_eq!(frame.code.0, 1002);
+        let end = driven.until(role, Goal::Message).into_message();
         assert!(
             matches!(
                 end,
@@ -280,13 +292,43 @@ fn a_protocol_error_is_answered_with_its_close_frame_then_reported_then_shut_dow
             ),
             "{role:?}: {end:?}"
         );
-        let answer = recv(&mut driven, other(role)).unwrap().unwrap();
-        let Message::Close(Some(frame)) = answer else {
-            panic!("{role:?}: {answer:?}");
-        };
-        assert_eq!(frame.code.0, 1002);
         assert!(recv(&mut driven, role).is_none());
-        assert_eq!(driven.transport(role).shutdown, Some(true), "{role:?}");
+    }
+}
+
+#[test]
+fn the_drain_after_a_failure_is_bounded_in_bytes_and_time() {
+    for role in ROLES {
+        let config = Config {
+            failure_drain: 100_000,
+            close_timeout: secs(5),
+            ..quiet()
+        };
+        // A peer that keeps sending after the error and never ends: dropped after the drain
+        // limit...
+        let mut driven = Driven::new(config, 1 << 20);
+        let wrong = frame_to(other(role), OpCode::Text, b"wrong mask");
+        driven.outgoing(other(role)).inject(&wrong);
+        driven.outgoing(other(role)).inject(&vec![0; 300_000]);
+        let end = driven.drive(role, Goal::Message).next().into_message();
+        assert!(matches!(end, Some(Err(_))), "{role:?}: {end:?}");
+        // Read: the read that held the error, then reads until the limit is reached.
+        let read = 300_000 + wrong.len() - driven.outgoing(other(role)).len();
+        let reads = 2 * driven.read_size;
+        assert!(
+            (100_000..=100_000 + reads).contains(&read),
+            "{role:?}: {read} read"
+        );
+        // ... or at the close timeout, whichever comes first.
+        let mut driven = Driven::new(config, 1 << 20);
+        driven.outgoing(other(role)).inject(&wrong);
+        assert!(matches!(
+            driven.drive(role, Goal::Message),
+            Outcome::Waiting
+        ));
+        driven.advance(secs(5));
+        let end = driven.drive(role, Goal::Message).next().into_message();
+        assert!(matches!(end, Some(Err(_))), "{role:?}: {end:?}");
     }
 }
 
@@ -311,6 +353,36 @@ fn a_transport_that_ends_or_fails_mid_connection_is_reported_and_aborted() {
             assert!(recv(&mut driven, role).is_none());
             assert_eq!(driven.transport(role).shutdown, Some(false));
         }
+    }
+}
+
+#[test]
+fn a_close_that_arrived_before_a_reset_is_reported_instead_of_the_reset() {
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 256 << 10);
+        // This end streams a large message; the peer fails it at its limit (1009), then
+        // resets the connection while this end is still writing.
+        let answer = CloseFrame::new(1009, "message over the limit");
+        let now = driven.now;
+        let peer = driven.driver(other(role));
+        peer.close(Some(answer.clone())).unwrap();
+        let close_frame = peer.poll_transmit_with(|| now).to_vec();
+        driven.outgoing(other(role)).inject(&close_frame);
+        driven.outgoing(other(role)).reset = true;
+        driven.outgoing(role).refused = true;
+        send(&mut driven, role, Message::binary(vec![1; 100_000]));
+        let refused = driven.drive(role, Goal::Flushed).next().into_done();
+        assert!(
+            refused.is_ok(),
+            "{role:?}: the sender learns the end from recv: {refused:?}"
+        );
+        let got = driven.drive(role, Goal::Message).next().into_message();
+        assert_eq!(
+            got.unwrap().unwrap(),
+            Message::Close(Some(answer)),
+            "{role:?}"
+        );
+        assert!(recv(&mut driven, role).is_none(), "{role:?}");
     }
 }
 

@@ -210,6 +210,12 @@ impl Connection {
         }
     }
 
+    /// Whether a timer gave up on the peer (dead peer, close timeout): the transport should
+    /// end now, whatever is still queued or unread.
+    pub fn is_aborted(&self) -> bool {
+        self.abort
+    }
+
     fn on_keep_alive(&mut self, now: Instant) {
         let Some(interval) = self.config.keep_alive_interval else {
             return;

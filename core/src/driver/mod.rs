@@ -56,6 +56,7 @@
 //! assert!(matches!(driver.poll(Goal::Flushed), Next::Ready));
 //! ```
 
+mod ending;
 mod error;
 mod next;
 mod read;
@@ -72,7 +73,6 @@ use bytes::{Bytes, BytesMut};
 
 use crate::close::CloseFrame;
 use crate::connection::{Connection, PreparedMessage, SendOptions};
-use crate::error::ConnectionError;
 use crate::event::{Data, Event, MessageKind};
 use crate::message::{Assembler, Message};
 
@@ -84,9 +84,20 @@ enum Phase {
     /// Reading, decoding, writing.
     Running,
     /// An error ended it: the close frame answering it (if any, and if the peer is still
-    /// there) is written before the error is reported.
+    /// there) is written first.
     Failing,
-    /// The end was reported or reached: shut the transport down.
+    /// The close frame is out: shut the write side down, so the peer reads it and its end.
+    Closing,
+    /// Read and drop what the peer still sends (bounded in bytes and by the close timeout),
+    /// so closing the transport with unread input does not reset the connection before the
+    /// peer has read the close frame.
+    Draining,
+    /// Writing failed: what the peer sent before it went is still read and handed out (its
+    /// close frame, with the reason it closed), until reading would block or fails.
+    Salvaging,
+    /// Report the error that ended the connection, once.
+    Reporting,
+    /// Shut the transport down (gracefully after a close handshake, an abort otherwise).
     ShuttingDown,
     /// Nothing more will happen.
     Ended,
@@ -103,8 +114,9 @@ pub struct Driver {
     piece: Option<Box<Data>>,
     /// A ping or close held back until the answer the core queued for it is written.
     held: Option<Box<Event>>,
-    /// The error that ends the connection, held until its close frame is out.
-    ending: Option<Box<Error>>,
+    /// How the connection ends, once it does: boxed, as every live connection carries the
+    /// slot.
+    ending: Option<Box<ending::Ending>>,
     phase: Phase,
     /// The last read found nothing; no read until readiness is reported.
     read_blocked: bool,
@@ -119,6 +131,8 @@ pub struct Driver {
     app_behind: bool,
     /// The peer stopped reading or vanished: nothing more is written or waited for.
     peer_gone: bool,
+    /// The last step asked for was a write or flush (so an I/O error is a write error).
+    writing: bool,
     /// The current goal takes pieces as they come, so reads need be no larger than a
     /// read's worth.
     partial: bool,
@@ -154,6 +168,7 @@ impl Driver {
             eof: false,
             app_behind: false,
             peer_gone: false,
+            writing: false,
             partial: false,
             timer_armed: None,
         }
@@ -184,18 +199,25 @@ impl Driver {
                         return next;
                     }
                 }
-                Phase::ShuttingDown => {
-                    if !self.write_blocked {
-                        return Next::Shutdown {
-                            graceful: !self.peer_gone,
-                        };
+                Phase::Closing | Phase::ShuttingDown => {
+                    if let Some(next) = self.poll_shutdown(goal) {
+                        return next;
                     }
-                    if !self.peer_gone {
-                        return self.wait(goal);
+                }
+                Phase::Draining => {
+                    if let Some(next) = self.poll_draining(goal) {
+                        return next;
                     }
-                    // A gone peer gets one try: a TLS close_notify to a peer that stopped
-                    // reading would wait forever.
-                    self.handle_shutdown();
+                }
+                Phase::Salvaging => {
+                    if let Some(next) = self.poll_salvaging(goal) {
+                        return next;
+                    }
+                }
+                Phase::Reporting => {
+                    if let Some(next) = self.poll_reporting(goal) {
+                        return next;
+                    }
                 }
                 Phase::Ended => return Next::Ended(None),
             }
@@ -219,9 +241,11 @@ impl Driver {
         }
         let queued = self.conn.queued_output();
         if queued > 0 && !self.write_blocked {
+            self.writing = true;
             return Some(Next::Write);
         }
         if queued == 0 && self.flush_needed && !self.write_blocked {
+            self.writing = true;
             return Some(Next::Flush);
         }
         match goal {
@@ -240,6 +264,7 @@ impl Driver {
             return Some(next);
         }
         if self.wants_read(goal) && !self.read_blocked {
+            self.writing = false;
             return Some(Next::Read);
         }
         Some(self.wait(goal))
@@ -325,71 +350,6 @@ impl Driver {
             write: self.write_blocked && (self.conn.queued_output() > 0 || self.flush_needed),
             deadline: self.conn.poll_timeout(),
         }
-    }
-
-    /// An error ends the connection. A peer that broke the protocol still gets the close
-    /// frame the core queued; a peer that vanished, stopped answering or failed the
-    /// transport gets nothing more.
-    fn begin_ending(&mut self, error: Error) {
-        if self.phase != Phase::Running {
-            return;
-        }
-        self.peer_gone = matches!(
-            error,
-            Error::Connection(
-                ConnectionError::KeepAliveTimeout
-                    | ConnectionError::Abnormal
-                    | ConnectionError::CloseTimeout
-                    | ConnectionError::WriteStalled
-            ) | Error::Io(_)
-        );
-        self.ending = Some(Box::new(error));
-        self.held = None;
-        self.phase = Phase::Failing;
-    }
-
-    /// Writes the close frame answering the error, but only until the close timer (armed
-    /// when the frame was handed over) gives up on the peer: one that never reads must not
-    /// hold the error back forever. Then reports the error.
-    fn poll_failing(&mut self, goal: Goal) -> Option<Next> {
-        if !self.peer_gone {
-            let queued = self.conn.queued_output();
-            if queued > 0 || self.flush_needed {
-                if !self.write_blocked {
-                    return Some(if queued > 0 { Next::Write } else { Next::Flush });
-                }
-                if self.conn.is_terminated() {
-                    self.peer_gone = true;
-                } else if let Some(next) = self.poll_timer() {
-                    return Some(next);
-                } else {
-                    return Some(self.wait(goal));
-                }
-            }
-        }
-        if self.app_behind && goal.receives() {
-            // The end is reported once the application has room for it.
-            return Some(self.wait(goal));
-        }
-        if !goal.receives() {
-            // A sender learns that nothing more can be sent; the error itself is reported
-            // to the receiving side, once.
-            return Some(Next::Ended(None));
-        }
-        self.phase = Phase::ShuttingDown;
-        self.write_blocked = false;
-        let error = self.ending.take().map(|e| *e);
-        if goal == Goal::Closed
-            && matches!(
-                error,
-                Some(Error::Connection(ConnectionError::CloseTimeout))
-            )
-        {
-            // The close this end asked for is done: the peer just never answered it. Go on
-            // to the shutdown.
-            return None;
-        }
-        Some(Next::Ended(error))
     }
 
     // ----------------------------------------------------------------- sending
@@ -504,6 +464,8 @@ impl Driver {
         self.reader.filled(n, direct);
         if n == 0 {
             self.handle_eof();
+        } else if self.phase == Phase::Draining {
+            self.drop_drained(n);
         }
     }
 
@@ -512,6 +474,8 @@ impl Driver {
     pub fn handle_read_slice(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             self.handle_eof();
+        } else if self.phase == Phase::Draining {
+            self.drop_drained(bytes.len());
         } else {
             self.reader.filled_from(bytes);
         }
@@ -558,18 +522,31 @@ impl Driver {
 
     /// Input: the transport failed. The peer is taken as gone: nothing more is written.
     pub fn handle_io_error(&mut self, error: io::Error) {
-        if self.phase == Phase::Running {
+        if self.phase == Phase::Running && self.writing && self.conn.state().can_receive() {
+            // A peer that closed (or reset) while this end was still sending may have sent a
+            // close frame first (an upload over its limit gets 1009): read what arrived
+            // before reporting the write error.
+            self.begin_ending(Error::Io(error));
+            self.phase = Phase::Salvaging;
+        } else if self.phase == Phase::Running {
             self.begin_ending(Error::Io(error));
         } else {
             // An error while ending only means the peer went away too; the first stands.
             self.peer_gone = true;
+            if self.phase == Phase::Salvaging {
+                self.phase = Phase::Reporting;
+            }
         }
     }
 
     /// Input: the transport was shut down (or the attempt is over).
     pub fn handle_shutdown(&mut self) {
-        self.phase = Phase::Ended;
         self.write_blocked = false;
+        if self.phase == Phase::Closing {
+            self.phase = Phase::Draining;
+            return;
+        }
+        self.phase = Phase::Ended;
         self.reader.release();
         self.held = None;
         self.piece = None;

@@ -21,8 +21,11 @@ pub struct Pipe {
     pub capacity: usize,
     /// The writer shut its side down: the reader sees end of stream once the bytes are read.
     pub closed: bool,
-    /// The writer aborted: the reader's next read fails.
+    /// The writer aborted: the reader's reads fail once the bytes in flight are read (as
+    /// Linux keeps data that arrived before a reset readable).
     pub reset: bool,
+    /// The reader is gone (it reset the connection): writes fail.
+    pub refused: bool,
 }
 
 impl Pipe {
@@ -32,6 +35,7 @@ impl Pipe {
             capacity,
             closed: false,
             reset: false,
+            refused: false,
         }
     }
 
@@ -178,7 +182,7 @@ impl Driven {
                     let out = driver.poll_transmit_with(|| now);
                     let room = outgoing.capacity.saturating_sub(outgoing.len());
                     let n = out.len().min(room).min(self.chunker.next());
-                    if outgoing.closed || outgoing.reset {
+                    if outgoing.closed || outgoing.reset || outgoing.refused {
                         driver.handle_io_error(io::ErrorKind::BrokenPipe.into());
                     } else if n == 0 {
                         driver.handle_write_blocked(now);
@@ -189,7 +193,7 @@ impl Driven {
                 }
                 Next::Flush => driver.handle_flushed(),
                 Next::Read => {
-                    if incoming.reset {
+                    if incoming.reset && incoming.bytes.is_empty() {
                         driver.handle_io_error(io::ErrorKind::ConnectionReset.into());
                         continue;
                     }

@@ -309,3 +309,34 @@ async fn a_raw_client_close_gets_the_same_code_back_and_then_the_end_of_tcp() {
     })
     .await;
 }
+
+/// A client streaming a message past the server's limit reads the server's 1009 close, not
+/// the reset that follows it (the server drains before it closes; the client reads what
+/// arrived before the reset when its write fails).
+#[tokio::test]
+async fn an_upload_over_the_limit_gets_its_1009_close_not_a_reset() {
+    bounded(async {
+        let (addr, server) = serve_one_ws(ServerConfig::default(), echo).await;
+        let mut ws = connect(addr, "/").await;
+        let fragment = vec![7u8; 64 << 10];
+        let total = 20 << 20;
+        let mut sent = 0;
+        while sent < total {
+            let fin = sent + fragment.len() >= total;
+            match ws
+                .send_fragment(ropeway_tokio::MessageKind::Binary, &fragment, fin)
+                .await
+            {
+                Ok(()) => sent += fragment.len(),
+                Err(_) => break,
+            }
+        }
+        let answer = ws.recv().await;
+        match answer {
+            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code.0, 1009),
+            other => panic!("sent {sent} bytes, then {other:?}"),
+        }
+        let _ = server.await;
+    })
+    .await;
+}
