@@ -6,9 +6,20 @@ use std::time::Duration;
 
 use ropeway_core::deflate::DeflateConfig;
 
+/// The async runtime the sample serves on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// ropeway-tokio on a tokio current-thread runtime.
+    Tokio,
+    /// ropeway-smol on a smol local executor.
+    Smol,
+}
+
 /// What the sample serves and how.
 #[derive(Debug)]
 pub struct Options {
+    /// The runtime to serve on.
+    pub runtime: Runtime,
     /// Addresses to listen on.
     pub listen: Vec<SocketAddr>,
     /// Keep-alive ping interval; `None` turns it off.
@@ -27,6 +38,7 @@ ropeway echo sample: a web page at / and a WebSocket echo at /ws
 USAGE: ropeway-echo [OPTIONS]
 
 OPTIONS:
+  --runtime tokio|smol     the async runtime to serve on (default tokio)
   --listen ADDR            address to listen on (repeatable; default 127.0.0.1:5000 and [::1]:5000)
   --keep-alive SECONDS     keep-alive ping interval, 0 = off (default 120)
   --allowed-origin ORIGIN  allow WebSockets only from this origin (repeatable; default: any)
@@ -41,6 +53,7 @@ OPTIONS:
 impl Options {
     /// Parses `args` (without the program name).
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut runtime = Runtime::Tokio;
         let mut listen = Vec::new();
         let mut keep_alive = Some(Duration::from_secs(120));
         let mut allowed_origins = Vec::new();
@@ -50,6 +63,13 @@ impl Options {
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
+                "--runtime" => {
+                    runtime = match value("--runtime")?.as_str() {
+                        "tokio" => Runtime::Tokio,
+                        "smol" => Runtime::Smol,
+                        other => return Err(format!("--runtime {other}: tokio or smol")),
+                    }
+                }
                 "--listen" => {
                     let v = value("--listen")?;
                     listen.push(v.parse().map_err(|e| format!("--listen {v}: {e}"))?);
@@ -98,6 +118,7 @@ impl Options {
             _ => return Err("--tls-cert and --tls-key go together".into()),
         };
         Ok(Options {
+            runtime,
             listen,
             keep_alive,
             allowed_origins,

@@ -1,6 +1,7 @@
 //! The echo sample in a real browser: runs the `ropeway-echo` binary on a free port of
 //! 127.0.0.1 and drives its page in headless Chromium with tests-peers/browser/echo-page.mjs
-//! (Connect, send a non-ASCII message, see it echoed, Close Socket with 1000).
+//! (Connect, send a non-ASCII message, see it echoed, Close Socket with 1000), on each
+//! runtime (`--runtime tokio`, `--runtime smol`).
 //!
 //! Ignored by default: it needs Chromium and playwright-core, which `scripts/test` installs.
 
@@ -91,23 +92,22 @@ fn run_page(server_args: &[&str], page_args: &[&str]) {
     assert!(status.success(), "echo-page.mjs failed: {status}");
 }
 
-#[test]
-#[ignore = "needs Chromium: run scripts/test"]
-fn the_echo_page_works_in_headless_chromium() {
-    run_page(&[], &[]);
+/// The page on the sample served by `runtime`.
+fn echo_page_works(runtime: &str) {
+    run_page(&["--runtime", runtime], &[]);
 }
 
 /// Chromium offers `permessage-deflate; client_max_window_bits`; with --compression the
 /// sample accepts it, and the page must report the negotiated extension, not only the echo.
-#[test]
-#[ignore = "needs Chromium: run scripts/test"]
-fn chromium_negotiates_compression_with_the_sample() {
+fn chromium_negotiates_compression(runtime: &str) {
     run_page(
-        &["--compression"],
+        &["--runtime", runtime, "--compression"],
         &["--expect-extensions", "permessage-deflate"],
     );
     run_page(
         &[
+            "--runtime",
+            runtime,
             "--compression",
             "--server-no-context-takeover",
             "--server-max-window-bits",
@@ -115,4 +115,28 @@ fn chromium_negotiates_compression_with_the_sample() {
         ],
         &["--expect-extensions", "server_max_window_bits=10"],
     );
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn the_echo_page_works_in_headless_chromium() {
+    echo_page_works("tokio");
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn chromium_negotiates_compression_with_the_sample() {
+    chromium_negotiates_compression("tokio");
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn the_echo_page_works_in_headless_chromium_on_smol() {
+    echo_page_works("smol");
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn chromium_negotiates_compression_with_the_sample_on_smol() {
+    chromium_negotiates_compression("smol");
 }

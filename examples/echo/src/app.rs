@@ -1,0 +1,95 @@
+//! What the sample serves, the same on every runtime: the settings, the routes, the page
+//! and the plain answers. The runtime files (`serve_tokio.rs`, `serve_smol.rs`) only listen,
+//! accept and carry these out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{HeaderValue, Response, StatusCode, header};
+use ropeway_core::ServerConfig;
+use ropeway_core::deflate::DeflateServer;
+use ropeway_core::handshake::reject;
+
+use crate::options::Options;
+
+/// The page at `/`: Connect, Send, Close Socket and the Communication Log.
+pub const PAGE: &str = include_str!("../static/index.html");
+
+/// The body of a 400 for a plain request to the WebSocket endpoint.
+pub const NOT_WEBSOCKET: &[u8] = b"a WebSocket endpoint: connect with a WebSocket client\n";
+
+/// The body of a 404.
+pub const NOT_FOUND: &[u8] = b"not found\n";
+
+/// What a request gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// The page.
+    Page,
+    /// The WebSocket echo.
+    Echo,
+    /// A plain request to the WebSocket endpoint: 400.
+    NotWebSocket,
+    /// Anything else: 404.
+    NotFound,
+}
+
+/// Routes a request by its path and whether it asks for a WebSocket.
+pub fn route(path: &str, is_websocket: bool) -> Route {
+    match path {
+        "/" | "/index.html" => Route::Page,
+        "/ws" if is_websocket => Route::Echo,
+        "/ws" => Route::NotWebSocket,
+        _ => Route::NotFound,
+    }
+}
+
+/// The response head for the page.
+pub fn page_response() -> Response<()> {
+    let mut response = reject(StatusCode::OK);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// The server settings from the command line: keep-alive, allowed origins, compression.
+pub fn server_config(options: &Options) -> Arc<ServerConfig> {
+    let mut config = ServerConfig::default();
+    config.core.keep_alive_interval = options.keep_alive;
+    config.allowed_origins = options.allowed_origins.clone();
+    if let Some(deflate) = options.compression {
+        config
+            .extensions
+            .push(Arc::new(DeflateServer::new(deflate)));
+        println!("compression: permessage-deflate ({deflate:?})");
+    }
+    Arc::new(config)
+}
+
+/// The TLS settings, if the command line names a certificate and key.
+pub fn tls_config(options: &Options) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    match &options.tls {
+        Some((cert, key)) => crate::tls::server_config(cert, key).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Says where the sample listens (the first line the browser test waits for).
+pub fn listening(tls: bool, addr: &SocketAddr) {
+    println!("listening on {}://{addr}", scheme(tls));
+}
+
+/// Says where to point a browser, once every listener is up.
+pub fn ready(tls: bool, options: &Options) {
+    let port = options.listen[0].port();
+    println!(
+        "open {}://localhost:{port}/ in a browser (Ctrl-C stops)",
+        scheme(tls)
+    );
+}
+
+fn scheme(tls: bool) -> &'static str {
+    if tls { "https" } else { "http" }
+}
