@@ -40,6 +40,7 @@ pub struct Contender {
 #[rustfmt::skip]
 pub const CONTENDERS: &[Contender] = &[
     Contender { name: "ropeway", bin: "server_ropeway", krate: "ropeway-tokio", deflate: true },
+    Contender { name: "ropeway-smol", bin: "server_ropeway_smol", krate: "ropeway-smol", deflate: true },
     Contender { name: "tokio-tungstenite", bin: "server_tokio_tungstenite", krate: "tokio-tungstenite", deflate: false },
     Contender { name: "fastwebsockets", bin: "server_fastwebsockets", krate: "fastwebsockets", deflate: false },
     Contender { name: "tokio-websockets", bin: "server_tokio_websockets", krate: "tokio-websockets", deflate: false },

@@ -4,7 +4,9 @@
 //! A contender's binary only supplies what is specific to its crate: the
 //! handshake call and the echo loop. That keeps the conditions identical:
 //!
-//! - a tokio `current_thread` runtime (one thread does all the work);
+//! - a tokio `current_thread` runtime (one thread does all the work); for the
+//!   smol contender ([`run_smol_with_args`]), a smol `LocalExecutor` under
+//!   `smol::block_on`, which drives the async-io reactor on the same thread;
 //! - `TCP_NODELAY` on every accepted socket;
 //! - each connection in its own task, spawned with [`spawn`], which also
 //!   opts out of tokio's cooperative budget (as the fast crates' own
@@ -148,6 +150,59 @@ where
             }
         }
     });
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Runs an echo server on smol, under the same conditions as [`run_with_args`]:
+/// the same command line, fd limit, `READY` line, `TCP_NODELAY` and a task per
+/// connection, with one thread doing all the work (a `LocalExecutor` run by
+/// `smol::block_on`, which also drives the async-io reactor on that thread).
+/// smol has no cooperative budget to opt out of.
+///
+/// Never returns; the driver stops the process with a signal.
+pub fn run_smol_with_args<M, H, F>(name: &str, make: M) -> !
+where
+    M: FnOnce(&ServerArgs) -> H,
+    H: Fn(smol::net::TcpStream) -> F + 'static,
+    F: Future<Output = ()> + 'static,
+{
+    let args = ServerArgs::parse(Flags::from_env()).unwrap_or_else(|e| die(&e, USAGE));
+    let handle = make(&args);
+    raise_fd_limit(FD_LIMIT);
+    if std::env::var_os(EXIT_WITH_PARENT_ENV).is_some() {
+        exit_with_parent();
+    }
+    let executor = smol::LocalExecutor::new();
+    let result: std::io::Result<()> = smol::block_on(executor.run(async {
+        let listener = smol::net::TcpListener::bind(args.addr).await?;
+        let local = listener.local_addr()?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "READY {local}")?;
+            out.flush()?;
+        }
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    if let Err(e) = stream.set_nodelay(true) {
+                        eprintln!("{name}: set_nodelay: {e}");
+                    }
+                    executor.spawn(handle(stream)).detach();
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    eprintln!("{name}: accept: {e}");
+                    smol::Timer::after(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }));
     match result {
         Ok(()) => std::process::exit(0),
         Err(e) => {
