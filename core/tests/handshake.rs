@@ -382,3 +382,94 @@ fn urls_are_parsed_for_both_schemes() {
         assert!(ClientRequest::from_url(bad).is_err(), "{bad}");
     }
 }
+
+/// The server's whole sequence, bytes in to answer bytes out, for each decision it makes.
+mod server_handshake {
+    use super::*;
+    use ropeway_core::ServerConfig;
+    use ropeway_core::handshake::ServerHandshake;
+
+    fn answer(head: &str, config: &ServerConfig, accept: Accept) -> (String, bool) {
+        let mut handshake = ServerHandshake::new(config);
+        let mut input = BytesMut::from(head.as_bytes());
+        let accepted = match handshake.recv(&mut input, config) {
+            Ok(Some(request)) => handshake.accept(&request, accept, config).is_ok(),
+            Ok(None) => panic!("incomplete head"),
+            Err(_) => false,
+        };
+        (
+            String::from_utf8_lossy(handshake.output()).into_owned(),
+            accepted,
+        )
+    }
+
+    #[test]
+    fn a_subprotocol_the_client_did_not_offer_is_refused_with_500_not_accepted() {
+        let config = ServerConfig::default();
+        let unoffered = Accept {
+            protocol: Some("chat.v2".into()),
+            ..Accept::default()
+        };
+        let (out, accepted) = answer(GOOD, &config, unoffered.clone());
+        assert!(!accepted);
+        assert!(out.starts_with("HTTP/1.1 500"), "{out}");
+        assert!(
+            !out.to_ascii_lowercase().contains("sec-websocket-protocol"),
+            "{out}"
+        );
+        let none_offered = with(GOOD, "Sec-WebSocket-Protocol: chat, superchat\r\n", "");
+        let (out, accepted) = answer(&none_offered, &config, unoffered);
+        assert!(!accepted && out.starts_with("HTTP/1.1 500"), "{out}");
+        let offered = Accept {
+            protocol: Some("superchat".into()),
+            ..Accept::default()
+        };
+        let (out, accepted) = answer(GOOD, &config, offered);
+        assert!(accepted && out.starts_with("HTTP/1.1 101"), "{out}");
+        assert!(out.contains("sec-websocket-protocol: superchat"), "{out}");
+    }
+
+    #[test]
+    fn each_refusal_is_answered_with_its_status() {
+        let config = ServerConfig {
+            allowed_origins: vec!["https://good.example".into()],
+            ..ServerConfig::default()
+        };
+        let good = with(
+            GOOD,
+            "Origin: http://example.com",
+            "Origin: https://good.example",
+        );
+        let cases = [
+            (GOOD.to_owned(), "403"),
+            (good.clone(), "101"),
+            (
+                with(
+                    &good,
+                    "Sec-WebSocket-Version: 13",
+                    "Sec-WebSocket-Version: 8",
+                ),
+                "426",
+            ),
+            (
+                with(
+                    &good,
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                    "Sec-WebSocket-Key: x",
+                ),
+                "400",
+            ),
+            (
+                with(&good, "Host:", &format!("X: {}\r\nHost:", "a".repeat(9000))),
+                "431",
+            ),
+        ];
+        for (head, status) in cases {
+            let (out, _) = answer(&head, &config, Accept::default());
+            assert!(
+                out.starts_with(&format!("HTTP/1.1 {status}")),
+                "{status}: {out}"
+            );
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //!
 //! 1. **read** bytes into its `BytesMut`; on end of stream call [`Connection::handle_eof`];
 //! 2. **recv**: call [`Connection::recv`] (or [`Connection::recv_partial`]) until it returns
-//!    `Ok(None)` (more input needed) or an error, handing each [`Event`] to the application;
+//!    `Ok(None)` (more input needed) or an error, handing each [`Event`](crate::Event) to the application;
 //! 3. **transmit**: write [`Connection::poll_transmit`] to the transport and report what was
 //!    written with [`Connection::advance_transmit`];
 //! 4. **sleep** until [`Connection::poll_timeout`], then call [`Connection::handle_timeout`];

@@ -8,7 +8,7 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 
 /// A text or binary message framed once, to broadcast to many connections.
 ///
-/// A server queues the same frame bytes on every connection ([`Connection::send_prepared`]):
+/// A server queues the same frame bytes on every connection ([`Connection::send_prepared`](super::Connection::send_prepared)):
 /// no encoding per connection, and no copy at all for large messages. Two cases cannot share
 /// the frame and encode it per connection from the payload instead: a client (every frame is
 /// masked with a key of its own) and a connection whose permessage-deflate compresses the

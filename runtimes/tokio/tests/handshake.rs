@@ -65,6 +65,40 @@ async fn server_chooses_a_subprotocol_and_sees_the_clients_extra_header() {
 }
 
 #[tokio::test]
+async fn a_subprotocol_the_client_did_not_offer_is_refused_not_accepted() {
+    bounded(async {
+        let (addr, server) = serve_one(|tcp| async move {
+            let incoming = Incoming::read(tcp, &ServerConfig::default()).await?;
+            let answer = Accept {
+                protocol: Some("chat.v2".into()),
+                ..Accept::default()
+            };
+            incoming.accept(answer).await.map(|_| ())
+        })
+        .await;
+        let request = ClientRequest::from_url(&ws_url(addr, "/"))
+            .unwrap()
+            .protocol("chat.v1");
+        let refused = ropeway_tokio::connect_with(request, &ClientConfig::default()).await;
+        match refused {
+            Err(Error::Handshake(HandshakeError::Rejected { status, .. })) => {
+                assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            other => panic!("{other:?}"),
+        }
+        let served = server.await.unwrap();
+        assert!(
+            matches!(
+                served,
+                Err(Error::Handshake(HandshakeError::ProtocolNotOffered(_)))
+            ),
+            "{served:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_client_offering_no_subprotocol_gets_none() {
     bounded(async {
         let addr = spawn_echo_server(ServerConfig::default()).await;
