@@ -83,6 +83,8 @@ const USAGE: &str = "usage: driver [--quick] [options]
   --no-build           do not run `cargo build` for the server and load generator binaries
   --out DIR            where latest.{md,json,svg} go (default benches/results)
   --from-json FILE     measure nothing: rewrite latest.md and latest.svg beside FILE from its numbers
+  --generator NAME     the load generator for load cases: rust (default, src/bin/loadgen.rs) or
+                       node (node/loadgen.mjs: Node.js + ws; run `npm ci` in benches/load/node)
   --instructions       after the timed runs, run each load case once more per contender with
                        the server under valgrind's callgrind: user-space instructions per message
   --readme             with --from-json: also rewrite the README's results section
@@ -110,6 +112,9 @@ struct Settings {
     bin_dir: PathBuf,
     /// (server CPU, load generator CPU).
     pin: Option<(usize, usize)>,
+    /// The load generator: the Rust one (`None`), or the Node.js one (`node/loadgen.mjs`),
+    /// built differently, to see what one generator's timing hides.
+    node_generator: Option<PathBuf>,
 }
 
 fn main() {
@@ -318,6 +323,11 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
     let instructions = f.switch("instructions");
     let no_pin = f.switch("no-pin");
     let no_build = f.switch("no-build");
+    let node_generator = match f.value("generator")?.as_deref() {
+        None | Some("rust") => None,
+        Some("node") => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("node/loadgen.mjs")),
+        Some(other) => return Err(format!("--generator {other}: expected rust or node")),
+    };
 
     let list = |v: Option<String>| -> Option<Vec<String>> {
         v.map(|v| {
@@ -410,6 +420,7 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
         update_readme,
         log_dir,
         bin_dir,
+        node_generator,
         pin,
     })
 }
@@ -629,8 +640,15 @@ fn try_load(
     if case.deflate {
         args.push("--deflate".into());
     }
+    let loadgen = match &s.node_generator {
+        Some(script) => {
+            args.insert(0, script.display().to_string());
+            PathBuf::from("node")
+        }
+        None => s.bin_dir.join("loadgen"),
+    };
     let mut lg = Proc::spawn(
-        &s.bin_dir.join("loadgen"),
+        &loadgen,
         &args,
         s.pin.map(|p| p.1),
         &log_path(s, rep, case, con, "loadgen"),
