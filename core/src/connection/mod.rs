@@ -111,7 +111,7 @@ impl Connection {
         entropy: Option<Box<dyn Entropy>>,
         now: Instant,
     ) -> Self {
-        let mut timers = TimerTable::default();
+        let mut timers = TimerTable::new(now);
         if let Some(interval) = config.keep_alive_interval {
             timers.set(Timer::KeepAlive, now + interval);
         }
@@ -172,6 +172,12 @@ impl Connection {
     /// The earliest time at which [`Connection::handle_timeout`] has work to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
+    }
+
+    /// A number that changes whenever a deadline is armed or stopped: while it stays the
+    /// same, so does [`Connection::poll_timeout`].
+    pub fn timer_epoch(&self) -> u8 {
+        self.timers.epoch()
     }
 
     /// Input: time has passed. Sends keep-alive pings, detects a dead peer, and ends a close

@@ -22,11 +22,12 @@ impl Driver {
     /// An error ends the connection. A peer that broke the protocol still gets the close
     /// frame the core queued; a peer that vanished, stopped answering or failed the
     /// transport gets nothing more.
+    #[cold]
     pub(super) fn begin_ending(&mut self, error: Error) {
         if self.phase != Phase::Running {
             return;
         }
-        self.peer_gone = matches!(
+        self.flags.set_peer_gone(matches!(
             error,
             Error::Connection(
                 ConnectionError::KeepAliveTimeout
@@ -34,12 +35,12 @@ impl Driver {
                     | ConnectionError::CloseTimeout
                     | ConnectionError::WriteStalled
             ) | Error::Io(_)
-        );
+        ));
         self.ending = Some(Box::new(Ending {
             error: Some(error),
             drained: 0,
         }));
-        self.held = None;
+        self.slot = None;
         self.phase = Phase::Failing;
     }
 
@@ -47,14 +48,14 @@ impl Driver {
     /// when the frame was handed over) gives up on the peer: one that never reads must not
     /// hold the error back forever.
     pub(super) fn poll_failing(&mut self, goal: Goal) -> Option<Next> {
-        if !self.peer_gone {
+        if !self.flags.peer_gone() {
             let queued = self.conn.queued_output();
-            if queued > 0 || self.flush_needed {
-                if !self.write_blocked {
+            if queued > 0 || self.flags.flush_needed() {
+                if !self.flags.write_blocked() {
                     return Some(if queued > 0 { Next::Write } else { Next::Flush });
                 }
                 if self.conn.is_terminated() {
-                    self.peer_gone = true;
+                    self.flags.set_peer_gone(true);
                 } else if let Some(next) = self.poll_timer() {
                     return Some(next);
                 } else {
@@ -62,7 +63,7 @@ impl Driver {
                 }
             }
         }
-        self.phase = if self.peer_gone {
+        self.phase = if self.flags.peer_gone() {
             Phase::Reporting
         } else {
             Phase::Closing
@@ -73,12 +74,12 @@ impl Driver {
     /// Shuts the transport down: the write side after a failure (then drains), or the whole
     /// of it at the end.
     pub(super) fn poll_shutdown(&mut self, goal: Goal) -> Option<Next> {
-        if !self.write_blocked {
+        if !self.flags.write_blocked() {
             return Some(Next::Shutdown {
-                graceful: !self.peer_gone,
+                graceful: !self.flags.peer_gone(),
             });
         }
-        if !self.peer_gone {
+        if !self.flags.peer_gone() {
             return Some(self.wait(goal));
         }
         // A gone peer gets one try: a TLS close_notify to a peer that stopped reading would
@@ -91,8 +92,8 @@ impl Driver {
     /// or the close timeout.
     pub(super) fn poll_draining(&mut self, goal: Goal) -> Option<Next> {
         let drained = self.ending.as_ref().map_or(0, |e| e.drained);
-        let done = self.eof
-            || self.peer_gone
+        let done = self.flags.eof()
+            || self.flags.peer_gone()
             || drained >= self.conn.config().failure_drain
             || self.conn.is_aborted();
         if done {
@@ -107,7 +108,7 @@ impl Driver {
         if let Some(next) = self.poll_timer() {
             return Some(next);
         }
-        if !self.read_blocked {
+        if !self.flags.read_blocked() {
             return Some(Next::Read);
         }
         Some(Next::Wait {
@@ -132,13 +133,8 @@ impl Driver {
         if !goal.receives() {
             return Some(Next::Ended(None));
         }
-        if !self.app_behind {
-            let decoded = if goal == Goal::Piece {
-                self.conn.recv_partial(&mut self.reader.buf)
-            } else {
-                self.conn.recv(&mut self.reader.buf)
-            };
-            match decoded {
+        if !self.flags.app_behind() {
+            match self.decode(goal) {
                 Ok(Some(event)) => {
                     if matches!(event, crate::event::Event::Close(_)) {
                         // The peer's own account of the end stands; nothing is left to say.
@@ -149,11 +145,11 @@ impl Driver {
                     }
                     return self.deliver(goal, event);
                 }
-                Ok(None) if !self.eof && !self.read_blocked => {
-                    self.writing = false;
+                Ok(None) if !self.flags.eof() && !self.flags.read_blocked() => {
+                    self.flags.set_writing(false);
                     return Some(Next::Read);
                 }
-                Ok(None) if !self.eof && self.transport_is_gone() => {
+                Ok(None) if !self.flags.eof() && self.transport_is_gone() => {
                     // The kernel has what the peer sent and will answer the read at once;
                     // the runtime may just not have seen the readiness yet.
                     return Some(Next::Wait {
@@ -182,7 +178,7 @@ impl Driver {
 
     /// Reports the error, once, to a receiving caller.
     pub(super) fn poll_reporting(&mut self, goal: Goal) -> Option<Next> {
-        if self.app_behind && goal.receives() {
+        if self.flags.app_behind() && goal.receives() {
             // The end is reported once the application has room for it.
             return Some(self.wait(goal));
         }
@@ -193,8 +189,8 @@ impl Driver {
         }
         // After a drain the write side is shut already; what is left is to close, which
         // needs no step of its own.
-        self.write_blocked = false;
-        if self.peer_gone {
+        self.flags.set_write_blocked(false);
+        if self.flags.peer_gone() {
             self.phase = Phase::ShuttingDown;
         } else {
             self.handle_shutdown();

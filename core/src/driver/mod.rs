@@ -58,6 +58,7 @@
 
 mod ending;
 mod error;
+mod flags;
 mod next;
 mod read;
 mod spare;
@@ -73,9 +74,11 @@ use bytes::{Bytes, BytesMut};
 
 use crate::close::CloseFrame;
 use crate::connection::{Connection, PreparedMessage, SendOptions};
+use crate::error::ConnectionError;
 use crate::event::{Data, Event, MessageKind};
 use crate::message::{Assembler, Message};
 
+use self::flags::Flags;
 use self::read::Reader;
 
 /// Where the connection is in its life, as the driver sees it.
@@ -103,41 +106,31 @@ enum Phase {
     Ended,
 }
 
+/// An event the driver holds between polls.
+#[derive(Debug)]
+enum Slot {
+    /// A piece of a message handed out partly by [`Driver::take_piece`].
+    Piece(Data),
+    /// A ping or close held back until the answer the core queued for it is written.
+    Held(Event),
+}
+
 /// One WebSocket connection's driver: the [`Connection`], its read buffer and policy, the
 /// message assembler and the end of its life. See the [module docs](self) for the contract.
 pub struct Driver {
     conn: Connection,
     reader: Reader,
     assembler: Assembler,
-    /// A piece of a message handed out partly by [`Driver::take_piece`]. Boxed, like the
-    /// other rare slots: every idle connection carries this struct.
-    piece: Option<Box<Data>>,
-    /// A ping or close held back until the answer the core queued for it is written.
-    held: Option<Box<Event>>,
+    /// An event waiting to be handed out. Boxed, like the other rare slots: every idle
+    /// connection carries this struct.
+    slot: Option<Box<Slot>>,
     /// How the connection ends, once it does: boxed, as every live connection carries the
     /// slot.
     ending: Option<Box<ending::Ending>>,
     phase: Phase,
-    /// The last read found nothing; no read until readiness is reported.
-    read_blocked: bool,
-    /// The last write (or flush, or shutdown) could not proceed.
-    write_blocked: bool,
-    /// Bytes were written since the last flush.
-    flush_needed: bool,
-    /// The transport reported end of stream.
-    eof: bool,
-    /// The application is not taking messages (a split read half that is behind): stop
-    /// reading so TCP slows the peer down.
-    app_behind: bool,
-    /// The peer stopped reading or vanished: nothing more is written or waited for.
-    peer_gone: bool,
-    /// The last step asked for was a write or flush (so an I/O error is a write error).
-    writing: bool,
-    /// The current goal takes pieces as they come, so reads need be no larger than a
-    /// read's worth.
-    partial: bool,
-    /// The deadline the caller last armed a wake-up for.
-    timer_armed: Option<Instant>,
+    flags: Flags,
+    /// The connection's timer epoch when the caller last armed a wake-up for its deadline.
+    timer_epoch: u8,
 }
 
 impl std::fmt::Debug for Driver {
@@ -158,19 +151,11 @@ impl Driver {
             conn,
             reader: Reader::new(buffered, read_buffer_size),
             assembler: Assembler::new(),
-            piece: None,
-            held: None,
+            slot: None,
             ending: None,
             phase: Phase::Running,
-            read_blocked: false,
-            write_blocked: false,
-            flush_needed: false,
-            eof: false,
-            app_behind: false,
-            peer_gone: false,
-            writing: false,
-            partial: false,
-            timer_armed: None,
+            flags: Flags::default(),
+            timer_epoch: 0,
         }
     }
 
@@ -184,127 +169,134 @@ impl Driver {
         self.phase != Phase::Running
     }
 
-    /// The next step towards `goal`.
-    pub fn poll(&mut self, goal: Goal) -> Next {
-        self.partial = goal == Goal::Piece;
-        loop {
-            match self.phase {
-                Phase::Running => {
-                    if let Some(next) = self.poll_running(goal) {
-                        return next;
-                    }
-                }
-                Phase::Failing => {
-                    if let Some(next) = self.poll_failing(goal) {
-                        return next;
-                    }
-                }
-                Phase::Closing | Phase::ShuttingDown => {
-                    if let Some(next) = self.poll_shutdown(goal) {
-                        return next;
-                    }
-                }
-                Phase::Draining => {
-                    if let Some(next) = self.poll_draining(goal) {
-                        return next;
-                    }
-                }
-                Phase::Salvaging => {
-                    if let Some(next) = self.poll_salvaging(goal) {
-                        return next;
-                    }
-                }
-                Phase::Reporting => {
-                    if let Some(next) = self.poll_reporting(goal) {
-                        return next;
-                    }
-                }
-                Phase::Ended => return Next::Ended(None),
-            }
-        }
+    /// Whether a data message can be queued right now ([`Goal::SendReady`] would be reached
+    /// without a step): a cheap check before driving towards it.
+    #[inline]
+    pub fn ready_to_send(&self) -> bool {
+        self.phase == Phase::Running && self.conn.can_send()
     }
 
-    /// One round while running; `None` to go round again.
-    fn poll_running(&mut self, goal: Goal) -> Option<Next> {
-        if let Some(error) = self.conn.error() {
-            // A timer ended it (dead peer, close timeout), or decoding did earlier.
-            self.begin_ending(Error::Connection(error.clone()));
-            return None;
+    /// The next step towards `goal`.
+    pub fn poll(&mut self, goal: Goal) -> Next {
+        self.flags.set_partial(goal == Goal::Piece);
+        if self.phase == Phase::Running {
+            return self.poll_running(goal);
         }
-        if goal.receives() {
-            if goal == Goal::Piece && self.piece.is_some() {
-                return Some(Next::Ready);
-            }
-            if let Some(next) = self.decode(goal) {
+        self.poll_ending(goal)
+    }
+
+    /// The phases after the connection stopped running, each until it has a step to ask for.
+    /// Out of line: the running loop is the hot path, and stays small without it.
+    #[cold]
+    #[inline(never)]
+    fn poll_ending(&mut self, goal: Goal) -> Next {
+        loop {
+            let next = match self.phase {
+                Phase::Running => return self.poll_running(goal),
+                Phase::Failing => self.poll_failing(goal),
+                Phase::Closing | Phase::ShuttingDown => self.poll_shutdown(goal),
+                Phase::Draining => self.poll_draining(goal),
+                Phase::Salvaging => self.poll_salvaging(goal),
+                Phase::Reporting => self.poll_reporting(goal),
+                Phase::Ended => return Next::Ended(None),
+            };
+            if let Some(next) = next {
                 return next;
             }
         }
-        let queued = self.conn.queued_output();
-        if queued > 0 && !self.write_blocked {
-            self.writing = true;
-            return Some(Next::Write);
-        }
-        if queued == 0 && self.flush_needed && !self.write_blocked {
-            self.writing = true;
-            return Some(Next::Flush);
-        }
-        match goal {
-            Goal::SendReady if self.conn.can_send() => return Some(Next::Ready),
-            // Closing or closed: the sender learns that nothing more can be sent.
-            Goal::SendReady if !self.conn.state().can_send() => return Some(Next::Ended(None)),
-            Goal::Flushed if queued == 0 && !self.flush_needed => return Some(Next::Ready),
-            _ => {}
-        }
-        if queued == 0 && self.conn.is_terminated() {
-            // The close handshake is complete (or the client's wait for the server's end).
-            self.phase = Phase::ShuttingDown;
-            return None;
-        }
-        if let Some(next) = self.poll_timer() {
-            return Some(next);
-        }
-        if self.wants_read(goal) && !self.read_blocked {
-            self.writing = false;
-            return Some(Next::Read);
-        }
-        Some(self.wait(goal))
     }
 
-    /// Decodes what is buffered. `Some(next)` when there is something to hand out (or a
-    /// held event's answer to write first: `Some(None)` goes round again).
-    fn decode(&mut self, goal: Goal) -> Option<Option<Next>> {
-        if self.app_behind {
-            return None;
-        }
-        if let Some(held) = self.held.take() {
-            if self.conn.queued_output() > 0 && !self.write_blocked {
-                self.held = Some(held);
-                return None;
+    /// While running: decode, write, flush, then the goal, the end of a clean close, the
+    /// timer, a read, or wait.
+    fn poll_running(&mut self, goal: Goal) -> Next {
+        loop {
+            if let Some(error) = self.conn.error() {
+                // A timer ended it (dead peer, close timeout), or decoding did earlier.
+                self.begin_ending(Error::Connection(error.clone()));
+                return self.poll_ending(goal);
             }
-            return Some(self.deliver(goal, *held));
+            if goal.receives() && !self.flags.app_behind() {
+                match self.slot.as_deref() {
+                    Some(Slot::Piece(_)) if goal == Goal::Piece => return Next::Ready,
+                    Some(Slot::Held(_)) => {
+                        if self.conn.queued_output() == 0 || self.flags.write_blocked() {
+                            // Its answer is out (or cannot go out now): hand it out.
+                            if let Some(Slot::Held(held)) = self.slot.take().map(|slot| *slot)
+                                && let Some(next) = self.deliver(goal, held)
+                            {
+                                return next;
+                            }
+                            continue;
+                        }
+                    }
+                    _ => {
+                        // An empty buffer holds nothing to decode (until the end of stream,
+                        // which the decoder turns into its error).
+                        if !self.reader.buf.is_empty() || self.flags.eof() {
+                            match self.decode(goal) {
+                                Ok(Some(event)) => {
+                                    if matches!(event, Event::Ping(_) | Event::Close(_))
+                                        && self.conn.queued_output() > 0
+                                        && !self.flags.write_blocked()
+                                    {
+                                        // Answer now if the transport takes it, then hand
+                                        // the event out.
+                                        self.slot = Some(Box::new(Slot::Held(event)));
+                                    } else if let Some(next) = self.deliver(goal, event) {
+                                        return next;
+                                    }
+                                    continue;
+                                }
+                                Ok(None) => {}
+                                Err(error) => {
+                                    self.begin_ending(Error::Connection(error));
+                                    return self.poll_ending(goal);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let queued = self.conn.queued_output();
+            if !self.flags.write_blocked() {
+                if queued > 0 {
+                    self.flags.set_writing(true);
+                    return Next::Write;
+                }
+                if self.flags.flush_needed() {
+                    self.flags.set_writing(true);
+                    return Next::Flush;
+                }
+            }
+            match goal {
+                Goal::SendReady if self.conn.can_send() => return Next::Ready,
+                // Closing or closed: the sender learns that nothing more can be sent.
+                Goal::SendReady if !self.conn.state().can_send() => return Next::Ended(None),
+                Goal::Flushed if queued == 0 && !self.flags.flush_needed() => return Next::Ready,
+                _ => {}
+            }
+            if queued == 0 && self.conn.is_terminated() {
+                // The close handshake is complete (or the client's wait for the server's end).
+                self.phase = Phase::ShuttingDown;
+                return self.poll_ending(goal);
+            }
+            if let Some(next) = self.poll_timer() {
+                return next;
+            }
+            if self.wants_read(goal, queued) && !self.flags.read_blocked() {
+                self.flags.set_writing(false);
+                return Next::Read;
+            }
+            return self.wait(goal);
         }
-        let decoded = if goal == Goal::Piece {
+    }
+
+    /// Decodes the next event from what is buffered.
+    fn decode(&mut self, goal: Goal) -> Result<Option<Event>, ConnectionError> {
+        if goal == Goal::Piece {
             self.conn.recv_partial(&mut self.reader.buf)
         } else {
             self.conn.recv(&mut self.reader.buf)
-        };
-        match decoded {
-            Ok(Some(event)) => {
-                if matches!(event, Event::Ping(_) | Event::Close(_))
-                    && self.conn.queued_output() > 0
-                    && !self.write_blocked
-                {
-                    // Answer now if the transport takes it, then hand the event out.
-                    self.held = Some(Box::new(event));
-                    return Some(None);
-                }
-                Some(self.deliver(goal, event))
-            }
-            Ok(None) => None,
-            Err(error) => {
-                self.begin_ending(Error::Connection(error));
-                Some(None)
-            }
         }
     }
 
@@ -314,7 +306,7 @@ impl Driver {
             Goal::Message => self.assembler.push(event).map(Next::Message),
             Goal::Piece => match event {
                 Event::Data(data) => {
-                    self.piece = Some(Box::new(data));
+                    self.slot = Some(Box::new(Slot::Piece(data)));
                     Some(Next::Ready)
                 }
                 Event::Close(_) => Some(Next::Event(event)),
@@ -329,25 +321,37 @@ impl Driver {
     /// application keeps up, and the output is within its limit. Reading stops while the
     /// output is over its limit, so a peer that sends without reading is slowed by TCP
     /// instead of growing this side's memory with answers it does not read.
-    fn wants_read(&self, goal: Goal) -> bool {
+    fn wants_read(&self, goal: Goal, queued: usize) -> bool {
         // Reading goes on after the close frames (input is then dropped): a client learns
         // that the handshake is over from the server's end of stream.
         goal.receives()
-            && !self.eof
-            && !self.app_behind
-            && self.conn.queued_output() <= self.conn.config().limits.max_queued_output
+            && !self.flags.eof()
+            && !self.flags.app_behind()
+            && queued <= self.conn.config().limits.max_queued_output
     }
 
     /// Announces an armed deadline the caller has not armed a wake-up for.
     fn poll_timer(&mut self) -> Option<Next> {
-        let deadline = self.conn.poll_timeout()?;
-        (self.timer_armed != Some(deadline)).then_some(Next::Timer(deadline))
+        if self.timer_epoch == self.conn.timer_epoch()
+            && (self.flags.timer_announced() || self.flags.no_deadline())
+        {
+            // Nothing moved since the caller last looked (or there is no deadline at all).
+            return None;
+        }
+        self.timer_epoch = self.conn.timer_epoch();
+        let Some(deadline) = self.conn.poll_timeout() else {
+            self.flags.set_no_deadline(true);
+            return None;
+        };
+        self.flags.set_no_deadline(false);
+        Some(Next::Timer(deadline))
     }
 
     fn wait(&mut self, goal: Goal) -> Next {
         Next::Wait {
-            read: self.wants_read(goal) && self.read_blocked,
-            write: self.write_blocked && (self.conn.queued_output() > 0 || self.flush_needed),
+            read: self.wants_read(goal, self.conn.queued_output()) && self.flags.read_blocked(),
+            write: self.flags.write_blocked()
+                && (self.conn.queued_output() > 0 || self.flags.flush_needed()),
             deadline: self.conn.poll_timeout(),
         }
     }
@@ -446,7 +450,8 @@ impl Driver {
     /// as written.
     pub fn take_transmit(&mut self, now: Instant) -> Bytes {
         let bytes = self.conn.take_transmit(now);
-        self.flush_needed |= !bytes.is_empty();
+        self.flags
+            .set_flush_needed(self.flags.flush_needed() || !bytes.is_empty());
         bytes
     }
 
@@ -455,7 +460,7 @@ impl Driver {
     /// Where the next read goes (see [`ReadInto`]).
     pub fn read_into(&mut self) -> ReadInto<'_> {
         let rest = self.conn.read_hint(self.reader.buf.len());
-        self.reader.read_into(rest, self.partial)
+        self.reader.read_into(rest, self.flags.partial())
     }
 
     /// Input: `n` bytes were read into [`ReadInto::Buffer`]; 0 is the end of the stream.
@@ -482,47 +487,56 @@ impl Driver {
     }
 
     fn handle_eof(&mut self) {
-        self.eof = true;
+        self.flags.set_eof(true);
         self.conn.handle_eof();
     }
 
     /// Input: the read found nothing (would block, `Pending`). While nothing is buffered the
     /// connection gives its buffers up: an idle connection holds none (its output buffer goes
     /// to the thread's spare, for the next reply on this thread).
-    pub fn handle_read_blocked(&mut self) {
-        self.read_blocked = true;
+    ///
+    /// Returns whether the next poll would only say [`Next::Wait`] (everything else was done
+    /// before the read was asked for), so a caller may wait at once.
+    pub fn handle_read_blocked(&mut self) -> bool {
+        self.flags.set_read_blocked(true);
         if self.reader.buf.is_empty() {
             self.reader.release_if_empty();
             spare::keep_from(&mut self.conn);
             self.conn.shrink_buffers();
         }
+        matches!(self.phase, Phase::Running | Phase::Draining)
     }
 
     /// Input: `n` bytes of the output were written. Writing nothing is an error (`WriteZero`).
-    pub fn handle_written(&mut self, n: usize) {
+    ///
+    /// Returns whether to flush now, in the same turn: everything queued is written. (A
+    /// caller that does flushes and reports [`Driver::handle_flushed`]; one that does not
+    /// gets a [`Next::Flush`] step instead.)
+    pub fn handle_written(&mut self, n: usize) -> bool {
         if n == 0 {
             self.handle_io_error(io::ErrorKind::WriteZero.into());
-            return;
+            return false;
         }
         self.conn.advance_transmit(n);
-        self.flush_needed = true;
+        self.flags.set_flush_needed(true);
+        self.conn.queued_output() == 0
     }
 
     /// Input: the write, flush or shutdown could not proceed at `now` (would block,
     /// `Pending`, no HTTP/2 send window). Starts the write stall timer.
     pub fn handle_write_blocked(&mut self, now: Instant) {
-        self.write_blocked = true;
+        self.flags.set_write_blocked(true);
         self.conn.handle_write_blocked(now);
     }
 
     /// Input: the flush completed.
     pub fn handle_flushed(&mut self) {
-        self.flush_needed = false;
+        self.flags.set_flush_needed(false);
     }
 
     /// Input: the transport failed. The peer is taken as gone: nothing more is written.
     pub fn handle_io_error(&mut self, error: io::Error) {
-        if self.phase == Phase::Running && self.writing && self.conn.state().can_receive() {
+        if self.phase == Phase::Running && self.flags.writing() && self.conn.state().can_receive() {
             // A peer that closed (or reset) while this end was still sending may have sent a
             // close frame first (an upload over its limit gets 1009): read what arrived
             // before reporting the write error.
@@ -532,7 +546,7 @@ impl Driver {
             self.begin_ending(Error::Io(error));
         } else {
             // An error while ending only means the peer went away too; the first stands.
-            self.peer_gone = true;
+            self.flags.set_peer_gone(true);
             if self.phase == Phase::Salvaging {
                 self.phase = Phase::Reporting;
             }
@@ -541,49 +555,49 @@ impl Driver {
 
     /// Input: the transport was shut down (or the attempt is over).
     pub fn handle_shutdown(&mut self) {
-        self.write_blocked = false;
+        self.flags.set_write_blocked(false);
         if self.phase == Phase::Closing {
             self.phase = Phase::Draining;
             return;
         }
         self.phase = Phase::Ended;
         self.reader.release();
-        self.held = None;
-        self.piece = None;
+        self.slot = None;
     }
 
     /// Input: the deadline of [`Next::Timer`] passed at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.timer_armed = None;
+        self.flags.set_timer_announced(false);
         self.conn.handle_timeout(now);
     }
 
     /// Input: the caller armed a wake-up for the deadline of [`Next::Timer`].
     pub fn handle_timer_pending(&mut self) {
-        self.timer_armed = self.conn.poll_timeout();
+        self.flags.set_timer_announced(true);
+        self.timer_epoch = self.conn.timer_epoch();
     }
 
     /// Input: the transport may be readable.
     pub fn handle_readable(&mut self) {
-        self.read_blocked = false;
+        self.flags.set_read_blocked(false);
     }
 
     /// Input: the transport may be writable.
     pub fn handle_writable(&mut self) {
-        self.write_blocked = false;
+        self.flags.set_write_blocked(false);
     }
 
     /// Input: woken for an unknown reason (a future being polled): retry everything.
     pub fn handle_wakeup(&mut self) {
-        self.read_blocked = false;
-        self.write_blocked = false;
-        self.timer_armed = None;
+        self.flags.set_read_blocked(false);
+        self.flags.set_write_blocked(false);
+        self.flags.set_timer_announced(false);
     }
 
     /// Input: whether the application is behind (a split read half whose queue is full).
     /// While it is, nothing is decoded or read.
     pub fn handle_app_behind(&mut self, behind: bool) {
-        self.app_behind = behind;
+        self.flags.set_app_behind(behind);
     }
 
     // ----------------------------------------------------------------- pieces
@@ -591,7 +605,9 @@ impl Driver {
     /// Takes the next part of the piece [`Goal::Piece`] made ready, copying as much as fits
     /// into `buf`; `None` when no piece is ready (poll again).
     pub fn take_piece(&mut self, buf: &mut [u8]) -> Option<Piece> {
-        let data = self.piece.as_mut()?;
+        let Some(Slot::Piece(data)) = self.slot.as_deref_mut() else {
+            return None;
+        };
         let len = data.payload.len().min(buf.len());
         buf[..len].copy_from_slice(&data.payload[..len]);
         let _ = data.payload.split_to(len);
@@ -599,7 +615,7 @@ impl Driver {
         let end_of_message = done && data.message_end;
         let kind = data.kind;
         if done {
-            self.piece = None;
+            self.slot = None;
         }
         (len > 0 || end_of_message).then_some(Piece::Data {
             kind,

@@ -5,7 +5,7 @@
 
 use std::future::poll_fn;
 use std::io::IoSlice;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -179,6 +179,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Ready once a data message may be queued. Fails once the connection has ended.
     pub(crate) fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.driver.ready_to_send() {
+            return Poll::Ready(Ok(()));
+        }
         self.poll_drive(cx, Goal::SendReady)
             .map(Next::into_send_ready)
     }
@@ -219,16 +222,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Next> {
         self.driver.handle_wakeup();
         loop {
-            match self.driver.poll(goal) {
+            // The I/O steps own nothing: dropping them needs no call.
+            let next = ManuallyDrop::new(self.driver.poll(goal));
+            match &*next {
                 Next::Wait { .. } => return Poll::Pending,
                 Next::Write => self.write(cx),
-                Next::Flush => match Pin::new(&mut self.io).poll_flush(cx) {
-                    Poll::Ready(Ok(())) => self.driver.handle_flushed(),
-                    Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
-                    Poll::Pending => self.driver.handle_write_blocked(now()),
-                },
-                Next::Read => self.read(cx),
-                Next::Timer(deadline) => self.poll_timer(cx, deadline),
+                Next::Flush => self.flush(cx),
+                Next::Read => {
+                    if self.read(cx) {
+                        // Blocked, and nothing else to do: the driver would say Wait.
+                        return Poll::Pending;
+                    }
+                }
+                &Next::Timer(deadline) => self.poll_timer(cx, deadline),
                 Next::Shutdown { .. } => match Pin::new(&mut self.io).poll_shutdown(cx) {
                     Poll::Ready(_) => {
                         self.sleep = None;
@@ -236,7 +242,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     }
                     Poll::Pending => self.driver.handle_write_blocked(now()),
                 },
-                reached => return Poll::Ready(reached),
+                _ => return Poll::Ready(ManuallyDrop::into_inner(next)),
             }
         }
     }
@@ -258,7 +264,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             io.poll_write(cx, self.driver.poll_transmit_with(clock))
         };
         match written {
-            Poll::Ready(Ok(n)) => self.driver.handle_written(n),
+            Poll::Ready(Ok(n)) => {
+                if self.driver.handle_written(n) {
+                    self.flush(cx);
+                }
+            }
+            Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
+            Poll::Pending => self.driver.handle_write_blocked(now()),
+        }
+    }
+
+    fn flush(&mut self, cx: &mut Context<'_>) {
+        match Pin::new(&mut self.io).poll_flush(cx) {
+            Poll::Ready(Ok(())) => self.driver.handle_flushed(),
             Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
             Poll::Pending => self.driver.handle_write_blocked(now()),
         }
@@ -266,7 +284,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// One read, where the driver says: into the stack while nothing is buffered (an idle
     /// connection holds no buffer), else into the driver's buffer.
-    fn read(&mut self, cx: &mut Context<'_>) {
+    /// Returns whether it was blocked with nothing else to do (wait now).
+    fn read(&mut self, cx: &mut Context<'_>) -> bool {
         let io = Pin::new(&mut self.io);
         let result = match self.driver.read_into() {
             ReadInto::Scratch => {
@@ -275,7 +294,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 match io.poll_read(cx, &mut scratch) {
                     Poll::Ready(Ok(())) => {
                         self.driver.handle_read_slice(scratch.filled());
-                        return;
+                        return false;
                     }
                     other => other.map_ok(|()| 0),
                 }
@@ -283,8 +302,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             ReadInto::Buffer(buf) => tokio_util::io::poll_read_buf(io, cx, buf),
         };
         match result {
-            Poll::Ready(Ok(n)) => self.driver.handle_read(n),
-            Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
+            Poll::Ready(Ok(n)) => {
+                self.driver.handle_read(n);
+                false
+            }
+            Poll::Ready(Err(e)) => {
+                self.driver.handle_io_error(e);
+                false
+            }
             Poll::Pending => self.driver.handle_read_blocked(),
         }
     }
