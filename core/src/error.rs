@@ -19,6 +19,9 @@ pub enum ProtocolError {
     ReservedOpcode(u8),
     /// An RSV bit that no negotiated extension claims.
     ReservedBits(u8),
+    /// RSV bits on a control frame that the negotiated extension claims for data frames:
+    /// control frames are never compressed or otherwise transformed (RFC 7692 §6.1).
+    ControlFrameReservedBits(u8),
     /// A control frame with FIN clear: control frames are never fragmented.
     FragmentedControlFrame,
     /// A control frame with a payload over 125 bytes.
@@ -78,6 +81,10 @@ impl fmt::Display for ProtocolError {
                     "RSV bits {bits:#05b} set without an extension that claims them"
                 )
             }
+            ProtocolError::ControlFrameReservedBits(bits) => write!(
+                f,
+                "RSV bits {bits:#05b} on a control frame: control frames are never compressed"
+            ),
             ProtocolError::FragmentedControlFrame => f.write_str("fragmented control frame"),
             ProtocolError::ControlFrameTooLong(len) => {
                 write!(f, "control frame payload of {len} bytes (at most 125)")

@@ -96,7 +96,21 @@ impl FrameHeader {
                 return Err(ProtocolError::FragmentedControlFrame);
             }
             if len7 > 125 {
-                return Err(ProtocolError::ControlFrameTooLong(u64::from(len7)));
+                // Report the length the peer claimed, not its 7-bit length code.
+                let claimed = match len7 {
+                    126 => buf
+                        .get(2..4)
+                        .map(|b| u64::from(u16::from_be_bytes([b[0], b[1]]))),
+                    _ => buf.get(2..10).map(|b| {
+                        let mut be = [0u8; 8];
+                        be.copy_from_slice(b);
+                        u64::from_be_bytes(be)
+                    }),
+                };
+                let Some(claimed) = claimed else {
+                    return Ok(None);
+                };
+                return Err(ProtocolError::ControlFrameTooLong(claimed));
             }
         }
         let (payload_len, mut pos) = match len7 {
@@ -255,9 +269,11 @@ mod tests {
             decode(&[0x09, 0x00]),
             Err(ProtocolError::FragmentedControlFrame)
         );
+        // The claimed length is reported, so the error waits for the extended length.
+        assert_eq!(decode(&[0x89, 0x7e]), Ok(None));
         assert_eq!(
-            decode(&[0x89, 0x7e]),
-            Err(ProtocolError::ControlFrameTooLong(126))
+            decode(&[0x89, 0x7e, 0x00, 0xc8]),
+            Err(ProtocolError::ControlFrameTooLong(200))
         );
         assert_eq!(
             decode(&[0x82, 0x7e, 0x00, 0x7d]),

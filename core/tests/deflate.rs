@@ -352,3 +352,24 @@ fn rsv1_on_a_continuation_frame_is_a_protocol_error() {
         )))
     );
 }
+
+#[test]
+fn rsv1_on_a_ping_says_control_frames_are_never_compressed() {
+    let mut pair = pair(
+        DeflateConfig::default(),
+        DeflateConfig::default(),
+        Config::default(),
+        4,
+    );
+    // ping, RSV1, empty, mask 0
+    pair.server
+        .input
+        .extend_from_slice(&[0xc9, 0x80, 0, 0, 0, 0]);
+    pair.server.drain();
+    let error = pair.server.error.clone().expect("a protocol error");
+    assert_eq!(
+        error,
+        ConnectionError::Protocol(ProtocolError::ControlFrameReservedBits(0b100))
+    );
+    assert!(error.to_string().contains("never compressed"), "{error}");
+}

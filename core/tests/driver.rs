@@ -172,6 +172,36 @@ fn a_dead_peer_is_detected_by_keep_alive_and_the_transport_aborted() {
 }
 
 #[test]
+fn a_live_peer_sending_one_large_frame_slowly_is_not_taken_for_dead() {
+    for role in ROLES {
+        let config = Config {
+            keep_alive_interval: Some(secs(2)),
+            keep_alive_timeout: Some(secs(2)),
+            ..Config::default()
+        };
+        let mut driven = Driven::new(config, 1 << 20);
+        // One 100 KiB frame, a piece every second: no frame ends for 100 s, so no pong can
+        // come, but bytes keep arriving.
+        let frame = frame_to(role, OpCode::Binary, &vec![3; 100 << 10]);
+        for piece in frame.chunks(1024) {
+            driven.outgoing(other(role)).inject(piece);
+            driven.advance(secs(1));
+            match driven.drive(role, Goal::Message) {
+                Outcome::Waiting => {}
+                Outcome::Reached(next) => {
+                    let got = next.into_message();
+                    assert!(
+                        matches!(got, Some(Ok(Message::Binary(_)))),
+                        "{role:?}: {got:?}"
+                    );
+                }
+            }
+        }
+        assert!(!driven.driver(role).is_ended(), "{role:?}");
+    }
+}
+
+#[test]
 fn a_peer_that_answers_keep_alive_pings_stays_connected() {
     let config = Config {
         keep_alive_interval: Some(secs(10)),

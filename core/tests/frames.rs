@@ -174,6 +174,12 @@ fn control_frame_rules() {
             &frame(role, true, 0, 9, &[0; 126]),
             ProtocolError::ControlFrameTooLong(126),
         );
+        // The length the peer claimed, not the 7-bit code that says "16-bit length follows".
+        assert_fails(
+            role,
+            &frame(role, true, 0, 8, &[0; 200]),
+            ProtocolError::ControlFrameTooLong(200),
+        );
         // 125 bytes is fine, and answered.
         let mut c = conn(role);
         let (events, err) = feed(&mut c, &frame(role, true, 0, 9, &[7; 125]));

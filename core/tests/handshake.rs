@@ -430,6 +430,62 @@ mod server_handshake {
     }
 
     #[test]
+    fn duplicated_single_headers_and_bodies_are_refused_with_400() {
+        let config = ServerConfig {
+            allowed_origins: vec!["http://example.com".into()],
+            ..ServerConfig::default()
+        };
+        let cases = [
+            // The first Origin is allowed, the second is not: neither may be guessed at.
+            with(
+                GOOD,
+                "Origin: http://example.com\r\n",
+                "Origin: http://example.com\r\nOrigin: https://evil.example\r\n",
+            ),
+            with(
+                GOOD,
+                "Host: server.example.com\r\n",
+                "Host: server.example.com\r\nHost: other.example\r\n",
+            ),
+            with(
+                GOOD,
+                "Sec-WebSocket-Version: 13\r\n",
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Version: 13\r\n",
+            ),
+            with(
+                GOOD,
+                "Upgrade: websocket\r\n",
+                "Upgrade: websocket\r\nUpgrade: websocket\r\n",
+            ),
+            with(GOOD, "Host:", "Content-Length: 5\r\nHost:"),
+            with(GOOD, "Host:", "Transfer-Encoding: chunked\r\nHost:"),
+        ];
+        for head in cases {
+            let (out, accepted) = answer(&head, &config, Accept::default());
+            assert!(
+                !accepted && out.starts_with("HTTP/1.1 400"),
+                "{head}\n{out}"
+            );
+        }
+        let empty_body = with(GOOD, "Host:", "Content-Length: 0\r\nHost:");
+        assert!(answer(&empty_body, &config, Accept::default()).1);
+    }
+
+    #[test]
+    fn a_head_with_bare_line_feeds_is_parsed_at_once() {
+        let config = ServerConfig::default();
+        let bare = GOOD.replace("\r\n", "\n");
+        let mut handshake = ServerHandshake::new(&config);
+        let mut input = BytesMut::from(bare.as_bytes());
+        let request = handshake.recv(&mut input, &config).unwrap();
+        assert!(
+            request.is_some(),
+            "the empty line ends the head without a CR"
+        );
+        assert!(input.is_empty());
+    }
+
+    #[test]
     fn each_refusal_is_answered_with_its_status() {
         let config = ServerConfig {
             allowed_origins: vec!["https://good.example".into()],

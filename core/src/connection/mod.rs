@@ -216,6 +216,13 @@ impl Connection {
         }
     }
 
+    /// Input: bytes arrived from the peer. Any bytes prove it alive for keep-alive, not only
+    /// whole frames: a peer sending one large frame slowly cannot answer a ping until it ends.
+    #[inline]
+    pub fn handle_bytes_received(&mut self) {
+        self.heard_from_peer = true;
+    }
+
     /// Whether a timer gave up on the peer (dead peer, close timeout): the transport should
     /// end now, whatever is still queued or unread.
     pub fn is_aborted(&self) -> bool {

@@ -157,7 +157,15 @@ impl Connection {
         self.check_mask(&header)?;
         if header.opcode.is_control() {
             if header.rsv != 0 {
-                return Err(ProtocolError::ReservedBits(header.rsv));
+                let claimed = self
+                    .extension
+                    .as_ref()
+                    .map_or(0, |n| n.extension.reserved_bits());
+                return Err(if header.rsv & !claimed == 0 {
+                    ProtocolError::ControlFrameReservedBits(header.rsv)
+                } else {
+                    ProtocolError::ReservedBits(header.rsv)
+                });
             }
             // At most 125 bytes: wait for all of it, then decode the header again.
             let payload_len = header.payload_len as usize;

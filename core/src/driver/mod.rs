@@ -471,6 +471,8 @@ impl Driver {
             self.handle_eof();
         } else if self.phase == Phase::Draining {
             self.drop_drained(n);
+        } else {
+            self.conn.handle_bytes_received();
         }
     }
 
@@ -482,6 +484,7 @@ impl Driver {
         } else if self.phase == Phase::Draining {
             self.drop_drained(bytes.len());
         } else {
+            self.conn.handle_bytes_received();
             self.reader.filled_from(bytes);
         }
     }

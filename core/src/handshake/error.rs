@@ -53,6 +53,13 @@ pub enum HandshakeError {
     UnexpectedExtension(String),
     /// The URL is not a `ws://` or `wss://` URL with a host.
     InvalidUrl(String),
+    /// A header that must appear once appeared more than once (`Host`, `Upgrade`,
+    /// `Origin`, `Sec-WebSocket-Key`, `Sec-WebSocket-Version`): which value counts would be a
+    /// guess, and `Origin: good` followed by `Origin: evil` must not pass an allow-list.
+    DuplicateHeader(&'static str),
+    /// An upgrade request with a body (`Content-Length` other than 0, or
+    /// `Transfer-Encoding`): what follows the head must be WebSocket frames.
+    UnexpectedBody,
     /// The request's `Origin` is not on the server's allow-list (answered with 403).
     ForbiddenOrigin(Option<String>),
     /// The server application chose a subprotocol the client did not offer (RFC 6455
@@ -109,6 +116,8 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnexpectedExtension(e) => write!(f, "unacceptable extension: {e}"),
             HandshakeError::InvalidUrl(u) => write!(f, "invalid WebSocket URL: {u}"),
             HandshakeError::ForbiddenOrigin(o) => write!(f, "origin {o:?} is not allowed"),
+            HandshakeError::DuplicateHeader(name) => write!(f, "more than one {name} header"),
+            HandshakeError::UnexpectedBody => f.write_str("an upgrade request cannot have a body"),
             HandshakeError::ProtocolNotOffered(p) => {
                 write!(f, "subprotocol {p:?} was not offered by the client")
             }

@@ -5,7 +5,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 use super::error::HandshakeError;
 
-/// Finds the end of an HTTP head (`\r\n\r\n`) without scanning any byte twice.
+/// Finds the end of an HTTP head (an empty line: `\r\n\r\n`, or with bare LFs, which RFC 9112
+/// §2.2 lets a recipient accept) without scanning any byte twice.
 #[derive(Debug, Default)]
 pub(crate) struct HeadFinder {
     scanned: usize,
@@ -16,9 +17,19 @@ impl HeadFinder {
     pub(crate) fn find(&mut self, buf: &[u8], max: usize) -> Result<Option<usize>, HandshakeError> {
         // Clamped, so a caller that shrinks or reuses the buffer can never cause a panic.
         let stop = buf.len().min(max.saturating_add(1));
-        let start = self.scanned.saturating_sub(3).min(stop);
-        if let Some(pos) = buf[start..stop].windows(4).position(|w| w == b"\r\n\r\n") {
-            let end = start + pos + 4;
+        let start = self.scanned.saturating_sub(2).min(stop);
+        let window = &buf[start..stop];
+        let end = window.iter().enumerate().find_map(|(i, &b)| {
+            if b != b'\n' {
+                return None;
+            }
+            match window.get(i + 1..) {
+                Some([b'\n', ..]) => Some(start + i + 2),
+                Some([b'\r', b'\n', ..]) => Some(start + i + 3),
+                _ => None,
+            }
+        });
+        if let Some(end) = end {
             // The head is found: the next one, if any, is searched from the start.
             self.scanned = 0;
             if end > max {

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use http::header::{
-    CONNECTION, CONTENT_TYPE, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
-    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+    CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, ORIGIN, SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
+    TRANSFER_ENCODING, UPGRADE,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 
@@ -90,6 +91,14 @@ impl UpgradeRequest {
         if !is_websocket_request(&request) {
             return Err(HandshakeError::NotWebSocket);
         }
+        check_single_headers(headers)?;
+        let has_body = headers
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+            || headers.contains_key(TRANSFER_ENCODING);
+        if has_body {
+            return Err(HandshakeError::UnexpectedBody);
+        }
         if request.method() != Method::GET {
             return Err(HandshakeError::WrongMethod(request.method().to_string()));
         }
@@ -120,6 +129,7 @@ impl UpgradeRequest {
         if request.method() != Method::CONNECT {
             return Err(HandshakeError::WrongMethod(request.method().to_string()));
         }
+        check_single_headers(request.headers())?;
         check_version(request.headers())?;
         Ok(Self::validated(request, None))
     }
@@ -241,6 +251,23 @@ impl UpgradeRequest {
         }
         response
     }
+}
+
+/// Headers whose value decides something and so must appear once.
+pub(crate) fn check_single_headers(headers: &HeaderMap) -> Result<(), HandshakeError> {
+    const SINGLE: [(HeaderName, &str); 5] = [
+        (HOST, "Host"),
+        (UPGRADE, "Upgrade"),
+        (ORIGIN, "Origin"),
+        (SEC_WEBSOCKET_KEY, "Sec-WebSocket-Key"),
+        (SEC_WEBSOCKET_VERSION, "Sec-WebSocket-Version"),
+    ];
+    for (name, shown) in SINGLE {
+        if headers.get_all(&name).iter().nth(1).is_some() {
+            return Err(HandshakeError::DuplicateHeader(shown));
+        }
+    }
+    Ok(())
 }
 
 fn check_version(headers: &HeaderMap) -> Result<(), HandshakeError> {

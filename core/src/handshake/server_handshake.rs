@@ -28,7 +28,9 @@ use http::{HeaderValue, Request, Response, StatusCode};
 
 use super::error::HandshakeError;
 use super::head::write_response;
-use super::server::{Accept, RequestReader, UpgradeRequest, is_websocket_request, reject};
+use super::server::{
+    Accept, RequestReader, UpgradeRequest, check_single_headers, is_websocket_request, reject,
+};
 use crate::connection::Connection;
 use crate::extension::Extension;
 use crate::server_config::ServerConfig;
@@ -132,6 +134,12 @@ impl ServerHandshake {
             Ok(None) => return Ok(None),
             Err(e) => return Err(self.fail(e)),
         };
+        if is_websocket_request(&request)
+            && let Err(e) = check_single_headers(request.headers())
+        {
+            // Before the origin check: with two `Origin`s, which one is checked is a guess.
+            return Err(self.fail(e));
+        }
         let origin = request
             .headers()
             .get(http::header::ORIGIN)
