@@ -64,6 +64,27 @@ impl From<&'static str> for Message {
     }
 }
 
+impl From<String> for Message {
+    /// A text message.
+    fn from(s: String) -> Self {
+        Message::Text(Utf8Bytes::from(s))
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    /// A binary message.
+    fn from(bytes: Vec<u8>) -> Self {
+        Message::Binary(Bytes::from(bytes))
+    }
+}
+
+impl From<Bytes> for Message {
+    /// A binary message, without copying.
+    fn from(bytes: Bytes) -> Self {
+        Message::Binary(bytes)
+    }
+}
+
 impl fmt::Debug for Utf8Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
@@ -105,6 +126,45 @@ impl Message {
     /// Whether this is a text or binary message (not a control frame).
     pub fn is_data(&self) -> bool {
         matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// The text of a text message.
+    ///
+    /// ```
+    /// use ropeway_core::Message;
+    /// assert_eq!(Message::text("hi").as_text(), Some("hi"));
+    /// assert_eq!(Message::binary(vec![1]).as_text(), None);
+    /// ```
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(text) => Some(text.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The payload of any message, without copying (a close frame's is empty).
+    ///
+    /// ```
+    /// use ropeway_core::{Bytes, Message};
+    /// assert_eq!(Message::text("hi").into_data(), Bytes::from_static(b"hi"));
+    /// assert_eq!(Message::from(vec![1, 2]).into_data(), Bytes::from_static(&[1, 2]));
+    /// ```
+    pub fn into_data(self) -> Bytes {
+        match self {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes,
+            Message::Close(_) => Bytes::new(),
+        }
     }
 
     /// The usage errors this message has whatever the connection's state: a control payload

@@ -14,12 +14,15 @@ use options::{Options, Runtime, USAGE};
 fn main() {
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
+        // `--help` (an empty message) is asked for: the usage goes to stdout. A usage error
+        // goes to stderr with the usage after it.
+        Err(message) if message.is_empty() => {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
         Err(message) => {
-            if !message.is_empty() {
-                eprintln!("error: {message}\n");
-            }
-            eprintln!("{USAGE}");
-            std::process::exit(if message.is_empty() { 0 } else { 2 });
+            eprintln!("error: {message}\n\n{USAGE}");
+            std::process::exit(2);
         }
     };
     let result = match options.runtime {
