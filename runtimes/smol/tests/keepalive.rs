@@ -130,9 +130,9 @@ fn an_answering_peer_is_pinged_every_interval_with_the_default_ratio() {
         for (i, time) in times.iter().enumerate() {
             let due = Duration::from_millis(400) * (i as u32 + 1);
             assert!(*time >= due - Duration::from_millis(20), "{times:?}");
-            // Interval + timeout would be 500 ms per ping.
-            assert!(*time < due + Duration::from_millis(90), "{times:?}");
         }
+        // Every interval + timeout would put the third ping at 1500 ms.
+        assert!(times[2] < Duration::from_millis(1350), "{times:?}");
     });
 }
 
