@@ -417,6 +417,28 @@ fn a_close_that_arrived_before_a_reset_is_reported_instead_of_the_reset() {
 }
 
 #[test]
+fn a_close_whose_answer_cannot_be_written_is_still_handed_out() {
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 64 << 10);
+        let frame = CloseFrame::new(1009, "too big");
+        let mut payload = 1009u16.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"too big");
+        driven
+            .outgoing(other(role))
+            .inject(&frame_to(role, OpCode::Close, &payload));
+        // The peer is gone by the time the answer is written.
+        driven.outgoing(role).refused = true;
+        let got = driven.drive(role, Goal::Message).next().into_message();
+        assert_eq!(
+            got.unwrap().unwrap(),
+            Message::Close(Some(frame)),
+            "{role:?}"
+        );
+        assert!(recv(&mut driven, role).is_none(), "{role:?}");
+    }
+}
+
+#[test]
 fn a_ping_is_handed_out_after_its_pong_is_written() {
     for role in ROLES {
         let mut driven = Driven::new(quiet(), 64 << 10);

@@ -7,7 +7,7 @@
 use crate::error::ConnectionError;
 
 use super::next::{Goal, Next};
-use super::{Driver, Error, Phase};
+use super::{Driver, Error, Phase, Slot};
 
 /// How the connection ends.
 #[derive(Debug)]
@@ -40,7 +40,8 @@ impl Driver {
             error: Some(error),
             drained: 0,
         }));
-        self.slot = None;
+        // A held event (a ping or close waiting for its answer to go out) stays: after a
+        // write error it is handed out with whatever else arrived before the end.
         self.phase = Phase::Failing;
     }
 
@@ -134,6 +135,18 @@ impl Driver {
             return Some(Next::Ended(None));
         }
         if !self.flags.app_behind() {
+            if matches!(self.slot.as_deref(), Some(Slot::Held(_)))
+                && let Some(Slot::Held(held)) = self.slot.take().map(|slot| *slot)
+            {
+                // Decoded before the write failed, its answer never went out.
+                if matches!(held, crate::event::Event::Close(_)) {
+                    if let Some(ending) = self.ending.as_mut() {
+                        ending.error = None;
+                    }
+                    self.phase = Phase::Reporting;
+                }
+                return self.deliver(goal, held);
+            }
             match self.decode(goal) {
                 Ok(Some(event)) => {
                     if matches!(event, crate::event::Event::Close(_)) {

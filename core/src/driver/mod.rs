@@ -539,7 +539,11 @@ impl Driver {
 
     /// Input: the transport failed. The peer is taken as gone: nothing more is written.
     pub fn handle_io_error(&mut self, error: io::Error) {
-        if self.phase == Phase::Running && self.flags.writing() && self.conn.state().can_receive() {
+        let held = matches!(self.slot.as_deref(), Some(Slot::Held(_)));
+        if self.phase == Phase::Running
+            && self.flags.writing()
+            && (self.conn.state().can_receive() || held)
+        {
             // A peer that closed (or reset) while this end was still sending may have sent a
             // close frame first (an upload over its limit gets 1009): read what arrived
             // before reporting the write error.
