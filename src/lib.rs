@@ -44,3 +44,7 @@ pub use ropeway_tokio as tokio;
 /// The smol / async-io runtime adapter (feature `smol`).
 #[cfg(feature = "smol")]
 pub use ropeway_smol as smol;
+
+/// The blocking mio event-loop server and blocking client (feature `mio`).
+#[cfg(feature = "mio")]
+pub use ropeway_mio as mio;
