@@ -1,13 +1,15 @@
 //! What every ropeway runtime adapter shares beyond the sans-IO core: the client's settings,
-//! the TLS defaults, and the OS-seeded randomness the core takes as an input. The protocol
-//! and connection policy are the core's ([`ropeway_core::driver`]); nothing here decides
-//! anything about a connection.
+//! the TLS defaults, the accept loop's backoff on descriptor exhaustion, and the OS-seeded
+//! randomness the core takes as an input. The protocol and connection policy are the core's
+//! ([`ropeway_core::driver`]); nothing here decides anything about a connection.
 #![forbid(unsafe_code)]
 
+mod accept_backoff;
 mod client_config;
 mod entropy;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+pub use accept_backoff::{AcceptAction, AcceptBackoff, is_resource_exhaustion};
 pub use client_config::ClientConfig;
 pub use entropy::os_seeded_entropy;
