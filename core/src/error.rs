@@ -59,6 +59,25 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
+    /// Whether the peer went over one of this side's limits ([`crate::Limits`]: a frame or
+    /// message too large, answered with 1009) rather than breaking the RFC. Raise the limit
+    /// if such messages are expected.
+    ///
+    /// ```
+    /// use ropeway_core::{ConnectionError, ProtocolError};
+    ///
+    /// let error = ConnectionError::Protocol(ProtocolError::MessageTooLarge { max: 1024 });
+    /// assert!(matches!(&error, ConnectionError::Protocol(e) if e.is_over_limit()));
+    /// assert_eq!(error.close_code(), ropeway_core::CloseCode::MESSAGE_TOO_BIG);
+    /// assert_eq!(error.to_string(), "message over the limit of 1024 bytes (closed with 1009)");
+    /// ```
+    pub fn is_over_limit(&self) -> bool {
+        matches!(
+            self,
+            ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. }
+        )
+    }
+
     /// The close code this error is answered with.
     pub fn close_code(&self) -> CloseCode {
         match self {
@@ -201,6 +220,11 @@ impl ConnectionError {
 impl fmt::Display for ConnectionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Over a limit is this side's setting, not the peer breaking the RFC: say so,
+            // with the close code the peer was sent.
+            ConnectionError::Protocol(e) if e.is_over_limit() => {
+                write!(f, "{e} (closed with 1009)")
+            }
             ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
             ConnectionError::Abnormal => {
                 f.write_str("connection ended without a close handshake (1006)")
