@@ -12,12 +12,14 @@
 //!
 //! See [`Connection`] for the polling order and an example.
 #![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod close;
 pub mod config;
 pub mod connection;
 #[cfg(feature = "deflate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "deflate")))]
 pub mod deflate;
 pub mod driver;
 pub mod entropy;
@@ -47,6 +49,8 @@ pub use entropy::{Entropy, SeededEntropy, ZeroEntropy};
 pub use error::{ConnectionError, ProtocolError, UsageError};
 pub use event::{Data, Event, MessageKind};
 pub use handshake::HandshakeError;
+/// The `http` crate the handshake types are built on (headers, requests, responses).
+pub use http;
 pub use limits::Limits;
 pub use message::{Assembler, Message, Utf8Bytes};
 pub use role::Role;

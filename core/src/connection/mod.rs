@@ -48,7 +48,7 @@ use bytes::{Bytes, BytesMut};
 use crate::config::Config;
 use crate::entropy::Entropy;
 use crate::error::{ConnectionError, ProtocolError};
-use crate::extension::Extension;
+use crate::extension::{Extension, ExtensionOffer};
 use crate::role::Role;
 use crate::state::State;
 use crate::timer::{Timer, TimerTable};
@@ -70,6 +70,9 @@ pub struct Connection {
     encoder: Encoder,
     /// The negotiated extension; boxed with its buffers, as most connections have none.
     extension: Option<Box<Negotiated>>,
+    /// What the opening handshake agreed on, as the 101 said it; boxed and absent when it
+    /// agreed on nothing, so a plain connection pays one pointer.
+    agreed: Option<Box<Agreed>>,
     timers: TimerTable,
     /// Something arrived since the keep-alive timer was last armed.
     heard_from_peer: bool,
@@ -80,6 +83,13 @@ pub struct Connection {
     /// When the last keep-alive ping was handed to the transport: the next one is due an
     /// interval after it, however quickly the peer answered.
     last_ping: Option<Instant>,
+}
+
+/// What the opening handshake agreed on.
+#[derive(Debug)]
+struct Agreed {
+    protocol: Option<String>,
+    extensions: Vec<ExtensionOffer>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -123,6 +133,7 @@ impl Connection {
             decoder: Decoder::new(),
             encoder: Encoder::new(entropy),
             extension: None,
+            agreed: None,
             timers,
             heard_from_peer: false,
             eof: false,
@@ -135,6 +146,56 @@ impl Connection {
     pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
         self.extension = Some(Box::new(Negotiated::new(extension)));
         self
+    }
+
+    /// Records what the opening handshake agreed on: the subprotocol and the extensions with
+    /// their parameters as the 101 response named them (the handshakes call this; see
+    /// [`Connection::protocol`] and [`Connection::negotiated_extensions`]).
+    pub fn with_agreement(
+        mut self,
+        protocol: Option<String>,
+        extensions: Vec<ExtensionOffer>,
+    ) -> Self {
+        self.agreed = (protocol.is_some() || !extensions.is_empty()).then(|| {
+            Box::new(Agreed {
+                protocol,
+                extensions,
+            })
+        });
+        self
+    }
+
+    /// The subprotocol the opening handshake agreed on (`Sec-WebSocket-Protocol` of the 101),
+    /// if any.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{Config, Connection};
+    ///
+    /// let conn = Connection::server(Config::default(), Instant::now())
+    ///     .with_agreement(Some("chat.v1".into()), Vec::new());
+    /// assert_eq!(conn.protocol(), Some("chat.v1"));
+    /// ```
+    pub fn protocol(&self) -> Option<&str> {
+        self.agreed.as_ref()?.protocol.as_deref()
+    }
+
+    /// The extensions the opening handshake agreed on, with their parameters as the 101
+    /// response named them (e.g. `permessage-deflate; server_no_context_takeover`); empty
+    /// when none was.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{Config, Connection};
+    /// use ropeway_core::extension::ExtensionOffer;
+    ///
+    /// let deflate = ExtensionOffer::new("permessage-deflate").param("server_no_context_takeover", None);
+    /// let conn = Connection::server(Config::default(), Instant::now())
+    ///     .with_agreement(None, vec![deflate]);
+    /// assert_eq!(conn.negotiated_extensions()[0].to_string(), "permessage-deflate; server_no_context_takeover");
+    /// ```
+    pub fn negotiated_extensions(&self) -> &[ExtensionOffer] {
+        self.agreed.as_ref().map_or(&[], |a| &a.extensions)
     }
 
     /// This end's role.

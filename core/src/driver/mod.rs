@@ -63,7 +63,7 @@ mod next;
 mod read;
 mod spare;
 
-pub use self::error::Error;
+pub use self::error::{Error, TlsError, TlsErrorKind};
 pub use self::next::{Goal, Next, Piece, ReadInto};
 pub use self::read::READ_SCRATCH;
 

@@ -159,6 +159,10 @@ impl ClientAccepted {
             crate::shared_config::shared(config),
             entropy,
             now,
+        )
+        .with_agreement(
+            self.protocol,
+            super::headers::agreed_extensions(self.response.headers()),
         );
         let conn = match self.extension {
             Some(extension) => conn.with_extension(extension),
@@ -221,6 +225,11 @@ impl ClientHandshake {
     /// Input: validates the response once its head is complete in `input` and splits the
     /// head off; bytes after it (the server's first frames) stay in `input`.
     pub fn recv(&mut self, input: &mut BytesMut) -> Result<Option<ClientAccepted>, HandshakeError> {
+        // A TLS record where an HTTP status line belongs: a ws:// URL for a TLS port. An
+        // alert (0x15) or handshake (0x16) record of TLS 1.x starts with these two bytes.
+        if let [0x15 | 0x16, 0x03, ..] = input[..] {
+            return Err(HandshakeError::ServerSpeaksTls);
+        }
         let Some(end) = self.finder.find(input, self.max_size)? else {
             return Ok(None);
         };

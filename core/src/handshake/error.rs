@@ -66,6 +66,9 @@ pub enum HandshakeError {
     /// §4.2.2 lets a server pick only among the offered ones). A usage error of the server's;
     /// the request is answered with 500 rather than with a 101 the client would fail.
     ProtocolNotOffered(String),
+    /// The server answered the upgrade request with TLS records instead of HTTP: the URL says
+    /// `ws://` but the port speaks TLS (use `wss://`).
+    ServerSpeaksTls,
 }
 
 impl HandshakeError {
@@ -120,6 +123,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnexpectedBody => f.write_str("an upgrade request cannot have a body"),
             HandshakeError::ProtocolNotOffered(p) => {
                 write!(f, "subprotocol {p:?} was not offered by the client")
+            }
+            HandshakeError::ServerSpeaksTls => {
+                f.write_str("the server speaks TLS on this port: use wss://, not ws://")
             }
         }
     }

@@ -58,3 +58,11 @@ mod tests {
         assert_eq!(joined(&h, UPGRADE).as_deref(), Some("h2c, WebSocket"));
     }
 }
+
+/// The extensions a 101 (or HTTP/2 200) response agreed on, with their parameters; empty
+/// when it names none (an unparsable value was refused before this is asked).
+pub(crate) fn agreed_extensions(headers: &HeaderMap) -> Vec<crate::extension::ExtensionOffer> {
+    joined(headers, http::header::SEC_WEBSOCKET_EXTENSIONS)
+        .and_then(|value| crate::extension::parse_extensions(&value).ok())
+        .unwrap_or_default()
+}

@@ -72,7 +72,9 @@ impl Accepted {
     /// The server-side connection, opened at `now`, with the negotiated extension. Settings
     /// equal to another connection's share one copy.
     pub fn into_connection(self, config: &ServerConfig, now: Instant) -> Connection {
-        let conn = Connection::server(shared(&config.core), now);
+        let extensions = super::headers::agreed_extensions(self.response.headers());
+        let conn =
+            Connection::server(shared(&config.core), now).with_agreement(self.protocol, extensions);
         match self.extension {
             Some(extension) => conn.with_extension(extension),
             None => conn,

@@ -18,6 +18,7 @@ pub struct ClientConfig {
     pub handshake_timeout: Duration,
     /// The TLS settings for `wss://`; `None` uses the webpki roots.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Extensions to offer (permessage-deflate).
     pub extensions: Vec<std::sync::Arc<dyn ClientExtension>>,

@@ -3,13 +3,17 @@
 //! randomness the core takes as an input. The protocol and connection policy are the core's
 //! ([`ropeway_core::driver`]); nothing here decides anything about a connection.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod accept_backoff;
 mod client_config;
 mod entropy;
+mod outbound;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 
 pub use accept_backoff::{AcceptAction, AcceptBackoff, is_resource_exhaustion};
 pub use client_config::ClientConfig;
 pub use entropy::os_seeded_entropy;
+pub use outbound::{Outbound, TrySendError};

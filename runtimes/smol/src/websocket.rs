@@ -95,6 +95,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.driver.connection()
     }
 
+    /// The subprotocol the opening handshake agreed on (the one the server chose among the
+    /// client's offers), if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.driver.connection().protocol()
+    }
+
+    /// The extensions the opening handshake agreed on, with their parameters as the 101
+    /// response named them (e.g. `permessage-deflate; server_no_context_takeover`); empty
+    /// when none was.
+    pub fn extensions(&self) -> &[ropeway_core::extension::ExtensionOffer] {
+        self.driver.connection().negotiated_extensions()
+    }
+
     /// The transport.
     pub fn get_ref(&self) -> &S {
         &self.io
@@ -200,6 +213,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Queues a message without writing it.
     pub(crate) fn queue(&mut self, message: Message, options: SendOptions) -> Result<(), Error> {
         self.driver.send(message, options)
+    }
+
+    /// Queues what a write half handed over without writing it.
+    pub(crate) fn queue_outbound(&mut self, item: ropeway_common::Outbound) -> Result<(), Error> {
+        match item {
+            ropeway_common::Outbound::Message(message, options) => self.queue(message, options),
+            ropeway_common::Outbound::Fragment { kind, payload, fin } => {
+                self.driver
+                    .send_fragment(kind, &payload, fin, SendOptions::default())
+            }
+        }
     }
 
     /// Nobody can use the connection any more: the driver closes it.

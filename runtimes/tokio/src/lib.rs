@@ -25,10 +25,22 @@
 //! }
 //! # }
 //! ```
+//!
+//! # Re-exports
+//!
+//! [`http`] (for headers in a [`ClientRequest`] and for responses) and, with the `tls`
+//! feature, [`rustls`]: the very versions this crate was built with, so a
+//! `rustls::ClientConfig` with your own roots fits [`ClientConfig::tls`] without a version
+//! clash. If you depend on rustls yourself, use version 0.23 with
+//! `default-features = false, features = ["ring", "std", "tls12"]` (the provider this crate
+//! installs; `aws-lc-rs` works too if you build the whole config yourself with
+//! `builder_with_provider`), or simply use `ropeway_tokio::rustls`.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
 pub mod server;
 mod split;
@@ -36,7 +48,13 @@ pub mod tls;
 mod websocket;
 
 pub use client::{ClientConfig, connect, connect_with};
-pub use ropeway_core::driver::Piece;
+pub use http;
+pub use ropeway_common::TrySendError;
+pub use ropeway_core::driver::{Piece, TlsError, TlsErrorKind};
+pub use ropeway_core::extension::ExtensionOffer;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use rustls;
 pub use ropeway_core::handshake::{Accept, ClientRequest};
 pub use ropeway_core::{
     CloseCode, CloseFrame, Config, ConnectionError, Error, Limits, Message, MessageKind,

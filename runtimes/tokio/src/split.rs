@@ -8,7 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use ropeway_core::{CloseFrame, Error, Message, SendOptions};
+use ropeway_common::{Outbound, TrySendError};
+use ropeway_core::{Bytes, CloseFrame, Error, Message, MessageKind, SendOptions};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
@@ -46,7 +47,7 @@ impl Stream for ReadHalf {
 /// reference stack's "background service writes to the socket" pattern).
 #[derive(Clone, Debug)]
 pub struct WriteHalf {
-    tx: mpsc::Sender<(Message, SendOptions)>,
+    tx: mpsc::Sender<Outbound>,
 }
 
 impl WriteHalf {
@@ -60,7 +61,45 @@ impl WriteHalf {
     pub async fn send_with(&self, message: Message, options: SendOptions) -> Result<(), Error> {
         message.check()?;
         self.tx
-            .send((message, options))
+            .send(Outbound::Message(message, options))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Queues a message without waiting, for fan-out: a broadcast loop that meets a full
+    /// queue (a subscriber that is behind) gets the message back in
+    /// [`TrySendError::Full`] and decides (drop it, retry later, disconnect the subscriber)
+    /// instead of stalling every other subscriber. [`TrySendError::Closed`] once the
+    /// connection has ended. A message that breaks the protocol's rules (e.g. a ping payload
+    /// over 125 bytes) comes back in [`TrySendError::Invalid`].
+    pub fn try_send(&self, message: Message) -> Result<(), TrySendError> {
+        if let Err(e) = message.check() {
+            return Err(TrySendError::Invalid(message, e));
+        }
+        self.tx
+            .try_send(Outbound::Message(message, SendOptions::default()))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(item) => TrySendError::Full(item.into_message()),
+                mpsc::error::TrySendError::Closed(item) => {
+                    TrySendError::Closed(item.into_message())
+                }
+            })
+    }
+
+    /// Queues one fragment of a message being streamed (see
+    /// [`WebSocket::send_fragment`](crate::WebSocket::send_fragment)): `fin` ends the
+    /// message. Waits while the queue is full. Other senders' messages must not start while a
+    /// fragmented message is being sent from one write half (the driver refuses them with a
+    /// usage error, logged): stream from one task at a time.
+    pub async fn send_fragment(
+        &self,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        let payload = Bytes::copy_from_slice(payload);
+        self.tx
+            .send(Outbound::Fragment { kind, payload, fin })
             .await
             .map_err(|_| Error::Closed)
     }
@@ -108,7 +147,7 @@ struct Task<S> {
     /// reserved slot it reports ready even after the receiver is gone, and dropping the
     /// receiver does not wake a task that waits on the socket.
     reader_dropped: Pin<Box<dyn Future<Output = ()> + Send>>,
-    outbound: mpsc::Receiver<(Message, SendOptions)>,
+    outbound: mpsc::Receiver<Outbound>,
     reader_gone: bool,
     writers_gone: bool,
     abandoned: bool,
@@ -158,9 +197,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
         let mut took = false;
         while !self.writers_gone && matches!(self.ws.poll_ready_to_send(cx), Poll::Ready(Ok(()))) {
             match self.outbound.poll_recv(cx) {
-                Poll::Ready(Some((message, options))) => {
-                    if let Err(e) = self.ws.queue(message, options) {
-                        tracing::debug!("dropped a message queued after close: {e}");
+                Poll::Ready(Some(item)) => {
+                    if let Err(e) = self.ws.queue_outbound(item) {
+                        tracing::debug!("dropped a message the connection refused: {e}");
                     }
                     took = true;
                 }

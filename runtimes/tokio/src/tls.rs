@@ -9,6 +9,7 @@ use tokio::net::TcpStream;
 
 use ropeway_common::ClientConfig;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use ropeway_common::tls::default_client_config;
 use ropeway_core::Error;
 
@@ -19,6 +20,7 @@ pub enum MaybeTlsStream {
     Plain(TcpStream),
     /// `wss://`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
@@ -34,7 +36,7 @@ pub(crate) async fn connect(
     let stream = tokio_rustls::TlsConnector::from(tls)
         .connect(name, tcp)
         .await
-        .map_err(|e| Error::Tls(e.to_string()))?;
+        .map_err(ropeway_common::tls::handshake_error)?;
     Ok(MaybeTlsStream::Tls(Box::new(stream)))
 }
 
@@ -44,7 +46,9 @@ pub(crate) async fn connect(
     _: &str,
     _: &ClientConfig,
 ) -> Result<MaybeTlsStream, Error> {
-    Err(Error::Tls("wss:// needs the `tls` feature".into()))
+    Err(Error::Tls(ropeway_core::driver::TlsError::from_kind(
+        ropeway_core::driver::TlsErrorKind::NotBuilt,
+    )))
 }
 
 macro_rules! delegate {
