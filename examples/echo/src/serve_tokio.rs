@@ -60,7 +60,10 @@ async fn accept_loop(listener: TcpListener, config: Arc<ServerConfig>, tls: Opti
             let result = match tls {
                 Some(tls) => match tls.accept(tcp).await {
                     Ok(stream) => handle(stream, &config).await,
-                    Err(e) => Err(Error::Tls(e.to_string())),
+                    Err(e) => Err(Error::Tls(ropeway_tokio::TlsError::new(
+                        ropeway_tokio::TlsErrorKind::Handshake,
+                        e,
+                    ))),
                 },
                 None => handle::<TcpStream>(tcp, &config).await,
             };
