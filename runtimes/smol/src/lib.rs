@@ -54,14 +54,14 @@ pub use http;
 pub use ropeway_common::TrySendError;
 pub use ropeway_core::driver::{Piece, TlsError, TlsErrorKind};
 pub use ropeway_core::extension::ExtensionOffer;
+pub use ropeway_core::handshake::{Accept, ClientRequest};
+pub use ropeway_core::{
+    CloseCode, CloseFrame, Config, ConnectionError, Error, HandshakeError, Limits, Message,
+    MessageKind, PreparedMessage, SendOptions, ServerConfig, Utf8Bytes,
+};
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
-pub use ropeway_core::handshake::{Accept, ClientRequest};
-pub use ropeway_core::{
-    CloseCode, CloseFrame, Config, ConnectionError, Error, Limits, Message, MessageKind,
-    PreparedMessage, SendOptions, ServerConfig, Utf8Bytes,
-};
 pub use server::{Incoming, accept};
 pub use split::{ReadHalf, SplitTask, WriteHalf};
 pub use tls::MaybeTlsStream;
