@@ -196,49 +196,53 @@ async fn over_limit_is_reported_as_a_limit() {
     .await;
 }
 
-/// A peer that never answers is declared dead by keep-alive while the application only
-/// sends; `send` then reports that (not a silent success).
+/// A peer that never answers is declared dead by keep-alive (while the application waits in
+/// `recv`); `recv` says why once, and every `send` after it fails instead of succeeding
+/// silently. Split, the read half says why and the write half's sends fail.
 #[tokio::test]
-#[ignore = "known gap (issue 14): the driver runs no timer while the application only sends \
-            (Goal::SendReady / Flushed complete without announcing an overdue deadline), so \
-            keep-alive never fires for a send-only connection; the fix belongs in core/src/driver"]
 async fn send_after_the_peer_was_declared_dead_reports_it() {
     bounded(async {
-        let mut config = ServerConfig::default();
-        config.core.keep_alive_interval = Some(Duration::from_millis(50));
-        config.core.keep_alive_timeout = Some(Duration::from_millis(100));
-        let (addr, server) = serve_one_ws(config, |mut ws| async move {
-            let mut last = Ok(());
-            for _ in 0..100 {
-                last = ws.send(Message::text("tick")).await;
-                if last.is_err() {
-                    break;
+        for split in [false, true] {
+            let mut config = ServerConfig::default();
+            config.core.keep_alive_interval = Some(Duration::from_millis(50));
+            config.core.keep_alive_timeout = Some(Duration::from_millis(100));
+            let (addr, server) = serve_one_ws(config, move |mut ws| async move {
+                if split {
+                    let (mut reader, writer) = ws.split();
+                    let why = reader.recv().await;
+                    let send = writer.send(Message::text("late")).await;
+                    let try_send = writer.try_send(Message::text("late"));
+                    (format!("{why:?}"), send, try_send.is_err())
+                } else {
+                    let why = ws.recv().await;
+                    let send = ws.send(Message::text("late")).await;
+                    (format!("{why:?}"), send, true)
                 }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            last
-        })
-        .await;
-        // A peer that completes the handshake, then neither reads nor writes.
-        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(
-            b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .await
-        .unwrap();
-        let result = server.await.unwrap();
-        assert!(
-            matches!(
-                result,
-                Err(Error::Connection(ConnectionError::KeepAliveTimeout))
-            ),
-            "{result:?}"
-        );
-        drop(tcp);
+            })
+            .await;
+            // A peer that completes the handshake, then neither reads nor writes.
+            let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(UPGRADE).await.unwrap();
+            let (why, send, try_send_failed) = server.await.unwrap();
+            assert_eq!(
+                why, "Some(Err(Connection(KeepAliveTimeout)))",
+                "split: {split}"
+            );
+            assert!(
+                matches!(send, Err(Error::Closed)),
+                "split: {split}: {send:?}"
+            );
+            assert!(try_send_failed, "split: {split}");
+            drop(tcp);
+        }
     })
     .await;
 }
+
+/// A client's upgrade request for `/`.
+const UPGRADE: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
 /// `ws://` to a port that speaks TLS says to use `wss://`.
 #[cfg(feature = "tls")]
