@@ -231,6 +231,11 @@ impl Assembler {
         })
     }
 
+    /// Whether a message is half joined (its first fragments arrived, its last not yet).
+    pub fn is_assembling(&self) -> bool {
+        self.parts.is_some()
+    }
+
     /// Bytes of an unfinished message held.
     pub fn buffered(&self) -> usize {
         self.parts.as_ref().map_or(0, |p| p.len())

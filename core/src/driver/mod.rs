@@ -609,6 +609,26 @@ impl Driver {
 
     // ----------------------------------------------------------------- pieces
 
+    /// Whether [`Goal::Message`] is in the middle of joining a message: a caller that
+    /// switches between messages and pieces (a split read half) switches only between
+    /// messages.
+    pub fn is_mid_message(&self) -> bool {
+        self.assembler.is_assembling()
+    }
+
+    /// Takes the whole piece [`Goal::Piece`] made ready, without copying: for a caller that
+    /// hands pieces to another task (a split connection's read half). `None` when no piece
+    /// is ready.
+    pub fn take_piece_data(&mut self) -> Option<Data> {
+        if !matches!(self.slot.as_deref(), Some(Slot::Piece(_))) {
+            return None;
+        }
+        match self.slot.take().map(|slot| *slot) {
+            Some(Slot::Piece(data)) => Some(data),
+            _ => None,
+        }
+    }
+
     /// Takes the next part of the piece [`Goal::Piece`] made ready, copying as much as fits
     /// into `buf`; `None` when no piece is ready (poll again).
     pub fn take_piece(&mut self, buf: &mut [u8]) -> Option<Piece> {

@@ -8,6 +8,7 @@
 mod accept_backoff;
 mod client_config;
 mod entropy;
+mod inbound;
 mod outbound;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
@@ -16,4 +17,5 @@ pub mod tls;
 pub use accept_backoff::{AcceptAction, AcceptBackoff, is_resource_exhaustion};
 pub use client_config::ClientConfig;
 pub use entropy::os_seeded_entropy;
+pub use inbound::{Inbound, ReadState, Step};
 pub use outbound::{Outbound, TrySendError};

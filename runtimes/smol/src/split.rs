@@ -6,12 +6,15 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
 
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
-use ropeway_common::{Outbound, TrySendError};
+use ropeway_common::{Inbound, Outbound, ReadState, Step, TrySendError};
+use ropeway_core::driver::Piece;
 use ropeway_core::{Bytes, CloseFrame, Error, Message, MessageKind, SendOptions};
 
 use crate::websocket::WebSocket;
@@ -25,7 +28,10 @@ const OUTBOUND_QUEUE: usize = 16;
 /// The receiving half of a split connection.
 #[derive(Debug)]
 pub struct ReadHalf {
-    rx: mpsc::Receiver<Result<Message, Error>>,
+    rx: mpsc::Receiver<Result<Inbound, Error>>,
+    /// Tells the driving task to hand out pieces (`recv_piece`) rather than messages.
+    pieces: Arc<AtomicBool>,
+    state: ReadState,
     /// Dropped with the read half, which the driving task notices even while it waits on
     /// the transport.
     _alive: oneshot::Receiver<Infallible>,
@@ -34,7 +40,52 @@ pub struct ReadHalf {
 impl ReadHalf {
     /// Receives the next message; `None` once the connection has ended. Cancellation-safe.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
-        futures_lite::StreamExt::next(&mut self.rx).await
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Receives the next piece of a message into `buf`, as
+    /// [`WebSocket::recv_piece`](crate::WebSocket::recv_piece) does: a message of any size
+    /// (up to [`Limits::max_message_size`](ropeway_core::Limits::max_message_size), which
+    /// still applies; raise it for larger messages) streams through a buffer of any size,
+    /// without the whole message ever being held. Pings and pongs are skipped. `None` once
+    /// the connection has ended. Cancellation-safe. Switch between this and
+    /// [`ReadHalf::recv`] only between messages.
+    pub async fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
+        std::future::poll_fn(|cx| self.poll_recv_piece(cx, buf)).await
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        self.pieces.store(false, Ordering::Relaxed);
+        if let Some(message) = self.state.rest_as_message() {
+            return Poll::Ready(Some(message));
+        }
+        loop {
+            let Some(item) = ready!(Pin::new(&mut self.rx).poll_next(cx)) else {
+                return Poll::Ready(None);
+            };
+            if let Step::Ready(message) = self.state.message(item) {
+                return Poll::Ready(Some(message));
+            }
+        }
+    }
+
+    fn poll_recv_piece(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Option<Result<Piece, Error>>> {
+        self.pieces.store(true, Ordering::Relaxed);
+        loop {
+            if let Some(piece) = self.state.take_rest(buf) {
+                return Poll::Ready(Some(Ok(piece)));
+            }
+            let Some(item) = ready!(Pin::new(&mut self.rx).poll_next(cx)) else {
+                return Poll::Ready(None);
+            };
+            if let Step::Ready(piece) = self.state.piece(item) {
+                return Poll::Ready(Some(piece));
+            }
+        }
     }
 }
 
@@ -42,7 +93,7 @@ impl Stream for ReadHalf {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.get_mut().rx).poll_next(cx)
+        self.get_mut().poll_recv(cx)
     }
 }
 
@@ -133,11 +184,15 @@ pub(crate) fn split_task<S>(ws: WebSocket<S>) -> (ReadHalf, WriteHalf, SplitTask
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE - 1);
     let (outbound_tx, outbound_rx) = async_channel::bounded(OUTBOUND_QUEUE);
     let (alive_tx, alive_rx) = oneshot::channel();
+    let pieces = Arc::new(AtomicBool::new(false));
     let task = SplitTask {
         ws,
         inbound: inbound_tx,
         reader_dropped: alive_tx,
         outbound: Box::pin(outbound_rx),
+        pieces: pieces.clone(),
+        piece_mode: false,
+        piece_mid: false,
         reader_gone: false,
         writers_gone: false,
         abandoned: false,
@@ -145,6 +200,8 @@ pub(crate) fn split_task<S>(ws: WebSocket<S>) -> (ReadHalf, WriteHalf, SplitTask
     let reader = ReadHalf {
         rx: inbound_rx,
         _alive: alive_rx,
+        pieces,
+        state: ReadState::default(),
     };
     (reader, WriteHalf { tx: outbound_tx }, task)
 }
@@ -156,7 +213,13 @@ pub(crate) fn split_task<S>(ws: WebSocket<S>) -> (ReadHalf, WriteHalf, SplitTask
 #[must_use = "nothing moves on a split connection until its task runs"]
 pub struct SplitTask<S> {
     ws: WebSocket<S>,
-    inbound: mpsc::Sender<Result<Message, Error>>,
+    inbound: mpsc::Sender<Result<Inbound, Error>>,
+    /// Set by the read half: hand out pieces rather than messages.
+    pieces: Arc<AtomicBool>,
+    /// Handing out pieces (switched only between messages).
+    piece_mode: bool,
+    /// In piece mode: the last piece did not end its message.
+    piece_mid: bool,
     /// Canceled once the read half is dropped. `inbound` alone cannot tell: dropping the
     /// receiver does not wake a task that waits on the socket.
     reader_dropped: oneshot::Sender<Infallible>,
@@ -206,8 +269,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SplitTask<S> {
                     Poll::Pending => self.ws.set_app_behind(true),
                 }
             }
-            match self.ws.poll_recv(cx) {
+            match self.poll_inbound(cx) {
                 Poll::Ready(Some(item)) => {
+                    if item.is_err() {
+                        // An error is the end (the driver reports one, then `None`): refuse
+                        // sends before the read half can see it, as below.
+                        self.outbound.close();
+                    }
                     if !self.reader_gone {
                         let _ = self.inbound.start_send(item);
                     }
@@ -223,6 +291,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SplitTask<S> {
                 Poll::Pending => {}
             }
         }
+    }
+
+    /// The next item for the read half: a message, or a piece while the read half asks for
+    /// pieces. The mode follows the read half's last call, switched between messages only.
+    fn poll_inbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Inbound, Error>>> {
+        let mid_message = if self.piece_mode {
+            self.piece_mid
+        } else {
+            self.ws.is_mid_message()
+        };
+        if !mid_message {
+            self.piece_mode = self.pieces.load(Ordering::Relaxed);
+        }
+        if !self.piece_mode {
+            return self
+                .ws
+                .poll_recv(cx)
+                .map(|item| item.map(|r| r.map(Inbound::Message)));
+        }
+        let item = ready!(self.ws.poll_recv_piece_data(cx));
+        if let Some(Ok(Inbound::Piece(data))) = &item {
+            self.piece_mid = !data.message_end;
+        }
+        Poll::Ready(item)
     }
 
     /// Moves queued messages into the connection while it has room. Whether any moved.

@@ -215,6 +215,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.driver.send(message, options)
     }
 
+    /// Whether a message is half received (split: the mode switches between messages).
+    pub(crate) fn is_mid_message(&self) -> bool {
+        self.driver.is_mid_message()
+    }
+
+    /// The next piece as the driver hands it over, without a copy (for the split task).
+    pub(crate) fn poll_recv_piece_data(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<ropeway_common::Inbound, Error>>> {
+        use ropeway_common::Inbound;
+        loop {
+            if let Some(data) = self.driver.take_piece_data() {
+                return Poll::Ready(Some(Ok(Inbound::Piece(data))));
+            }
+            match ready!(self.poll_drive(cx, Goal::Piece)) {
+                Next::Event(ropeway_core::Event::Close(frame)) => {
+                    return Poll::Ready(Some(Ok(Inbound::Message(Message::Close(frame)))));
+                }
+                Next::Ended(error) => return Poll::Ready(error.map(Err)),
+                _ => {}
+            }
+        }
+    }
+
     /// Queues what a write half handed over without writing it.
     pub(crate) fn queue_outbound(&mut self, item: ropeway_common::Outbound) -> Result<(), Error> {
         match item {

@@ -164,6 +164,65 @@ async fn write_half_streams_fragments() {
     .await;
 }
 
+/// The read half streams a large message in pieces through a small buffer, then switches
+/// back to whole messages at the next message.
+#[tokio::test]
+async fn read_half_streams_pieces_then_messages() {
+    bounded(async {
+        const LEN: usize = 4 << 20;
+        let (addr, server) = serve_one_ws(ServerConfig::default(), |mut ws| async move {
+            let chunk: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+            for i in 0..LEN / chunk.len() {
+                let fin = (i + 1) * chunk.len() == LEN;
+                ws.send_fragment(MessageKind::Binary, &chunk, fin)
+                    .await
+                    .expect("fragment");
+            }
+            ws.send(Message::text("after")).await.expect("send");
+            while let Some(Ok(_)) = ws.recv().await {}
+        })
+        .await;
+        let ws = connect(addr, "/").await;
+        let (mut reader, writer) = ws.split();
+        let mut buf = vec![0u8; 10_000];
+        let mut total = 0;
+        loop {
+            match reader
+                .recv_piece(&mut buf)
+                .await
+                .expect("a piece")
+                .expect("a piece")
+            {
+                ropeway_tokio::Piece::Data {
+                    kind,
+                    len,
+                    end_of_message,
+                } => {
+                    assert_eq!(kind, MessageKind::Binary);
+                    assert!(len <= buf.len());
+                    for (i, b) in buf[..len].iter().enumerate() {
+                        assert_eq!(*b, (((total + i) % (64 * 1024)) % 251) as u8);
+                    }
+                    total += len;
+                    if end_of_message {
+                        break;
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(total, LEN);
+        let after = reader.recv().await.expect("a message").expect("a message");
+        assert_eq!(after, Message::text("after"));
+        writer.close(None).await.expect("close");
+        while let Some(item) = reader.recv().await {
+            item.expect("a clean end");
+        }
+        server.await.unwrap();
+    })
+    .await;
+}
+
 /// A message over the server's limit is reported there as a limit and reaches the client
 /// as a 1009 close.
 #[tokio::test]
