@@ -54,6 +54,14 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
+    /// A compressed message inflated to more than the configured ratio of its compressed
+    /// size, past the floor (a decompression bomb; see `DeflateConfig::max_inflate_ratio`).
+    InflateRatio {
+        /// Output bytes allowed per compressed byte.
+        ratio: u32,
+        /// Output allowed whatever the ratio.
+        floor: usize,
+    },
     /// An extension rejected the data (for example corrupt compressed data).
     Extension(String),
 }
@@ -82,9 +90,9 @@ impl ProtocolError {
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
-            ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
-                CloseCode::MESSAGE_TOO_BIG
-            }
+            ProtocolError::FrameTooLarge { .. }
+            | ProtocolError::MessageTooLarge { .. }
+            | ProtocolError::InflateRatio { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -126,6 +134,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::MessageTooLarge { max } => {
                 write!(f, "message over the limit of {max} bytes")
             }
+            ProtocolError::InflateRatio { ratio, floor } => write!(
+                f,
+                "compressed message inflates to more than {ratio} times its size (past {floor} bytes)"
+            ),
             ProtocolError::Extension(msg) => write!(f, "extension error: {msg}"),
         }
     }
