@@ -349,8 +349,13 @@ impl Connection {
     }
 
     /// Feeds what arrived of a transformed (e.g. compressed) frame to the extension and hands
-    /// out what it produced. Input is consumed as it arrives; output waits for the frame's end
-    /// unless it grows past a read's worth, so whole-frame callers see few, large pieces.
+    /// out what it produced. Input is consumed as it arrives, at most [`TRANSFORMED_STEP`]
+    /// bytes per call to the extension; output waits for the frame's end unless it grows
+    /// past [`TRANSFORMED_PIECE`], so whole-frame callers see few, large pieces. A piece is
+    /// handed out as soon as it is that large, with the rest of the input left for the next
+    /// call: one call inflates at most one step's worth of input past a piece (bounded by the
+    /// extension's own limits, such as permessage-deflate's inflate ratio), so a caller that
+    /// takes pieces or events gets control back between them.
     fn read_transformed(
         &mut self,
         input: &mut BytesMut,
@@ -367,36 +372,47 @@ impl Connection {
             return Ok(Step::Continue);
         };
         let decoded = &mut negotiated.decoded;
-        let message_end = frame_end && frame.fin;
-        if available > 0 || message_end {
-            let budget = max_message - message.size - decoded.len();
-            let before = decoded.len();
-            negotiated
-                .extension
-                .decode(&input[..available], message_end, decoded, budget)
-                .map_err(|e| match e {
-                    // The extension only knows what was left of the budget.
-                    ProtocolError::MessageTooLarge { .. } => {
-                        ProtocolError::MessageTooLarge { max: max_message }
-                    }
-                    other => other,
-                })?;
-            if message.kind == MessageKind::Text {
-                decoder
-                    .utf8
-                    .feed(&decoded[before..])
-                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+        let mut fed = 0;
+        loop {
+            let step = (available - fed).min(TRANSFORMED_STEP);
+            let last = fed + step == available;
+            let message_end = frame_end && last && frame.fin;
+            if step > 0 || message_end {
+                let budget = max_message - message.size - decoded.len();
+                let before = decoded.len();
+                negotiated
+                    .extension
+                    .decode(&input[fed..fed + step], message_end, decoded, budget)
+                    .map_err(|e| match e {
+                        // The extension only knows what was left of the budget.
+                        ProtocolError::MessageTooLarge { .. } => {
+                            ProtocolError::MessageTooLarge { max: max_message }
+                        }
+                        other => other,
+                    })?;
+                if message.kind == MessageKind::Text {
+                    decoder
+                        .utf8
+                        .feed(&decoded[before..])
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
+                fed += step;
             }
-            input.advance(available);
-            frame.offset += available as u64;
-            frame.remaining -= available as u64;
-            frame.checked = 0;
+            if last || decoded.len() >= TRANSFORMED_PIECE {
+                break;
+            }
         }
+        input.advance(fed);
+        frame.offset += fed as u64;
+        frame.remaining -= fed as u64;
+        // The bytes left in `input` were unmasked already.
+        frame.checked = available - fed;
+        let frame_end = frame_end && fed == available;
         if !frame_end && decoded.len() < TRANSFORMED_PIECE {
             return Ok(Step::NeedInput);
         }
         let payload = decoded.split().freeze();
-        if message_end {
+        if frame_end && frame.fin {
             // Hold no inflate buffer between messages.
             *decoded = BytesMut::new();
         }
@@ -434,6 +450,11 @@ impl Connection {
 
 /// How much transformed output is handed out before the frame ends.
 const TRANSFORMED_PIECE: usize = 64 << 10;
+
+/// Input fed to the extension at once: small enough that one step's output (at most the
+/// extension's ratio times this) stays near a piece, large enough that the calls cost
+/// nothing next to the work.
+const TRANSFORMED_STEP: usize = 16 << 10;
 
 /// The outcome of one decoding step.
 enum Step {

@@ -30,16 +30,34 @@ pub struct Direction {
     pub max_window_bits: u8,
 }
 
+/// The bound on inflating one message: past `floor` bytes of output, a message may inflate
+/// to at most `ratio` times the compressed bytes received for it so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InflateLimit {
+    /// Output per compressed input byte allowed past the floor.
+    pub ratio: u32,
+    /// Output allowed whatever the ratio (small, very repetitive messages).
+    pub floor: usize,
+}
+
 /// permessage-deflate on one connection.
 pub struct PerMessageDeflate {
     outbound: Direction,
     inbound: Direction,
     level: Compression,
     threshold: usize,
+    inflate_limit: Option<InflateLimit>,
     compressor: Option<Compress>,
     decompressor: Option<Decompress>,
     /// Compressed bytes written so far for the message being sent.
     message_output: usize,
+    /// Compressed bytes received so far for the message being received.
+    message_input: usize,
+    /// Bytes inflated so far for the message being received.
+    message_inflated: usize,
+    /// The peer's stream ended with a final block inside the message being received: any
+    /// compressed byte after it is an error.
+    stream_ended: bool,
 }
 
 impl std::fmt::Debug for PerMessageDeflate {
@@ -63,10 +81,94 @@ impl PerMessageDeflate {
             inbound,
             level: Compression::new(level.min(9)),
             threshold,
+            inflate_limit: None,
             compressor: None,
             decompressor: None,
             message_output: 0,
+            message_input: 0,
+            message_inflated: 0,
+            stream_ended: false,
         }
+    }
+
+    /// Bounds how far one message may inflate (see [`InflateLimit`]); `None` leaves only the
+    /// message size limit.
+    pub fn with_inflate_limit(mut self, limit: Option<InflateLimit>) -> Self {
+        self.inflate_limit = limit;
+        self
+    }
+
+    /// The bound on inflating one message.
+    pub fn inflate_limit(&self) -> Option<InflateLimit> {
+        self.inflate_limit
+    }
+
+    /// Inflates the next bytes of a message, checking them against the message and ratio
+    /// limits and against RFC 7692's framing (nothing after a final block).
+    fn decode_checked(
+        &mut self,
+        input: &[u8],
+        message_end: bool,
+        output: &mut BytesMut,
+        max_output: usize,
+    ) -> Result<(), ProtocolError> {
+        if self.stream_ended && !input.is_empty() {
+            return Err(trailing_data());
+        }
+        self.message_input += input.len();
+        // What this call may produce: the message limit, and the ratio past its floor.
+        let budget = match self.inflate_limit {
+            Some(limit) => {
+                let allowed = (self.message_input.saturating_mul(limit.ratio as usize))
+                    .max(limit.floor)
+                    .saturating_sub(self.message_inflated);
+                allowed.min(max_output)
+            }
+            None => max_output,
+        };
+        let limit = self.inflate_limit;
+        let over = |_produced: usize| match limit {
+            // The ratio, not the message limit, is what stopped it.
+            Some(limit) if budget < max_output => ProtocolError::InflateRatio {
+                ratio: limit.ratio,
+                floor: limit.floor,
+            },
+            _ => ProtocolError::MessageTooLarge { max: max_output },
+        };
+        // The peer's window as negotiated (an 8-bit peer is read with 9 bits, the backend's
+        // minimum). The backend keeps 32 KiB of history whatever the bits, so a reference
+        // beyond the negotiated window but within 32 KiB is inflated; one beyond what it
+        // holds is "invalid distance too far back" (see the module docs on leniency).
+        let window = self.inbound.max_window_bits.max(MIN_BACKEND_WINDOW);
+        let inflater = self
+            .decompressor
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, window));
+        let start = output.len();
+        let (mut ended, rest) =
+            inflate(inflater, input, output, start, budget).map_err(|e| match e {
+                Inflated::Over(n) => over(n),
+                Inflated::Error(e) => e,
+            })?;
+        if ended && rest > 0 {
+            return Err(trailing_data());
+        }
+        if message_end && !ended && !self.stream_ended {
+            let budget = budget - (output.len() - start);
+            let (tail_ended, _) =
+                inflate(inflater, &TAIL, output, output.len(), budget).map_err(|e| match e {
+                    Inflated::Over(n) => over(n),
+                    Inflated::Error(e) => e,
+                })?;
+            ended = tail_ended;
+        }
+        self.message_inflated += output.len() - start;
+        self.stream_ended |= ended;
+        if message_end && (self.inbound.no_context_takeover || self.stream_ended) {
+            // The peer starts afresh with every message (or closed its stream with a final
+            // block): the next message needs a fresh inflater; free this one now.
+            self.decompressor = None;
+        }
+        Ok(())
     }
 
     /// This end's compression as negotiated.
@@ -111,25 +213,14 @@ impl Extension for PerMessageDeflate {
         output: &mut BytesMut,
         max_output: usize,
     ) -> Result<(), ProtocolError> {
-        let window = self.inbound.max_window_bits.max(MIN_BACKEND_WINDOW);
-        let inflater = self
-            .decompressor
-            .get_or_insert_with(|| Decompress::new_with_window_bits(false, window));
-        let start = output.len();
-        let mut ended = inflate(inflater, input, output, start, max_output)?;
-        if message_end {
-            if !ended {
-                ended = inflate(inflater, &TAIL, output, start, max_output)?;
-            }
-            if self.inbound.no_context_takeover || ended {
-                // The peer starts afresh with every message (or closed its stream with a
-                // final block): the next message needs a fresh inflater; free this one now.
-                self.decompressor = None;
-            }
+        let result = self.decode_checked(input, message_end, output, max_output);
+        if message_end || result.is_err() {
+            self.message_input = 0;
+            self.message_inflated = 0;
+            self.stream_ended = false;
         }
-        Ok(())
+        result
     }
-
     fn encode_start(&mut self, _kind: MessageKind, len: Option<usize>) -> Option<u8> {
         if !self.compresses() || len.is_some_and(|len| len < self.threshold) {
             return None;
@@ -176,15 +267,28 @@ impl Extension for PerMessageDeflate {
     }
 }
 
+/// Why [`inflate`] stopped early.
+enum Inflated {
+    /// More than the budget was produced (the count).
+    Over(usize),
+    /// The data is corrupt.
+    Error(ProtocolError),
+}
+
+fn trailing_data() -> ProtocolError {
+    ProtocolError::Extension("inflate: data after the final DEFLATE block".to_owned())
+}
+
 /// Inflates `input` into `output`, failing once more than `max_output` bytes were produced
-/// since `start`. Returns whether the stream ended with a final block.
+/// since `start`. Returns whether the stream ended with a final block, and how many input
+/// bytes were left after it.
 fn inflate(
     inflater: &mut Decompress,
     mut input: &[u8],
     output: &mut BytesMut,
     start: usize,
     max_output: usize,
-) -> Result<bool, ProtocolError> {
+) -> Result<(bool, usize), Inflated> {
     loop {
         let produced = output.len() - start;
         // One byte past the budget tells "exactly at the limit" from "over it".
@@ -196,37 +300,46 @@ fn inflate(
         let consumed = (inflater.total_in() - in_before) as usize;
         let written = (inflater.total_out() - out_before) as usize;
         output.truncate(len + written);
-        let status = status.map_err(|e| ProtocolError::Extension(format!("inflate: {e}")))?;
+        let status = status
+            .map_err(|e| Inflated::Error(ProtocolError::Extension(format!("inflate: {e}"))))?;
         if output.len() - start > max_output {
-            return Err(ProtocolError::MessageTooLarge { max: max_output });
+            return Err(Inflated::Over(output.len() - start));
         }
         input = &input[consumed..];
         match status {
-            Status::StreamEnd => return Ok(true),
-            _ if written < room && (input.is_empty() || consumed == 0) => return Ok(false),
+            Status::StreamEnd => return Ok((true, input.len())),
+            _ if written < room && (input.is_empty() || consumed == 0) => {
+                return Ok((false, input.len()));
+            }
             _ => {}
         }
     }
 }
 
 /// Deflates all of `input` into `output` with the given flush.
+///
+/// The backend writes into the spare capacity of a `Vec` (no zero-filling first, unlike a
+/// `&mut [u8]` output that would have to be initialized): the buffer goes through a `Vec`
+/// and back (through `Bytes`), which moves it without copying while it is not shared (the connection's
+/// encode buffer, cleared after every frame, is not).
 fn deflate(deflater: &mut Compress, mut input: &[u8], flush: FlushCompress, output: &mut BytesMut) {
+    let mut vec = Vec::from(std::mem::take(output));
     loop {
         // Incompressible data grows by a few bytes per block; leave room for that.
         let room = input.len() + input.len() / 64 + 64;
-        let len = output.len();
-        output.resize(len + room, 0);
+        vec.reserve(room);
+        let spare = vec.capacity() - vec.len();
         let (in_before, out_before) = (deflater.total_in(), deflater.total_out());
         // Compressing can only fail on a misused stream, which this code never produces.
-        let result = deflater.compress(input, &mut output[len..], flush);
+        let result = deflater.compress_vec(input, &mut vec, flush);
         let consumed = (deflater.total_in() - in_before) as usize;
         let written = (deflater.total_out() - out_before) as usize;
-        output.truncate(len + written);
         input = &input[consumed..];
-        if result.is_err() || (input.is_empty() && written < room) {
-            return;
+        if result.is_err() || (input.is_empty() && written < spare) {
+            break;
         }
     }
+    *output = BytesMut::from(bytes::Bytes::from(vec));
 }
 
 #[cfg(test)]

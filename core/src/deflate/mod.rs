@@ -25,15 +25,36 @@
 //! | 15 | 371 KiB | 46 KiB |
 //!
 //! Most of the compressor is its hash table, which the backend sizes independently of the
-//! window; the inflater always allocates a 32 KiB window. For many idle connections,
-//! negotiate `server_no_context_takeover` (0 bytes between messages).
+//! window (the backend offers no memory-level setting); the inflater always allocates a
+//! 32 KiB window. For many idle connections, [`DeflateConfig::low_memory`] (9-bit windows:
+//! about a third less, compressing less across messages) or no context takeover
+//! ([`DeflateConfig::no_context_takeover`]: 0 bytes between messages, each message
+//! compressed on its own).
+//!
+//! # A hostile peer
+//!
+//! * **Decompression bombs.** A message is checked after inflating against the message size
+//!   limit, and, past [`DeflateConfig::inflate_ratio_floor`], against
+//!   [`DeflateConfig::max_inflate_ratio`] times the compressed bytes received for it: a
+//!   16 KiB frame that would inflate to 16 MiB fails with 1009 after about 1.6 MiB, so the
+//!   work one connection causes is bounded per byte it sends. The core feeds compressed
+//!   input to the inflater 16 KiB at a time and hands out 64 KiB pieces as they fill, so a
+//!   caller taking pieces or events gets control back between them.
+//! * **Malformed streams** fail the message with 1002: corrupt data, and any byte after a
+//!   final DEFLATE block (RFC 7692 §7.2.2).
+//! * **Windows larger than negotiated** are tolerated, deliberately: the inflater holds
+//!   32 KiB of history whatever `client_max_window_bits` says, so a peer that refers further
+//!   back than it agreed costs this side no memory and no work, and its data is inflated
+//!   correctly. Detecting it would need a DEFLATE decoder of our own (zlib only checks a
+//!   distance against the history it holds); a reference beyond that history fails with
+//!   1002.
 
 mod codec;
 mod params;
 
 use crate::extension::{ClientExtension, Extension, ExtensionOffer, ServerExtension};
 
-pub use self::codec::{Direction, PerMessageDeflate};
+pub use self::codec::{Direction, InflateLimit, PerMessageDeflate};
 pub use self::params::{NAME, Params};
 
 /// permessage-deflate settings. Window sizes are in bits (8–15: 256 bytes to 32 KiB).
@@ -53,6 +74,18 @@ pub struct DeflateConfig {
     pub level: u32,
     /// Messages shorter than this many bytes are sent uncompressed. Default 0.
     pub threshold: usize,
+    /// How far a received message may inflate: past [`DeflateConfig::inflate_ratio_floor`]
+    /// bytes, at most this many bytes per compressed byte received for it, or the message
+    /// fails with 1009. DEFLATE reaches 1,032:1, so without this bound a peer sending 16 KiB
+    /// frames makes the receiver inflate 16 MiB each (a single-threaded server is then busy
+    /// for milliseconds per frame from ~1 MB/s of traffic). Text, JSON and binary formats
+    /// compress 2:1 to 20:1; the Autobahn compression cases stay under 10:1. `None` leaves
+    /// only the message size limit. Default `Some(100)`.
+    pub max_inflate_ratio: Option<u32>,
+    /// Output every message may inflate to whatever its ratio, for small, very repetitive
+    /// messages (with context takeover a repeated message can shrink to a few bytes).
+    /// Default 64 KiB.
+    pub inflate_ratio_floor: usize,
 }
 
 impl Default for DeflateConfig {
@@ -64,6 +97,8 @@ impl Default for DeflateConfig {
             client_max_window_bits: 15,
             level: 6,
             threshold: 0,
+            max_inflate_ratio: Some(100),
+            inflate_ratio_floor: 64 << 10,
         }
     }
 }
@@ -76,6 +111,30 @@ impl DeflateConfig {
             client_no_context_takeover: true,
             ..DeflateConfig::default()
         }
+    }
+
+    /// Less memory per connection with context takeover kept: this end's compressor uses a
+    /// 512-byte window (9 bits) instead of 32 KiB, and the peer is asked for the same. Each
+    /// idle compressing connection then holds about a third less (see the table in the
+    /// [module docs](self)). The trade-off: repeats further back than 512 bytes are not
+    /// found, so messages that repeat earlier messages, or repeat within themselves at long
+    /// distances, compress less; short JSON or text messages lose little. For the least
+    /// memory, negotiate no context takeover ([`DeflateConfig::no_context_takeover`]), which
+    /// holds nothing between messages but compresses each message on its own.
+    pub fn low_memory() -> Self {
+        DeflateConfig {
+            server_max_window_bits: 9,
+            client_max_window_bits: 9,
+            ..DeflateConfig::default()
+        }
+    }
+
+    /// The bound on inflating one message, from these settings.
+    pub fn inflate_limit(&self) -> Option<InflateLimit> {
+        self.max_inflate_ratio.map(|ratio| InflateLimit {
+            ratio,
+            floor: self.inflate_ratio_floor,
+        })
     }
 
     fn clamp_bits(bits: u8) -> u8 {
@@ -239,6 +298,7 @@ fn codec_for(answer: &Params, server: bool, cfg: &DeflateConfig) -> PerMessageDe
         (client_side, server_side)
     };
     PerMessageDeflate::new(outbound, inbound, cfg.level, cfg.threshold)
+        .with_inflate_limit(cfg.inflate_limit())
 }
 
 #[cfg(test)]
