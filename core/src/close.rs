@@ -3,6 +3,14 @@
 use std::fmt;
 
 /// A close status code (RFC 6455 §7.4 and the IANA "WebSocket Close Code Number" registry).
+///
+/// ```
+/// use ropeway_core::CloseCode;
+///
+/// assert_eq!(CloseCode::from(1000), CloseCode::NORMAL);
+/// assert!(CloseCode(4000).is_valid_on_wire());   // application codes 4000–4999
+/// assert!(!CloseCode::ABNORMAL.is_valid_on_wire()); // 1006 only describes a lost connection
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CloseCode(pub u16);
 
@@ -69,6 +77,15 @@ impl fmt::Display for CloseCode {
 ///
 /// A close frame with an empty payload has no code; the core reports it as `None` where a
 /// `CloseFrame` is optional (the RFC calls that case 1005, "no status received").
+///
+/// ```
+/// use ropeway_core::{CloseCode, CloseFrame};
+///
+/// let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server restart");
+/// assert_eq!(frame.code, CloseCode(1001));
+/// assert!(frame.check().is_ok());
+/// assert!(CloseFrame::new(1000, "x".repeat(124)).check().is_err()); // reason over 123 bytes
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloseFrame {
     /// The status code.

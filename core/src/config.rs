@@ -5,6 +5,19 @@ use std::time::Duration;
 use crate::limits::Limits;
 
 /// Settings of one connection, the same for both roles.
+///
+/// ```
+/// use std::time::Duration;
+/// use ropeway_core::{Config, Limits};
+///
+/// let config = Config {
+///     keep_alive_interval: Some(Duration::from_secs(15)), // ping a quiet peer every 15 s
+///     keep_alive_timeout: Some(Duration::from_secs(5)),   // and give up 5 s later
+///     limits: Limits { max_message_size: 1 << 20, ..Limits::DEFAULT },
+///     ..Config::DEFAULT
+/// };
+/// assert_eq!(config.close_timeout, Duration::from_secs(5));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Limits on what the peer can make the core hold.

@@ -12,6 +12,13 @@ use crate::close::CloseCode;
 
 /// The peer broke the protocol. The connection fails: the core queues a close frame with
 /// [`ProtocolError::close_code`] and refuses further input.
+///
+/// ```
+/// use ropeway_core::{CloseCode, ProtocolError};
+///
+/// assert_eq!(ProtocolError::InvalidUtf8.close_code(), CloseCode::INVALID_PAYLOAD); // 1007
+/// assert_eq!(ProtocolError::UnmaskedFrame.close_code(), CloseCode::PROTOCOL_ERROR); // 1002
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -146,6 +153,14 @@ impl fmt::Display for ProtocolError {
 impl std::error::Error for ProtocolError {}
 
 /// The application used the API in a way the protocol does not allow. Nothing was queued.
+///
+/// ```
+/// use std::time::Instant;
+/// use ropeway_core::{Config, Connection, UsageError};
+///
+/// let mut conn = Connection::server(Config::default(), Instant::now());
+/// assert_eq!(conn.ping(&[0; 126]), Err(UsageError::ControlPayloadTooLong(126)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UsageError {
@@ -203,6 +218,17 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Why a connection ended without a clean close handshake, as reported by `recv`.
+///
+/// ```
+/// use std::time::Instant;
+/// use ropeway_core::{BytesMut, Config, Connection, ConnectionError};
+///
+/// let mut conn = Connection::server(Config::default(), Instant::now());
+/// conn.handle_eof(); // the transport ended without a close handshake
+/// let error = conn.recv(&mut BytesMut::new()).unwrap_err();
+/// assert_eq!(error, ConnectionError::Abnormal);
+/// assert_eq!(error.close_code(), ropeway_core::CloseCode::ABNORMAL);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConnectionError {

@@ -33,6 +33,18 @@ pub struct Data {
 }
 
 /// One thing that happened on the connection.
+///
+/// ```
+/// use std::time::Instant;
+/// use ropeway_core::{BytesMut, Config, Connection, Event};
+///
+/// let now = Instant::now();
+/// let mut server = Connection::server(Config::default(), now);
+/// // A masked ping with payload "hi" from a client.
+/// let mut input = BytesMut::from(&[0x89, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2][..]);
+/// assert_eq!(server.recv(&mut input).unwrap(), Some(Event::Ping("hi".into())));
+/// assert_eq!(server.poll_transmit(now), &[0x8a, 2, b'h', b'i']); // the pong, already queued
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A piece of a text or binary message.

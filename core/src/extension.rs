@@ -64,6 +64,15 @@ impl fmt::Display for InvalidExtensionHeader {
 impl std::error::Error for InvalidExtensionHeader {}
 
 /// Parses a `Sec-WebSocket-Extensions` value (several header lines joined with `,`).
+///
+/// ```
+/// use ropeway_core::extension::{ExtensionOffer, parse_extensions};
+///
+/// let offers = parse_extensions("permessage-deflate; client_max_window_bits, x-other").unwrap();
+/// assert_eq!(offers[0], ExtensionOffer::new("permessage-deflate").param("client_max_window_bits", None));
+/// assert_eq!(offers[1].name, "x-other");
+/// assert!(parse_extensions("bad;;").is_err());
+/// ```
 pub fn parse_extensions(value: &str) -> Result<Vec<ExtensionOffer>, InvalidExtensionHeader> {
     let mut offers = Vec::new();
     let mut rest = value;

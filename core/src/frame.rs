@@ -62,6 +62,17 @@ impl OpCode {
 pub const RSV1: u8 = 0b100;
 
 /// A decoded frame header.
+///
+/// ```
+/// use ropeway_core::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+///
+/// let header = FrameHeader { fin: true, rsv: 0, opcode: OpCode::Text, mask: None, payload_len: 300 };
+/// let mut out = [0; MAX_HEADER_LEN];
+/// let len = header.encode(&mut out);
+/// assert_eq!(&out[..len], &[0x81, 126, 0x01, 0x2c]); // 16-bit length form
+/// assert_eq!(FrameHeader::decode(&out[..len]).unwrap(), Some((header, len)));
+/// assert_eq!(FrameHeader::decode(&out[..1]).unwrap(), None); // needs more bytes
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
     /// The final frame of its message (always set on control frames).

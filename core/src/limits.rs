@@ -2,6 +2,18 @@
 
 /// Limits on what a peer can make the core hold. The defaults are safe for a server on the
 /// internet; raise them for trusted peers that send large messages.
+///
+/// ```
+/// use ropeway_core::Limits;
+///
+/// // A service that receives uploads up to 100 MiB (streamed with `recv_piece`, or whole):
+/// let limits = Limits {
+///     max_frame_size: 100 << 20,
+///     max_message_size: 100 << 20,
+///     ..Limits::DEFAULT
+/// };
+/// assert_eq!(limits.max_queued_output, 1 << 20);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest frame payload accepted (1009 when exceeded). Default 16 MiB.

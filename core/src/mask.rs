@@ -32,6 +32,20 @@
 ///
 /// Masking and unmasking are the same operation. For a slice that starts elsewhere in
 /// the payload, pass [`rotate_key`]`(key, offset)`.
+///
+/// ```
+/// use ropeway_core::mask::{apply_mask, rotate_key};
+///
+/// let key = [0x37, 0xfa, 0x21, 0x3d];
+/// let mut payload = *b"Hello";
+/// apply_mask(&mut payload, key);
+/// assert_eq!(payload, [0x7f, 0x9f, 0x4d, 0x51, 0x58]); // RFC 6455 §5.7
+/// // Unmasking in two slices: the second starts at offset 3.
+/// let (a, b) = payload.split_at_mut(3);
+/// apply_mask(a, key);
+/// apply_mask(b, rotate_key(key, 3));
+/// assert_eq!(&payload, b"Hello");
+/// ```
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
     // Short payloads (control frames, small chat messages) are the common case.

@@ -12,6 +12,14 @@ use crate::frame::MAX_CONTROL_PAYLOAD;
 
 /// Bytes known to be valid UTF-8 (validated by the core as they arrived), shared without
 /// copying.
+///
+/// ```
+/// use ropeway_core::{Bytes, Utf8Bytes};
+///
+/// let text = Utf8Bytes::try_from_bytes(Bytes::from_static("grüße".as_bytes())).unwrap();
+/// assert_eq!(text.as_str(), "grüße");
+/// assert!(Utf8Bytes::try_from_bytes(Bytes::from_static(&[0xff])).is_err());
+/// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Utf8Bytes(Bytes);
 
@@ -98,6 +106,21 @@ impl fmt::Display for Utf8Bytes {
 }
 
 /// A whole message, or a control frame.
+///
+/// ```
+/// use ropeway_core::{Bytes, Message};
+///
+/// let text = Message::text("hello");
+/// assert!(text.is_text() && text.is_data());
+/// assert_eq!(text.as_text(), Some("hello"));
+///
+/// let binary: Message = vec![1, 2, 3].into(); // From<Vec<u8>>, From<Bytes>, From<String> too
+/// assert!(binary.is_binary());
+/// assert_eq!(binary.into_data(), Bytes::from_static(&[1, 2, 3]));
+///
+/// // Control frames are messages too; their payload is checked before sending.
+/// assert!(Message::Ping(vec![0; 126].into()).check().is_err());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// A text message.
@@ -114,16 +137,32 @@ pub enum Message {
 
 impl Message {
     /// A text message.
+    ///
+    /// ```
+    /// use ropeway_core::Message;
+    /// assert_eq!(Message::text(String::from("hi")), Message::text("hi"));
+    /// ```
     pub fn text(text: impl Into<String>) -> Self {
         Message::Text(Utf8Bytes::from(text.into()))
     }
 
     /// A binary message.
+    ///
+    /// ```
+    /// use ropeway_core::Message;
+    /// assert_eq!(Message::binary(&b"\x01\x02"[..]).into_data().len(), 2);
+    /// ```
     pub fn binary(bytes: impl Into<Bytes>) -> Self {
         Message::Binary(bytes.into())
     }
 
     /// Whether this is a text or binary message (not a control frame).
+    ///
+    /// ```
+    /// use ropeway_core::Message;
+    /// assert!(Message::text("a").is_data());
+    /// assert!(!Message::Pong(Default::default()).is_data());
+    /// ```
     pub fn is_data(&self) -> bool {
         matches!(self, Message::Text(_) | Message::Binary(_))
     }
@@ -170,6 +209,15 @@ impl Message {
     /// The usage errors this message has whatever the connection's state: a control payload
     /// over 125 bytes, a close code or reason that may not be sent. Lets a message be checked
     /// before it is handed to another task, so the error reaches its sender.
+    ///
+    /// ```
+    /// use ropeway_core::{CloseFrame, Message, UsageError};
+    /// assert_eq!(
+    ///     Message::Close(Some(CloseFrame::new(1005, ""))).check(),
+    ///     Err(UsageError::InvalidCloseCode(1005)) // 1005 is never sent on the wire
+    /// );
+    /// assert!(Message::text("x".repeat(1 << 20)).check().is_ok()); // data has no such limit
+    /// ```
     pub fn check(&self) -> Result<(), UsageError> {
         match self {
             Message::Ping(p) | Message::Pong(p) => check_control_payload(p),
@@ -190,6 +238,21 @@ pub(crate) fn check_control_payload(payload: &[u8]) -> Result<(), UsageError> {
 /// Joins [`Data`] pieces into whole messages. A message that arrives as one piece (the usual
 /// case) is passed through without a copy. The core has already enforced the message size
 /// limit, so the assembly buffer is bounded by it.
+///
+/// ```
+/// use ropeway_core::{Bytes, Data, Event, Message, MessageKind, Assembler};
+///
+/// let piece = |payload: &'static [u8], start, end| Event::Data(Data {
+///     kind: MessageKind::Text,
+///     payload: Bytes::from_static(payload),
+///     message_start: start,
+///     frame_end: true,
+///     message_end: end,
+/// });
+/// let mut assembler = Assembler::new();
+/// assert_eq!(assembler.push(piece(b"hel", true, false)), None);
+/// assert_eq!(assembler.push(piece(b"lo", false, true)), Some(Message::text("hello")));
+/// ```
 #[derive(Debug, Default)]
 pub struct Assembler {
     /// The fragments of an unfinished message. Boxed: most messages arrive whole, and an

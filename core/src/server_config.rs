@@ -7,6 +7,19 @@ use crate::config::Config;
 use crate::extension::ServerExtension;
 
 /// Server settings. The defaults follow the reference stack where it has one.
+///
+/// ```
+/// use std::time::Duration;
+/// use ropeway_core::ServerConfig;
+///
+/// let mut config = ServerConfig::default();
+/// config.allowed_origins = vec!["https://example.com".into()]; // others get 403
+/// config.core.keep_alive_interval = Some(Duration::from_secs(30));
+/// config.core.limits.max_message_size = 64 << 20; // trusted peers sending large messages
+/// assert!(config.origin_allowed(Some("https://EXAMPLE.com")));
+/// assert!(!config.origin_allowed(Some("https://evil.example")));
+/// assert!(!config.origin_allowed(None));
+/// ```
 #[derive(Clone)]
 pub struct ServerConfig {
     /// The protocol core's settings: keep-alive interval (default 2 minutes) and timeout,

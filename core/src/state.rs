@@ -2,6 +2,14 @@
 //! place for both roles.
 
 /// Where the connection stands in its life after the opening handshake.
+///
+/// ```
+/// use ropeway_core::State;
+///
+/// assert!(State::Open.can_send() && State::Open.can_receive());
+/// assert!(!State::ClosingLocal.can_send() && State::ClosingLocal.can_receive());
+/// assert!(!State::Closed.can_receive());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
     /// Data flows both ways.

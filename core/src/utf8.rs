@@ -3,6 +3,20 @@
 //! frames or reads.
 
 /// Validates a text message given in pieces.
+///
+/// ```
+/// use ropeway_core::utf8::Utf8Validator;
+///
+/// // "€" is three bytes; fed across two fragments it is still valid.
+/// let mut validator = Utf8Validator::default();
+/// validator.feed(&[0xe2, 0x82]).unwrap();
+/// validator.feed(&[0xac]).unwrap();
+/// validator.finish().unwrap();
+/// // A message that ends inside a character is not.
+/// let mut validator = Utf8Validator::default();
+/// validator.feed(&[0xe2]).unwrap();
+/// assert!(validator.finish().is_err());
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Utf8Validator {
     /// The start of a code point cut off at the end of the previous piece.

@@ -231,6 +231,20 @@ impl Connection {
     }
 
     /// The earliest time at which [`Connection::handle_timeout`] has work to do.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use ropeway_core::{Config, Connection};
+    ///
+    /// // Keep-alive on a virtual clock: no sleeping in tests.
+    /// let start = Instant::now();
+    /// let config = Config { keep_alive_interval: Some(Duration::from_secs(10)), ..Config::DEFAULT };
+    /// let mut conn = Connection::server(config, start);
+    /// let deadline = conn.poll_timeout().unwrap();
+    /// assert_eq!(deadline, start + Duration::from_secs(10));
+    /// conn.handle_timeout(deadline); // quiet for an interval: a ping is queued
+    /// assert_eq!(conn.poll_transmit(deadline)[0], 0x89);
+    /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
     }

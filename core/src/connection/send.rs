@@ -27,6 +27,18 @@ const IDLE_OUTPUT_CAPACITY: usize = 16 << 10;
 const SHARED_PAYLOAD_MIN: usize = 8 << 10;
 
 /// Per-message choices for [`Connection::send_with`].
+///
+/// ```
+/// use std::time::Instant;
+/// use ropeway_core::{Config, Connection, MessageKind, SendOptions};
+///
+/// let now = Instant::now();
+/// let mut conn = Connection::server(Config::default(), now);
+/// // A token next to attacker-chosen text: never compressed, even on a compressing connection.
+/// conn.send_bytes_with(MessageKind::Text, "token=s3cret".into(), SendOptions { compress: false })
+///     .unwrap();
+/// assert_eq!(&conn.poll_transmit(now)[2..], b"token=s3cret");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendOptions {
     /// Let the negotiated extension (permessage-deflate) transform this message. Turn it off
@@ -262,6 +274,20 @@ impl Connection {
     /// Queues one fragment of a message: the first call for a message starts it with `kind`,
     /// later calls continue it (with the same `kind`), and `fin` ends it. Control frames may
     /// be sent between fragments.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{Config, Connection, MessageKind};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(Config::default(), now);
+    /// conn.send_fragment(MessageKind::Binary, b"first ", false).unwrap();
+    /// conn.ping(b"between fragments").unwrap(); // control frames may interleave
+    /// conn.send_fragment(MessageKind::Binary, b"last", true).unwrap();
+    /// let out = conn.poll_transmit(now);
+    /// assert_eq!(out[0], 0x02); // binary, FIN clear
+    /// assert_eq!(out[8], 0x89); // the ping, FIN set
+    /// ```
     pub fn send_fragment(
         &mut self,
         kind: MessageKind,
@@ -319,6 +345,18 @@ impl Connection {
     /// Starts the close handshake with a status code and reason (`None` sends a close frame
     /// without a code). Calling it again, or after the peer started closing (the core has
     /// already queued the reply), does nothing.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{CloseFrame, Config, Connection, MessageKind, State, UsageError};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(Config::default(), now);
+    /// conn.close(Some(CloseFrame::new(1000, "bye"))).unwrap();
+    /// assert_eq!(conn.state(), State::ClosingLocal);
+    /// // Nothing may follow a close frame.
+    /// assert_eq!(conn.send(MessageKind::Text, b"late"), Err(UsageError::AlreadyClosing));
+    /// ```
     pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), UsageError> {
         if let Some(frame) = &frame {
             frame.check()?;
@@ -425,6 +463,18 @@ impl Connection {
     }
 
     /// Output: `n` bytes of [`Connection::poll_transmit`] were written to the transport.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{Config, Connection, MessageKind};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(Config::default(), now);
+    /// conn.send(MessageKind::Binary, &[0; 100]).unwrap();
+    /// let out = conn.poll_transmit(now).len();
+    /// conn.advance_transmit(40); // the transport took 40 bytes
+    /// assert_eq!(conn.queued_output(), out - 40);
+    /// ```
     pub fn advance_transmit(&mut self, n: usize) {
         if n > 0 {
             self.timers.stop(Timer::WriteStall);

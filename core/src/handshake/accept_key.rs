@@ -6,6 +6,14 @@ use base64::engine::general_purpose::STANDARD;
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// The `Sec-WebSocket-Accept` value that answers `Sec-WebSocket-Key: key`.
+///
+/// ```
+/// // The example of RFC 6455 §1.3.
+/// assert_eq!(
+///     ropeway_core::handshake::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+///     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+/// );
+/// ```
 pub fn accept_key(key: &[u8]) -> String {
     let mut sha1 = sha1_smol::Sha1::new();
     sha1.update(key);

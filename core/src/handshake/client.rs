@@ -17,6 +17,20 @@ use crate::extension::{ClientExtension, Extension, parse_extensions};
 use crate::limits::Limits;
 
 /// What a client asks for: where, which subprotocols, which extra headers.
+///
+/// ```
+/// use ropeway_core::http::{HeaderName, HeaderValue};
+/// use ropeway_core::handshake::ClientRequest;
+///
+/// let request = ClientRequest::from_url("wss://example.com/chat?room=1")
+///     .unwrap()
+///     .protocol("chat.v2")
+///     .protocol("chat.v1")
+///     .header(HeaderName::from_static("authorization"), HeaderValue::from_static("Bearer t0ken"));
+/// assert_eq!((request.host(), request.port(), request.is_secure()), ("example.com", 443, true));
+/// assert_eq!(request.resource(), "/chat?room=1");
+/// assert!(ClientRequest::from_url("ftp://example.com").is_err());
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClientRequest {
     host: String,
@@ -109,6 +123,37 @@ impl ClientRequest {
 }
 
 /// A client's handshake in progress: it wrote the request and waits for the response.
+///
+/// ```
+/// // Both handshakes and both connections in memory: no sockets.
+/// use std::time::Instant;
+/// use ropeway_core::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+/// use ropeway_core::{BytesMut, Config, Event, Limits, MessageKind, SeededEntropy, ServerConfig};
+///
+/// let now = Instant::now();
+/// let mut entropy = SeededEntropy::from_seed([7; 32]);
+/// let request = ClientRequest::from_url("ws://example.com/chat").unwrap().protocol("chat.v1");
+/// let mut to_server = BytesMut::new();
+/// let mut client = ClientHandshake::new(&request, Vec::new(), &mut entropy, &Limits::default(), &mut to_server);
+///
+/// let config = ServerConfig::default();
+/// let mut server = ServerHandshake::new(&config);
+/// let head = server.recv(&mut to_server, &config).unwrap().expect("the whole request");
+/// let accept = Accept { protocol: Some("chat.v1".into()), ..Accept::default() };
+/// let accepted = server.accept(&head, accept, &config).unwrap();
+/// let mut to_client = BytesMut::from(server.output());
+/// let mut server_conn = accepted.into_connection(&config, now);
+///
+/// let answer = client.recv(&mut to_client).unwrap().expect("the whole response");
+/// let (mut client_conn, _response) = answer.into_connection(&Config::default(), Box::new(entropy), now);
+/// assert_eq!(client_conn.protocol(), Some("chat.v1"));
+///
+/// // A masked message from the client, unmasked by the server.
+/// client_conn.send(MessageKind::Text, b"hello").unwrap();
+/// let mut wire = BytesMut::from(client_conn.poll_transmit(now));
+/// let Some(Event::Data(data)) = server_conn.recv(&mut wire).unwrap() else { panic!() };
+/// assert_eq!(&data.payload[..], b"hello");
+/// ```
 pub struct ClientHandshake {
     expected_accept: String,
     protocols: Vec<String>,

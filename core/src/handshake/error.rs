@@ -73,6 +73,14 @@ pub enum HandshakeError {
 
 impl HandshakeError {
     /// The HTTP status a server answers this error with.
+    ///
+    /// ```
+    /// use ropeway_core::HandshakeError;
+    ///
+    /// assert_eq!(HandshakeError::UnsupportedVersion(Some("8".into())).status(), 426);
+    /// assert_eq!(HandshakeError::ForbiddenOrigin(None).status(), 403);
+    /// assert_eq!(HandshakeError::HeadTooLarge { max: 8192 }.status(), 431);
+    /// ```
     pub fn status(&self) -> StatusCode {
         match self {
             HandshakeError::HeadTooLarge { .. } | HandshakeError::TooManyHeaders => {

@@ -66,11 +66,44 @@ impl RequestReader {
 
 /// Whether a request asks for a WebSocket (`Upgrade: websocket`), so an application can tell
 /// it from a plain request on the same route (and answer a plain one with 400).
+///
+/// ```
+/// use ropeway_core::http;
+/// use ropeway_core::handshake::is_websocket_request;
+///
+/// let page = http::Request::get("/").body(()).unwrap();
+/// assert!(!is_websocket_request(&page));
+/// let ws = http::Request::get("/ws").header("upgrade", "websocket").body(()).unwrap();
+/// assert!(is_websocket_request(&ws));
+/// ```
 pub fn is_websocket_request<B>(request: &Request<B>) -> bool {
     has_token(request.headers(), UPGRADE, "websocket")
 }
 
 /// A validated WebSocket opening request: what the application routes and decides on.
+///
+/// ```
+/// use ropeway_core::http;
+/// use ropeway_core::handshake::UpgradeRequest;
+///
+/// let request = http::Request::get("/chat?room=1")
+///     .header("host", "example.com")
+///     .header("upgrade", "websocket")
+///     .header("connection", "Upgrade")
+///     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+///     .header("sec-websocket-version", "13")
+///     .header("sec-websocket-protocol", "chat.v1, chat.v2")
+///     .header("origin", "https://example.com")
+///     .body(())
+///     .unwrap();
+/// let upgrade = UpgradeRequest::from_request(request).unwrap();
+/// assert_eq!((upgrade.path(), upgrade.query()), ("/chat", Some("room=1")));
+/// assert_eq!(upgrade.origin(), Some("https://example.com"));
+/// assert_eq!(upgrade.protocols(), ["chat.v1", "chat.v2"]);
+/// // The client's first offer that the server supports.
+/// assert_eq!(upgrade.select_protocol(&["chat.v2", "chat.v1"]), Some("chat.v1"));
+/// assert_eq!(upgrade.select_protocol(&["chat.v3"]), None);
+/// ```
 #[derive(Debug)]
 pub struct UpgradeRequest {
     request: Request<()>,
@@ -292,6 +325,17 @@ fn header_value(s: &str) -> HeaderValue {
 }
 
 /// What the application answers an [`UpgradeRequest`] with.
+///
+/// ```
+/// use ropeway_core::http::{HeaderValue, header::SET_COOKIE};
+/// use ropeway_core::handshake::Accept;
+///
+/// let mut accept = Accept {
+///     protocol: Some("chat.v1".into()), // must be one the client offered, or the answer is 500
+///     ..Accept::default()
+/// };
+/// accept.headers.insert(SET_COOKIE, HeaderValue::from_static("session=1"));
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Accept {
     /// The chosen subprotocol: one the client offered.
@@ -304,6 +348,14 @@ pub struct Accept {
 
 /// A rejection: `status` with a short plain-text body. A 426 carries
 /// `Sec-WebSocket-Version: 13`, telling the client which version to use.
+///
+/// ```
+/// use ropeway_core::http::StatusCode;
+/// use ropeway_core::handshake::reject;
+///
+/// let response = reject(StatusCode::UPGRADE_REQUIRED);
+/// assert_eq!(response.headers()["sec-websocket-version"], "13");
+/// ```
 pub fn reject(status: StatusCode) -> Response<()> {
     let mut response = Response::new(());
     *response.status_mut() = status;
