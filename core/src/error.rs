@@ -75,7 +75,7 @@ pub enum ProtocolError {
 
 impl ProtocolError {
     /// Whether the peer went over one of this side's limits ([`crate::Limits`]: a frame or
-    /// message too large, answered with 1009) rather than breaking the RFC. Raise the limit
+    /// message too large; with compression, the inflate ratio; answered with 1009) rather than breaking the RFC. Raise the limit
     /// if such messages are expected.
     ///
     /// ```
@@ -89,7 +89,9 @@ impl ProtocolError {
     pub fn is_over_limit(&self) -> bool {
         matches!(
             self,
-            ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. }
+            ProtocolError::FrameTooLarge { .. }
+                | ProtocolError::MessageTooLarge { .. }
+                | ProtocolError::InflateRatio { .. }
         )
     }
 
