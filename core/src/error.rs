@@ -75,8 +75,8 @@ pub enum ProtocolError {
 
 impl ProtocolError {
     /// Whether the peer went over one of this side's limits ([`crate::Limits`]: a frame or
-    /// message too large; with compression, the inflate ratio; answered with 1009) rather than breaking the RFC. Raise the limit
-    /// if such messages are expected.
+    /// message too large; with compression, the inflate ratio; answered with 1009) rather
+    /// than breaking the RFC. Raise the limit if such messages are expected.
     ///
     /// ```
     /// use ropeway_core::{ConnectionError, ProtocolError};
