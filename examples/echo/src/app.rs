@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderValue, Method, Response, StatusCode, header};
 use ropeway_core::ServerConfig;
 use ropeway_core::deflate::DeflateServer;
 use ropeway_core::handshake::reject;
@@ -17,6 +17,9 @@ pub const PAGE: &str = include_str!("../static/index.html");
 
 /// The body of a 400 for a plain request to the WebSocket endpoint.
 pub const NOT_WEBSOCKET: &[u8] = b"a WebSocket endpoint: connect with a WebSocket client\n";
+
+/// The body of a 405 (a method other than GET or HEAD on the page).
+pub const METHOD_NOT_ALLOWED: &[u8] = b"method not allowed: GET or HEAD\n";
 
 /// The body of a 404.
 pub const NOT_FOUND: &[u8] = b"not found\n";
@@ -41,6 +44,28 @@ pub fn route(path: &str, is_websocket: bool) -> Route {
         "/ws" if is_websocket => Route::Echo,
         "/ws" => Route::NotWebSocket,
         _ => Route::NotFound,
+    }
+}
+
+/// The answer to `method` on the page: the page for GET, its head alone for HEAD (with the
+/// page's length, as GET would send), 405 with `Allow` for anything else.
+pub fn page(method: &Method) -> (Response<()>, &'static [u8]) {
+    match *method {
+        Method::GET => (page_response(), PAGE.as_bytes()),
+        Method::HEAD => {
+            let mut response = page_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(PAGE.len()));
+            (response, b"")
+        }
+        _ => {
+            let mut response = reject(StatusCode::METHOD_NOT_ALLOWED);
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            (response, METHOD_NOT_ALLOWED)
+        }
     }
 }
 

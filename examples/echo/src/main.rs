@@ -3,6 +3,7 @@
 //! closes, then closes with the client's code and reason. `--runtime tokio` (default) or
 //! `--runtime smol` picks the runtime; both serve the same routes with the same options.
 
+mod accept;
 mod app;
 mod options;
 mod serve_smol;

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use async_signal::{Signal, Signals};
 use futures_lite::StreamExt;
 use futures_rustls::TlsAcceptor;
+use ropeway_common::AcceptBackoff;
 use ropeway_smol::server::{Incoming, plain};
 use ropeway_smol::{Accept, Error, Message, ServerConfig};
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::net::{TcpListener, TcpStream};
 
+use crate::accept;
 use crate::app::{self, Route};
 use crate::options::Options;
 
@@ -44,11 +46,17 @@ async fn serve(options: Options) -> Result<(), String> {
 }
 
 async fn accept_loop(listener: TcpListener, config: Arc<ServerConfig>, tls: Option<TlsAcceptor>) {
+    let mut backoff = AcceptBackoff::new();
     loop {
         let (tcp, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                accept::succeeded(&mut backoff);
+                accepted
+            }
             Err(e) => {
-                eprintln!("accept failed: {e}");
+                if let Some(pause) = accept::failed(&mut backoff, &e) {
+                    smol::Timer::after(pause).await;
+                }
                 continue;
             }
         };
@@ -82,8 +90,8 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     let incoming = Incoming::read(io, config).await?;
     match app::route(incoming.path(), incoming.is_websocket()) {
         Route::Page => {
-            let page = app::PAGE.as_bytes();
-            incoming.respond(app::page_response(), page).await
+            let (response, body) = app::page(incoming.request().method());
+            incoming.respond(response, body).await
         }
         Route::Echo => echo(incoming).await,
         Route::NotWebSocket => {

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use ropeway_common::AcceptBackoff;
 use ropeway_tokio::server::{Incoming, plain};
 use ropeway_tokio::{Accept, Error, Message, ServerConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
+use crate::accept;
 use crate::app::{self, Route};
 use crate::options::Options;
 
@@ -45,11 +47,17 @@ async fn serve(options: Options) -> Result<(), String> {
 }
 
 async fn accept_loop(listener: TcpListener, config: Arc<ServerConfig>, tls: Option<TlsAcceptor>) {
+    let mut backoff = AcceptBackoff::new();
     loop {
         let (tcp, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                accept::succeeded(&mut backoff);
+                accepted
+            }
             Err(e) => {
-                eprintln!("accept failed: {e}");
+                if let Some(pause) = accept::failed(&mut backoff, &e) {
+                    tokio::time::sleep(pause).await;
+                }
                 continue;
             }
         };
@@ -82,8 +90,8 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     let incoming = Incoming::read(io, config).await?;
     match app::route(incoming.path(), incoming.is_websocket()) {
         Route::Page => {
-            let page = app::PAGE.as_bytes();
-            incoming.respond(app::page_response(), page).await
+            let (response, body) = app::page(incoming.request().method());
+            incoming.respond(response, body).await
         }
         Route::Echo => echo(incoming).await,
         Route::NotWebSocket => {
