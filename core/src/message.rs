@@ -168,11 +168,21 @@ impl Message {
     }
 
     /// Whether this is a text message.
+    ///
+    /// ```
+    /// use ropeway_core::Message;
+    /// assert!(Message::from("hi".to_string()).is_text());
+    /// ```
     pub fn is_text(&self) -> bool {
         matches!(self, Message::Text(_))
     }
 
     /// Whether this is a binary message.
+    ///
+    /// ```
+    /// use ropeway_core::Message;
+    /// assert!(Message::from(vec![0u8]).is_binary());
+    /// ```
     pub fn is_binary(&self) -> bool {
         matches!(self, Message::Binary(_))
     }

@@ -106,11 +106,34 @@ impl std::fmt::Debug for Connection {
 impl Connection {
     /// A server-side connection, opened at `now`. Pass an `Arc<Config>` to share one copy
     /// of the settings among many connections.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Instant;
+    /// use ropeway_core::{Config, Connection, Role};
+    ///
+    /// // One copy of the settings for every connection of a server.
+    /// let shared = Arc::new(Config::default());
+    /// let conns: Vec<_> = (0..2).map(|_| Connection::server(shared.clone(), Instant::now())).collect();
+    /// assert_eq!(conns[0].role(), Role::Server);
+    /// ```
     pub fn server(config: impl Into<Arc<Config>>, now: Instant) -> Self {
         Self::new(Role::Server, config.into(), None, now)
     }
 
     /// A client-side connection, opened at `now`, masking with keys from `entropy`.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{Config, Connection, MessageKind, SeededEntropy};
+    ///
+    /// let now = Instant::now();
+    /// let entropy = Box::new(SeededEntropy::from_seed([0; 32])); // adapters seed it from the OS
+    /// let mut client = Connection::client(Config::default(), entropy, now);
+    /// client.send(MessageKind::Text, b"hi").unwrap();
+    /// let frame = client.poll_transmit(now);
+    /// assert_eq!(frame[1] & 0x80, 0x80); // masked, as a client must
+    /// ```
     pub fn client(config: impl Into<Arc<Config>>, entropy: Box<dyn Entropy>, now: Instant) -> Self {
         Self::new(Role::Client, config.into(), Some(entropy), now)
     }
@@ -226,6 +249,18 @@ impl Connection {
     /// Input: the transport has no more bytes. Events still in the read buffer are decoded
     /// by the next `recv` calls; after them, a connection that was not closed cleanly reports
     /// [`ConnectionError::Abnormal`] (1006).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{BytesMut, Config, Connection, ConnectionError, Event};
+    ///
+    /// let mut conn = Connection::server(Config::default(), Instant::now());
+    /// // A whole masked text frame "a", then the end of the stream.
+    /// let mut input = BytesMut::from(&[0x81, 0x81, 0, 0, 0, 0, b'a'][..]);
+    /// conn.handle_eof();
+    /// assert!(matches!(conn.recv(&mut input), Ok(Some(Event::Data(_))))); // buffered events first
+    /// assert_eq!(conn.recv(&mut input), Err(ConnectionError::Abnormal)); // then 1006
+    /// ```
     pub fn handle_eof(&mut self) {
         self.eof = true;
     }
@@ -271,6 +306,22 @@ impl Connection {
     /// Whether the transport should be closed now: after a clean close (a server closes
     /// first; a client waits for the server's end of stream, up to the close timeout), or
     /// after a failure. Write any output still queued first, unless the peer is gone.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{BytesMut, CloseFrame, Config, Connection, Event};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(Config::default(), now);
+    /// conn.close(Some(CloseFrame::new(1000, ""))).unwrap();
+    /// let written = conn.poll_transmit(now).len();
+    /// conn.advance_transmit(written); // the close frame is out
+    /// assert!(!conn.is_terminated()); // waiting for the peer's close
+    /// // The client's masked close frame with code 1000.
+    /// let mut input = BytesMut::from(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8][..]);
+    /// assert!(matches!(conn.recv(&mut input), Ok(Some(Event::Close(_)))));
+    /// assert!(conn.is_terminated());
+    /// ```
     pub fn is_terminated(&self) -> bool {
         if self.abort {
             return true;

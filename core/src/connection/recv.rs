@@ -107,6 +107,20 @@ impl Connection {
     /// Like [`Connection::recv`], but hands out the available part of a data frame at once,
     /// so a large message streams through a small buffer. Each [`Data`] piece says whether it
     /// ends its frame and its message.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{BytesMut, Config, Connection, Event};
+    ///
+    /// let mut conn = Connection::server(Config::default(), Instant::now());
+    /// // The first 3 of 5 payload bytes of a masked binary frame (mask key 0).
+    /// let mut input = BytesMut::from(&[0x82, 0x85, 0, 0, 0, 0, 1, 2, 3][..]);
+    /// let Some(Event::Data(piece)) = conn.recv_partial(&mut input).unwrap() else { panic!() };
+    /// assert_eq!((&piece.payload[..], piece.message_end), (&[1, 2, 3][..], false));
+    /// input.extend_from_slice(&[4, 5]);
+    /// let Some(Event::Data(piece)) = conn.recv_partial(&mut input).unwrap() else { panic!() };
+    /// assert_eq!((&piece.payload[..], piece.message_end), (&[4, 5][..], true));
+    /// ```
     pub fn recv_partial(&mut self, input: &mut BytesMut) -> Result<Option<Event>, ConnectionError> {
         self.recv_inner(input, true)
     }

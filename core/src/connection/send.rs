@@ -206,6 +206,17 @@ impl Connection {
     /// Queues a whole message the application holds as `Bytes` (a received payload being
     /// echoed, a shared broadcast). A server sends a large, untransformed payload without
     /// copying it: the transport writes it straight from `payload`.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{Bytes, Config, Connection, MessageKind};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(Config::default(), now);
+    /// let large = Bytes::from(vec![0u8; 64 << 10]);
+    /// conn.send_bytes(MessageKind::Binary, large.clone()).unwrap(); // queued by reference
+    /// assert_eq!(conn.queued_output(), 10 + large.len()); // 10-byte header for 64 KiB
+    /// ```
     pub fn send_bytes(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), UsageError> {
         self.send_bytes_with(kind, payload, SendOptions::default())
     }
@@ -328,6 +339,16 @@ impl Connection {
     }
 
     /// Queues a ping with up to 125 bytes of payload.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{Config, Connection};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(Config::default(), now);
+    /// conn.ping(b"are you there").unwrap();
+    /// assert_eq!(&conn.poll_transmit(now)[..2], &[0x89, 13]);
+    /// ```
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
         self.check_control(payload)?;
         self.encoder.write_frame(OpCode::Ping, true, 0, payload);
@@ -336,6 +357,16 @@ impl Connection {
 
     /// Queues an unsolicited pong (a one-way heartbeat) with up to 125 bytes of payload.
     /// Pings from the peer are answered by the core; this is not needed for them.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use ropeway_core::{Config, Connection};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(Config::default(), now);
+    /// conn.pong(b"").unwrap(); // an unsolicited pong: a one-way heartbeat (RFC 6455 §5.5.3)
+    /// assert_eq!(conn.poll_transmit(now), &[0x8a, 0]);
+    /// ```
     pub fn pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
         self.check_control(payload)?;
         self.encoder.write_frame(OpCode::Pong, true, 0, payload);

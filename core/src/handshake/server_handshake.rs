@@ -180,6 +180,19 @@ impl ServerHandshake {
 
     /// Answers the request as plain HTTP (a page, a 404, a 400 for a plain request on a
     /// WebSocket route); the caller closes the transport once the answer is written.
+    ///
+    /// ```
+    /// use ropeway_core::handshake::{ServerHandshake, reject};
+    /// use ropeway_core::{BytesMut, ServerConfig, http::StatusCode};
+    ///
+    /// let config = ServerConfig::default();
+    /// let mut handshake = ServerHandshake::new(&config);
+    /// let mut input = BytesMut::from(&b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n"[..]);
+    /// let request = handshake.recv(&mut input, &config).unwrap().unwrap();
+    /// assert_eq!(request.uri().path(), "/missing");
+    /// handshake.respond(reject(StatusCode::NOT_FOUND), b"no such page");
+    /// assert!(handshake.output().starts_with(b"HTTP/1.1 404"));
+    /// ```
     pub fn respond(&mut self, mut response: Response<()>, body: &[u8]) {
         response
             .headers_mut()

@@ -42,6 +42,33 @@ pub async fn connect_with(
 }
 
 /// Runs the client handshake over a transport the application opened itself.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ropeway_tokio::Error> {
+/// # // An echo server and a client over an in-memory duplex pipe: no network.
+/// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+/// # let server = tokio::spawn(async move {
+/// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+/// #     while let Some(message) = ws.recv().await {
+/// #         let message = message?;
+/// #         if message.is_data() {
+/// #             ws.send(message).await?;
+/// #         }
+/// #     }
+/// #     Ok::<_, ropeway_tokio::Error>(())
+/// # });
+/// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+/// # let config = ropeway_tokio::ClientConfig::default();
+/// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+/// use ropeway_tokio::Message;
+///
+/// // `ws` came from `handshake` over the in-memory pipe (any AsyncRead + AsyncWrite works:
+/// // a socket you opened, a proxy tunnel, a TLS stream).
+/// ws.send(Message::text("hi")).await?;
+/// assert_eq!(ws.recv().await.expect("echo")?.as_text(), Some("hi"));
+/// # Ok(()) }
+/// ```
 pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: &ClientRequest,

@@ -47,6 +47,41 @@ impl ReadHalf {
     /// without the whole message ever being held. Pings and pongs are skipped. `None` once
     /// the connection has ended. Cancellation-safe. Switch between this and
     /// [`ReadHalf::recv`] only between messages.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::{Message, Piece};
+    ///
+    /// let (mut reader, writer) = ws.split();
+    /// writer.send(Message::binary(vec![1u8; 50_000])).await?;
+    /// let mut buf = [0u8; 8192];
+    /// let mut total = 0;
+    /// while let Some(piece) = reader.recv_piece(&mut buf).await {
+    ///     let Piece::Data { len, end_of_message, .. } = piece? else { break };
+    ///     total += len;
+    ///     if end_of_message {
+    ///         break;
+    ///     }
+    /// }
+    /// assert_eq!(total, 50_000);
+    /// # Ok(()) }
+    /// ```
     pub async fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
         std::future::poll_fn(|cx| self.poll_recv_piece(cx, buf)).await
     }
@@ -123,6 +158,37 @@ impl WriteHalf {
     /// instead of stalling every other subscriber. [`TrySendError::Closed`] once the
     /// connection has ended. A message that breaks the protocol's rules (e.g. a ping payload
     /// over 125 bytes) comes back in [`TrySendError::Invalid`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::{Message, TrySendError};
+    ///
+    /// let (mut reader, writer) = ws.split();
+    /// // A broadcast loop: never wait on one subscriber.
+    /// match writer.try_send(Message::text("tick")) {
+    ///     Ok(()) => {}
+    ///     Err(TrySendError::Full(_message)) => { /* drop it, or drop the subscriber */ }
+    ///     Err(other) => eprintln!("not sent: {other}"), // closed, or an invalid message
+    /// }
+    /// assert_eq!(reader.recv().await.expect("echo")?.as_text(), Some("tick"));
+    /// # Ok(()) }
+    /// ```
     pub fn try_send(&self, message: Message) -> Result<(), TrySendError> {
         if let Err(e) = message.check() {
             return Err(TrySendError::Invalid(message, e));
@@ -142,6 +208,33 @@ impl WriteHalf {
     /// message. Waits while the queue is full. Other senders' messages must not start while a
     /// fragmented message is being sent from one write half (the driver refuses them with a
     /// usage error, logged): stream from one task at a time.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::MessageKind;
+    ///
+    /// let (mut reader, writer) = ws.split();
+    /// writer.send_fragment(MessageKind::Binary, &[1, 2], false).await?;
+    /// writer.send_fragment(MessageKind::Binary, &[3], true).await?;
+    /// assert_eq!(&reader.recv().await.expect("echo")?.into_data()[..], &[1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
     pub async fn send_fragment(
         &self,
         kind: MessageKind,
@@ -161,6 +254,34 @@ impl WriteHalf {
     }
 
     /// Whether the connection has ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// let (mut reader, writer) = ws.split();
+    /// writer.close(None).await?;
+    /// while let Some(item) = reader.recv().await {
+    ///     item?; // the server's close, then the end
+    /// }
+    /// assert!(writer.is_closed());
+    /// assert!(writer.send(ropeway_tokio::Message::text("late")).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }

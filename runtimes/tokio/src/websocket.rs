@@ -70,12 +70,56 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// The protocol core, for its state, settings and negotiated extension.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::{CloseFrame, Message};
+    ///
+    /// assert_eq!(ws.connection().state(), ropeway_core::State::Open);
+    /// assert!(ws.connection().config().keep_alive_interval.is_some()); // on by default
+    /// # Ok(()) }
+    /// ```
     pub fn connection(&self) -> &Connection {
         self.driver.connection()
     }
 
     /// The subprotocol the opening handshake agreed on (the one the server chose among the
     /// client's offers), if any.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let incoming = ropeway_tokio::Incoming::read(server_io, &Default::default()).await?;
+    /// #     let protocol = incoming.upgrade()?.select_protocol(&["chat.v1"]).map(str::to_owned);
+    /// #     let ws = incoming.accept(ropeway_tokio::Accept { protocol, ..Default::default() }).await?;
+    /// #     assert_eq!(ws.protocol(), Some("chat.v1"));
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?.protocol("chat.v1");
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// assert_eq!(ws.protocol(), Some("chat.v1"));
+    /// # Ok(()) }
+    /// ```
     pub fn protocol(&self) -> Option<&str> {
         self.driver.connection().protocol()
     }
@@ -83,6 +127,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The extensions the opening handshake agreed on, with their parameters as the 101
     /// response named them (e.g. `permessage-deflate; server_no_context_takeover`); empty
     /// when none was.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// assert!(ws.extensions().is_empty()); // neither side enabled permessage-deflate
+    /// # Ok(()) }
+    /// ```
     pub fn extensions(&self) -> &[ropeway_core::extension::ExtensionOffer] {
         self.driver.connection().negotiated_extensions()
     }
@@ -94,6 +160,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Receives the next message. Returns `None` once the connection has ended (after the
     /// close handshake, or after the error that ended it was returned). Cancellation-safe.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::Message;
+    ///
+    /// ws.send(Message::text("hello")).await?;
+    /// let reply = ws.recv().await.expect("not ended")?;
+    /// assert_eq!(reply.as_text(), Some("hello"));
+    /// # Ok(()) }
+    /// ```
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -102,6 +194,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// `ReceiveAsync` with `EndOfMessage`: a message of any size streams through a buffer of
     /// any size. Pings and pongs are handled and skipped. `None` once the connection ended.
     /// Cancellation-safe. Don't mix with [`WebSocket::recv`] in the middle of a message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::{Message, Piece};
+    ///
+    /// ws.send(Message::binary(vec![7u8; 100_000])).await?;
+    /// let mut buf = [0u8; 4096]; // any size: the message streams through it
+    /// let mut total = 0;
+    /// while let Some(piece) = ws.recv_piece(&mut buf).await {
+    ///     match piece? {
+    ///         Piece::Data { len, end_of_message, .. } => {
+    ///             total += len; // use buf[..len] here
+    ///             if end_of_message {
+    ///                 break;
+    ///             }
+    ///         }
+    ///         Piece::Close(_) => break,
+    ///     }
+    /// }
+    /// assert_eq!(total, 100_000);
+    /// # Ok(()) }
+    /// ```
     pub async fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
         poll_fn(|cx| self.poll_recv_piece(cx, buf)).await
     }
@@ -114,6 +244,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sends with per-message options, e.g. without compression for a message that mixes
     /// secrets with attacker-controlled data.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::{Message, SendOptions};
+    ///
+    /// // Never compress a secret next to attacker-chosen text (CRIME/BREACH).
+    /// ws.send_with(Message::text("token=s3cret"), SendOptions { compress: false }).await?;
+    /// assert_eq!(ws.recv().await.expect("echo")?.as_text(), Some("token=s3cret"));
+    /// # Ok(()) }
+    /// ```
     pub fn send_with(
         &mut self,
         message: Message,
@@ -135,6 +291,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sends a message encoded once for many connections (a broadcast; see
     /// [`PreparedMessage`]) and writes it out.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::{MessageKind, PreparedMessage};
+    ///
+    /// // Encoded once; queued on every subscriber's connection by reference.
+    /// let news = PreparedMessage::new(MessageKind::Text, "news for everyone".into());
+    /// ws.send_prepared(&news).await?;
+    /// assert_eq!(ws.recv().await.expect("echo")?.as_text(), Some("news for everyone"));
+    /// # Ok(()) }
+    /// ```
     pub async fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
         poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
         self.driver
@@ -143,6 +326,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Sends one fragment of a message (see [`Connection::send_fragment`]) and writes it out.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::MessageKind;
+    ///
+    /// // A message of unknown length, sent as it is produced; `fin` ends it.
+    /// for (i, chunk) in ["one ", "two ", "three"].iter().enumerate() {
+    ///     ws.send_fragment(MessageKind::Text, chunk.as_bytes(), i == 2).await?;
+    /// }
+    /// assert_eq!(ws.recv().await.expect("echo")?.as_text(), Some("one two three"));
+    /// # Ok(()) }
+    /// ```
     pub async fn send_fragment(
         &mut self,
         kind: MessageKind,
@@ -158,6 +369,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Closes the connection: sends a close frame with `code` and `reason`, then receives
     /// (and drops) whatever the peer still sends until its close frame arrives and the
     /// transport ends, or the close timeout passes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::CloseFrame;
+    ///
+    /// ws.close(Some(CloseFrame::new(1000, "done"))).await?; // waits for the server's close
+    /// assert!(ws.recv().await.is_none());
+    /// # server.await.unwrap()?;
+    /// # Ok(()) }
+    /// ```
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
         self.driver.close(frame)?;
         poll_fn(|cx| self.poll_drive(cx, Goal::Closed))
@@ -168,6 +405,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Splits the connection into a receiving half and a cloneable sending half that other
     /// tasks can use. A task spawned on the current tokio runtime then drives the connection,
     /// so pings are answered and keep-alive runs whichever half is in use.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ropeway_tokio::Error> {
+    /// # // An echo server and a client over an in-memory duplex pipe: no network.
+    /// # let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    /// # let server = tokio::spawn(async move {
+    /// #     let mut ws = ropeway_tokio::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_tokio::Error>(())
+    /// # });
+    /// # let request = ropeway_tokio::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_tokio::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_tokio::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_tokio::Message;
+    ///
+    /// let (mut reader, writer) = ws.split();
+    /// // Another task sends while this one receives; the split's own task answers pings.
+    /// let sender = writer.clone();
+    /// tokio::spawn(async move { sender.send(Message::text("from another task")).await });
+    /// let echoed = reader.recv().await.expect("echo")?;
+    /// assert_eq!(echoed.as_text(), Some("from another task"));
+    /// writer.close(None).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn split(self) -> (crate::split::ReadHalf, crate::split::WriteHalf)
     where
         S: Send + 'static,
