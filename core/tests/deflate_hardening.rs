@@ -135,7 +135,7 @@ fn a_bomb_under_the_message_limit_fails_with_1009_at_the_inflate_ratio() {
             victim.error,
             Some(ConnectionError::Protocol(ProtocolError::InflateRatio {
                 ratio: 100,
-                floor: 64 << 10
+                floor: 1 << 20
             }))
         );
         let error = victim.error.clone().unwrap();
@@ -159,7 +159,7 @@ fn the_ratio_bounds_the_inflate_work_of_one_frame() {
     let bomb = raw_deflate(&vec![0u8; 16 << 20], 15, false);
     let limit = InflateLimit {
         ratio: 100,
-        floor: 64 << 10,
+        floor: 1 << 20,
     };
     let mut codec = PerMessageDeflate::new(d, d, 6, 0).with_inflate_limit(Some(limit));
     let mut out = BytesMut::new();
@@ -168,11 +168,11 @@ fn the_ratio_bounds_the_inflate_work_of_one_frame() {
         err,
         ProtocolError::InflateRatio {
             ratio: 100,
-            floor: 64 << 10
+            floor: 1 << 20
         }
     );
     assert_eq!(err.close_code(), CloseCode::MESSAGE_TOO_BIG);
-    let bound = bomb.len() * 100 + 1;
+    let bound = (bomb.len() * 100).max(1 << 20) + 1;
     assert!(
         out.len() <= bound,
         "inflated {} bytes for {} compressed (bound {bound})",
@@ -192,8 +192,8 @@ fn ordinary_data_and_small_repetitive_messages_pass_the_ratio() {
         let mut pair = pair(DeflateConfig::default(), DeflateConfig::default());
         // Prose/JSON-like text, 1 MiB: about 3:1.
         let text = prose(1 << 20);
-        // Under the 64 KiB floor: inflates whatever its ratio (here about 600:1).
-        let spaces = vec![b' '; 60 << 10];
+        // Under the 1 MiB floor: inflates whatever its ratio (here about 1,000:1).
+        let spaces = vec![b' '; 1 << 20];
         for payload in [&text, &spaces, &text] {
             pair.side(role)
                 .conn

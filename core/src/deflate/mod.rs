@@ -84,7 +84,8 @@ pub struct DeflateConfig {
     pub max_inflate_ratio: Option<u32>,
     /// Output every message may inflate to whatever its ratio, for small, very repetitive
     /// messages (with context takeover a repeated message can shrink to a few bytes).
-    /// Default 64 KiB.
+    /// Default 1 MiB. The floor is per message: it bounds the work of one message (about a
+    /// millisecond of inflating), not the amplification of a stream of messages under it.
     pub inflate_ratio_floor: usize,
 }
 
@@ -98,7 +99,7 @@ impl Default for DeflateConfig {
             level: 6,
             threshold: 0,
             max_inflate_ratio: Some(100),
-            inflate_ratio_floor: 64 << 10,
+            inflate_ratio_floor: 1 << 20,
         }
     }
 }
