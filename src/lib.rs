@@ -34,10 +34,10 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `tokio` | yes | [`ropeway::tokio`](crate::tokio): server, client, split halves over tokio |
+//! | `tokio` | yes | `ropeway::tokio`: server, client, split halves over tokio |
 //! | `smol` | | `ropeway::smol`: the same API over smol / async-io and any futures-io transport |
 //! | `mio` | | `ropeway::mio`: a blocking mio event-loop server and a blocking client |
-//! | `tls` | | `wss://` clients with rustls (ring provider, webpki roots or your own), for every runtime that is on; re-exports [`rustls`](crate::rustls) |
+//! | `tls` | | `wss://` clients with rustls (ring provider, webpki roots or your own), for every runtime that is on; re-exports `ropeway::rustls` |
 //! | `hyper` | | `ropeway::tokio::hyper`: turn a hyper 1.x upgrade request into a `WebSocket` |
 //! | `h2` | | WebSockets over HTTP/2 (RFC 8441 extended CONNECT) for `ropeway::tokio` |
 //! | `axum` | | the axum extractor: a WebSocket route next to normal routes |

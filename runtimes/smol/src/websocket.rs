@@ -40,8 +40,27 @@ thread_local! {
 /// stream, an `Async<UnixStream>`, an in-memory pipe).
 ///
 /// Receive with [`WebSocket::recv`] (or as a [`Stream`]), send with [`WebSocket::send`] (or
-/// as a [`Sink`]). Pings are answered and keep-alive pings sent while the application
-/// receives; to send from other tasks, [`WebSocket::split`] it.
+/// as a [`Sink`]). To send from other tasks, [`WebSocket::split`] it.
+///
+/// # An unsplit `WebSocket` answers pings only while the application is in `recv`
+///
+/// Nothing runs behind the application's back: pings are answered, keep-alive pings sent,
+/// a dead peer noticed and a close handshake finished only while a call on the
+/// `WebSocket` waits, which in practice means while the application waits in `recv` (or
+/// `recv_piece`). A receive loop needs nothing more. An application that only sends, or
+/// stops receiving for longer than the peer's ping timeout (or
+/// [`Config::keep_alive_interval`](ropeway_core::Config::keep_alive_interval)), should
+/// [`split`](WebSocket::split) it: the split connection's own task then answers and
+/// keeps alive whichever half is in use. Once the connection has ended (a dead peer
+/// included), `recv` reports why once and every `send` fails.
+///
+/// # Limits
+///
+/// What a peer can make this side hold is bounded by the connection's
+/// [`Limits`](ropeway_core::Limits) (set through `ServerConfig::core.limits` or
+/// `ClientConfig::core.limits`): 16 MiB per frame and per message by default (1009 past
+/// them), 1 MiB of queued output (`send` waits past it). See the README's "Limits and
+/// timeouts".
 ///
 /// ```no_run
 /// # async fn echo(mut ws: ropeway_smol::WebSocket<smol::net::TcpStream>) -> Result<(), ropeway_smol::Error> {
@@ -120,9 +139,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Receives the next piece of a message into `buf`, like the reference stack's
-    /// `ReceiveAsync` with `EndOfMessage`: a message of any size streams through a buffer of
-    /// any size. Pings and pongs are handled and skipped. `None` once the connection ended.
-    /// Cancellation-safe. Don't mix with [`WebSocket::recv`] in the middle of a message.
+    /// `ReceiveAsync` with `EndOfMessage`: a message streams through a buffer of any size
+    /// and is never held whole. Pings and pongs are handled and skipped. `None` once the
+    /// connection ended. Cancellation-safe. Don't mix with [`WebSocket::recv`] in the middle
+    /// of a message.
+    ///
+    /// The message size limit still applies: streaming saves memory, it does not lift
+    /// [`Limits::max_message_size`](ropeway_core::Limits::max_message_size) (16 MiB by
+    /// default, counted as the pieces arrive; past it the connection fails with 1009). For
+    /// larger messages raise it (and `max_frame_size`, for a peer that sends a message as
+    /// one frame) in the config the connection was made with, e.g.
+    /// `config.core.limits.max_message_size = 1 << 30;` (the `streaming` example does so).
     pub async fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
         poll_fn(|cx| self.poll_recv_piece(cx, buf)).await
     }
