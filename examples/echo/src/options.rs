@@ -48,6 +48,8 @@ OPTIONS:
                            attacker-controlled data over TLS leaks them, see CRIME/BREACH)
   --server-max-window-bits N      with --compression: the server's window, 8-15 (default 15)
   --server-no-context-takeover    with --compression: reset the server's compressor per message
+  --max-inflate-ratio N           with --compression: a message may inflate to N times its
+                                  compressed size past 1 MiB, 0 = no bound (default 100)
   -h, --help               this text";
 
 impl Options {
@@ -101,6 +103,15 @@ impl Options {
                     compression
                         .get_or_insert_with(DeflateConfig::default)
                         .server_no_context_takeover = true;
+                }
+                "--max-inflate-ratio" => {
+                    let v = value("--max-inflate-ratio")?;
+                    let ratio: u32 = v
+                        .parse()
+                        .map_err(|e| format!("--max-inflate-ratio {v}: {e}"))?;
+                    compression
+                        .get_or_insert_with(DeflateConfig::default)
+                        .max_inflate_ratio = (ratio > 0).then_some(ratio);
                 }
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option {other}")),
