@@ -40,6 +40,14 @@ pub(crate) fn joined<K: AsHeaderName>(headers: &HeaderMap, name: K) -> Option<St
     Some(out)
 }
 
+/// The extensions a 101 (or HTTP/2 200) response agreed on, with their parameters; empty
+/// when it names none (an unparsable value was refused before this is asked).
+pub(crate) fn agreed_extensions(headers: &HeaderMap) -> Vec<crate::extension::ExtensionOffer> {
+    joined(headers, http::header::SEC_WEBSOCKET_EXTENSIONS)
+        .and_then(|value| crate::extension::parse_extensions(&value).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,12 +65,4 @@ mod tests {
         assert_eq!(list_elements(&h, UPGRADE), vec!["h2c", "WebSocket"]);
         assert_eq!(joined(&h, UPGRADE).as_deref(), Some("h2c, WebSocket"));
     }
-}
-
-/// The extensions a 101 (or HTTP/2 200) response agreed on, with their parameters; empty
-/// when it names none (an unparsable value was refused before this is asked).
-pub(crate) fn agreed_extensions(headers: &HeaderMap) -> Vec<crate::extension::ExtensionOffer> {
-    joined(headers, http::header::SEC_WEBSOCKET_EXTENSIONS)
-        .and_then(|value| crate::extension::parse_extensions(&value).ok())
-        .unwrap_or_default()
 }
