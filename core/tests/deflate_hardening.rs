@@ -2,6 +2,8 @@
 //! that stops decompression bombs under the message limit, the bounded inflate work per
 //! call, and strict inflate (nothing after a final block, no reference beyond the window).
 
+#![cfg(feature = "deflate")]
+
 mod support;
 
 use std::sync::Arc;
