@@ -9,7 +9,8 @@ use ropeway_core::driver::{Goal, Next, Piece};
 use ropeway_core::frame::{FrameHeader, OpCode};
 use ropeway_core::mask::apply_mask;
 use ropeway_core::{
-    CloseFrame, Config, ConnectionError, Error, Event, Limits, Message, Role, SendOptions,
+    CloseFrame, Config, ConnectionError, Error, Event, Limits, Message, MessageKind, Role,
+    SendOptions,
 };
 
 use support::driven::{Driven, Outcome};
@@ -486,6 +487,59 @@ fn pieces_stream_a_large_message_through_a_small_buffer() {
             }
         }
         assert!(got == payload, "{role:?}");
+    }
+}
+
+#[test]
+fn pieces_taken_whole_then_messages_again_at_the_next_message() {
+    // A split read half takes pieces without a copy (take_piece_data), and switches back to
+    // whole messages only between messages (is_mid_message).
+    for role in ROLES {
+        let mut driven = Driven::new(quiet(), 16 << 10);
+        let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        send(&mut driven, other(role), Message::binary(payload.clone()));
+        send(&mut driven, other(role), Message::text("after"));
+        let mut got = Vec::new();
+        loop {
+            if let Some(data) = driven.driver(role).take_piece_data() {
+                got.extend_from_slice(&data.payload);
+                if data.message_end {
+                    break;
+                }
+                continue;
+            }
+            match driven.drive(role, Goal::Piece) {
+                Outcome::Reached(Next::Ready) => {}
+                Outcome::Waiting => {
+                    let _ = driven.drive(other(role), Goal::Flushed);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(got == payload, "{role:?}");
+        assert!(!driven.driver(role).is_mid_message());
+        let after = driven.until(role, Goal::Message).into_message();
+        assert_eq!(after.unwrap().unwrap(), Message::text("after"), "{role:?}");
+
+        // Half a fragmented message: the message goal is in the middle of it.
+        driven
+            .driver(other(role))
+            .send_fragment(MessageKind::Text, b"half ", false, SendOptions::default())
+            .unwrap();
+        let _ = driven.drive(other(role), Goal::Flushed);
+        assert!(matches!(
+            driven.drive(role, Goal::Message),
+            Outcome::Waiting
+        ));
+        assert!(driven.driver(role).is_mid_message(), "{role:?}");
+        driven
+            .driver(other(role))
+            .send_fragment(MessageKind::Text, b"whole", true, SendOptions::default())
+            .unwrap();
+        let _ = driven.drive(other(role), Goal::Flushed);
+        let whole = driven.until(role, Goal::Message).into_message();
+        assert_eq!(whole.unwrap().unwrap(), Message::text("half whole"));
+        assert!(!driven.driver(role).is_mid_message());
     }
 }
 
