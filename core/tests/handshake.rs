@@ -290,6 +290,46 @@ fn ok_response(req: &UpgradeRequest, extra: &str) -> String {
 }
 
 #[test]
+fn client_says_use_wss_when_the_server_answers_with_tls() {
+    // A TLS alert (0x15) and a TLS handshake record (0x16) where the status line belongs.
+    for record in ["\x15\x03\x03\x00\x02\x02\x32", "\x16\x03\x01\x00\x05hello"] {
+        let result = client_against(vec![], |_| record.to_owned());
+        assert!(
+            matches!(result, Err(HandshakeError::ServerSpeaksTls)),
+            "{result:?}"
+        );
+    }
+}
+
+#[test]
+fn the_connection_knows_the_agreed_protocol_and_extensions() {
+    let probe: Arc<dyn ClientExtension> = Arc::new(Probe {
+        accept_params: true,
+    });
+    let accepted = client_against(vec![probe], |req| {
+        ok_response(
+            req,
+            "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: x-probe; p=2\r\n",
+        )
+    })
+    .unwrap();
+    let now = std::time::Instant::now();
+    let (conn, _) =
+        accepted.into_connection(&ropeway_core::Config::default(), Box::new(ZeroEntropy), now);
+    assert_eq!(conn.protocol(), Some("chat"));
+    assert_eq!(
+        conn.negotiated_extensions(),
+        [ExtensionOffer::new("x-probe").param("p", Some("2".into()))]
+    );
+    // Nothing agreed: nothing to report.
+    let plain = client_against(vec![], |req| ok_response(req, "")).unwrap();
+    let (conn, _) =
+        plain.into_connection(&ropeway_core::Config::default(), Box::new(ZeroEntropy), now);
+    assert_eq!(conn.protocol(), None);
+    assert!(conn.negotiated_extensions().is_empty());
+}
+
+#[test]
 fn client_accepts_a_valid_response() {
     let accepted = client_against(vec![], |req| {
         ok_response(req, "Sec-WebSocket-Protocol: chat\r\n")
