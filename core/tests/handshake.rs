@@ -444,6 +444,22 @@ mod server_handshake {
     }
 
     #[test]
+    fn a_tls_client_hello_on_the_plain_port_is_answered_at_once() {
+        let config = ServerConfig::default();
+        let mut handshake = ServerHandshake::new(&config);
+        // The first bytes of a ClientHello: a handshake record of TLS 1.0-1.3, no CRLFs.
+        let mut input = BytesMut::from(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00][..]);
+        let result = handshake.recv(&mut input, &config);
+        assert!(
+            matches!(result, Err(HandshakeError::ClientSpeaksTls)),
+            "{result:?}"
+        );
+        let answer = String::from_utf8_lossy(handshake.output()).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.contains("use ws://"), "{answer}");
+    }
+
+    #[test]
     fn a_subprotocol_the_client_did_not_offer_is_refused_with_500_not_accepted() {
         let config = ServerConfig::default();
         let unoffered = Accept {

@@ -69,6 +69,9 @@ pub enum HandshakeError {
     /// The server answered the upgrade request with TLS records instead of HTTP: the URL says
     /// `ws://` but the port speaks TLS (use `wss://`).
     ServerSpeaksTls,
+    /// The client opened TLS (a ClientHello) on this plain port: its URL says `wss://` for a
+    /// `ws://` server. Answered with 400 at once.
+    ClientSpeaksTls,
 }
 
 impl HandshakeError {
@@ -131,6 +134,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnexpectedBody => f.write_str("an upgrade request cannot have a body"),
             HandshakeError::ProtocolNotOffered(p) => {
                 write!(f, "subprotocol {p:?} was not offered by the client")
+            }
+            HandshakeError::ClientSpeaksTls => {
+                f.write_str("the client speaks TLS to this plain port: use ws://, not wss://")
             }
             HandshakeError::ServerSpeaksTls => {
                 f.write_str("the server speaks TLS on this port: use wss://, not ws://")

@@ -39,6 +39,13 @@ impl RequestReader {
     /// Input: parses the request once its head is complete in `input`, and splits the head
     /// off; bytes after it (the first frames) stay in `input`. `Ok(None)`: read more.
     pub fn recv(&mut self, input: &mut BytesMut) -> Result<Option<Request<()>>, HandshakeError> {
+        // A TLS ClientHello (a handshake record, 0x16, of TLS 1.x) where a request line
+        // belongs: a wss:// URL for this plain port. Answered at once (400) rather than
+        // after the handshake timeout, so the client's TLS layer reads plain HTTP and can
+        // say so.
+        if let [0x16, 0x03, ..] = input[..] {
+            return Err(HandshakeError::ClientSpeaksTls);
+        }
         let Some(end) = self.finder.find(input, self.max_size)? else {
             return Ok(None);
         };

@@ -356,3 +356,23 @@ fn wss_to_a_plain_port_says_use_ws() {
         }
     })
 }
+
+/// `wss://` to a ropeway server on a plain port: the server answers the ClientHello with
+/// 400 at once, and the client says to use `ws://` (well before any timeout).
+#[cfg(feature = "tls")]
+#[test]
+fn wss_to_a_ropeway_plain_server_says_use_ws() {
+    run(async {
+        let addr = spawn_echo_server(ServerConfig::default()).await;
+        let request =
+            ClientRequest::from_url(&format!("wss://localhost:{}/", addr.port())).unwrap();
+        let config = ClientConfig {
+            connect_timeout: Duration::from_secs(5),
+            ..ClientConfig::default()
+        };
+        match ropeway_smol::connect_with(request, &config).await {
+            Err(Error::Tls(e)) => assert_eq!(e.kind(), TlsErrorKind::ServerSpeaksPlain, "{e}"),
+            other => panic!("expected ServerSpeaksPlain, got {other:?}"),
+        }
+    })
+}
