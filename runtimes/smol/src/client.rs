@@ -43,6 +43,35 @@ pub async fn connect_with(
 }
 
 /// Runs the client handshake over a transport the application opened itself.
+///
+/// ```
+/// # #[cfg(unix)]
+/// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+/// # // An echo server and a client over a Unix socket pair: no network.
+/// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+/// # let server = smol::spawn(async move {
+/// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+/// #     while let Some(message) = ws.recv().await {
+/// #         let message = message?;
+/// #         if message.is_data() {
+/// #             ws.send(message).await?;
+/// #         }
+/// #     }
+/// #     Ok::<_, ropeway_smol::Error>(())
+/// # });
+/// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+/// # let config = ropeway_smol::ClientConfig::default();
+/// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+/// use ropeway_smol::Message;
+///
+/// // `ws` came from `handshake` over a Unix socket pair (any AsyncRead + AsyncWrite works:
+/// // a socket you opened, a proxy tunnel, a TLS stream).
+/// ws.send(Message::text("hi")).await?;
+/// assert_eq!(ws.recv().await.expect("echo")?.as_text(), Some("hi"));
+/// # Ok(()) }) }
+/// # #[cfg(not(unix))]
+/// # fn main() {}
+/// ```
 pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     request: &ClientRequest,

@@ -15,6 +15,30 @@ use ropeway_core::handshake::{
 use crate::websocket::{WebSocket, read_buf, timeout};
 
 /// A request read from a new connection, before the application decides what to do with it.
+///
+/// ```
+/// # #[cfg(unix)]
+/// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+/// # let (mut client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+/// # use futures_lite::AsyncWriteExt;
+/// # client_io.write_all(b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+/// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+/// #     Sec-WebSocket-Protocol: chat.v1\r\n\r\n").await?;
+/// use ropeway_smol::server::{Incoming, ServerConfig, plain};
+/// use ropeway_smol::{Accept, http::StatusCode};
+///
+/// // Route on the request before deciding: a WebSocket on /chat, 404 elsewhere.
+/// let incoming = Incoming::read(server_io, &ServerConfig::default()).await?;
+/// if incoming.path() != "/chat" || !incoming.is_websocket() {
+///     return incoming.respond(plain(StatusCode::NOT_FOUND), b"not here").await;
+/// }
+/// let protocol = incoming.upgrade()?.select_protocol(&["chat.v1"]).map(str::to_owned);
+/// let ws = incoming.accept(Accept { protocol, ..Accept::default() }).await?;
+/// assert_eq!(ws.protocol(), Some("chat.v1"));
+/// # Ok(()) }) }
+/// # #[cfg(not(unix))]
+/// # fn main() {}
+/// ```
 pub struct Incoming<S> {
     io: S,
     handshake: ServerHandshake,
@@ -131,6 +155,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
 
 /// Accepts a WebSocket on `io` with the default settings. A plain HTTP request is answered
 /// with 400.
+///
+/// ```
+/// # #[cfg(unix)]
+/// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+/// # // An echo server and a client over a Unix socket pair: no network.
+/// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+/// # let server = smol::spawn(async move {
+/// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+/// #     while let Some(message) = ws.recv().await {
+/// #         let message = message?;
+/// #         if message.is_data() {
+/// #             ws.send(message).await?;
+/// #         }
+/// #     }
+/// #     Ok::<_, ropeway_smol::Error>(())
+/// # });
+/// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+/// # let config = ropeway_smol::ClientConfig::default();
+/// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+/// // The server side of this example is `server::accept(server_io)` (hidden above).
+/// ws.close(None).await?;
+/// server.await?;
+/// # Ok(()) }) }
+/// # #[cfg(not(unix))]
+/// # fn main() {}
+/// ```
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(io: S) -> Result<WebSocket<S>, Error> {
     accept_with_config(io, &ServerConfig::default()).await
 }
@@ -159,6 +209,14 @@ async fn accept_unboxed<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// A response with a plain-text content type.
+///
+/// ```
+/// use ropeway_smol::{http::StatusCode, server::plain};
+///
+/// let response = plain(StatusCode::NOT_FOUND);
+/// assert_eq!(response.status(), 404);
+/// assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+/// ```
 pub fn plain(status: StatusCode) -> Response<()> {
     reject(status)
 }

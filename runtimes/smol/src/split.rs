@@ -50,6 +50,43 @@ impl ReadHalf {
     /// without the whole message ever being held. Pings and pongs are skipped. `None` once
     /// the connection has ended. Cancellation-safe. Switch between this and
     /// [`ReadHalf::recv`] only between messages.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::{Message, Piece};
+    ///
+    /// let (mut reader, writer) = ws.split();
+    /// writer.send(Message::binary(vec![1u8; 50_000])).await?;
+    /// let mut buf = [0u8; 8192];
+    /// let mut total = 0;
+    /// while let Some(piece) = reader.recv_piece(&mut buf).await {
+    ///     let Piece::Data { len, end_of_message, .. } = piece? else { break };
+    ///     total += len;
+    ///     if end_of_message {
+    ///         break;
+    ///     }
+    /// }
+    /// assert_eq!(total, 50_000);
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub async fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
         std::future::poll_fn(|cx| self.poll_recv_piece(cx, buf)).await
     }
@@ -126,6 +163,39 @@ impl WriteHalf {
     /// instead of stalling every other subscriber. [`TrySendError::Closed`] once the
     /// connection has ended. A message that breaks the protocol's rules (e.g. a ping payload
     /// over 125 bytes) comes back in [`TrySendError::Invalid`].
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::{Message, TrySendError};
+    ///
+    /// let (mut reader, writer) = ws.split();
+    /// // A broadcast loop: never wait on one subscriber.
+    /// match writer.try_send(Message::text("tick")) {
+    ///     Ok(()) => {}
+    ///     Err(TrySendError::Full(_message)) => { /* drop it, or drop the subscriber */ }
+    ///     Err(e) => return Err(ropeway_smol::Error::Closed).inspect_err(|_| drop(e)),
+    /// }
+    /// assert_eq!(reader.recv().await.expect("echo")?.as_text(), Some("tick"));
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub fn try_send(&self, message: Message) -> Result<(), TrySendError> {
         if let Err(e) = message.check() {
             return Err(TrySendError::Invalid(message, e));
@@ -145,6 +215,35 @@ impl WriteHalf {
     /// message. Waits while the queue is full. Other senders' messages must not start while a
     /// fragmented message is being sent from one write half (the driver refuses them with a
     /// usage error, logged): stream from one task at a time.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::MessageKind;
+    ///
+    /// let (mut reader, writer) = ws.split();
+    /// writer.send_fragment(MessageKind::Binary, &[1, 2], false).await?;
+    /// writer.send_fragment(MessageKind::Binary, &[3], true).await?;
+    /// assert_eq!(&reader.recv().await.expect("echo")?.into_data()[..], &[1, 2, 3]);
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub async fn send_fragment(
         &self,
         kind: MessageKind,
@@ -164,6 +263,36 @@ impl WriteHalf {
     }
 
     /// Whether the connection has ended.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// let (mut reader, writer) = ws.split();
+    /// writer.close(None).await?;
+    /// while let Some(item) = reader.recv().await {
+    ///     item?; // the server's close, then the end
+    /// }
+    /// assert!(writer.is_closed());
+    /// assert!(writer.send(ropeway_smol::Message::text("late")).await.is_err());
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }

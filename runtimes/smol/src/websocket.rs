@@ -110,12 +110,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// The protocol core, for its state, settings and negotiated extension.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::{CloseFrame, Message};
+    ///
+    /// assert_eq!(ws.connection().state(), ropeway_core::State::Open);
+    /// assert!(ws.connection().config().keep_alive_interval.is_some()); // on by default
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub fn connection(&self) -> &Connection {
         self.driver.connection()
     }
 
     /// The subprotocol the opening handshake agreed on (the one the server chose among the
     /// client's offers), if any.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let incoming = ropeway_smol::Incoming::read(server_io, &Default::default()).await?;
+    /// #     let protocol = incoming.upgrade()?.select_protocol(&["chat.v1"]).map(str::to_owned);
+    /// #     let ws = incoming.accept(ropeway_smol::Accept { protocol, ..Default::default() }).await?;
+    /// #     assert_eq!(ws.protocol(), Some("chat.v1"));
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?.protocol("chat.v1");
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// assert_eq!(ws.protocol(), Some("chat.v1"));
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub fn protocol(&self) -> Option<&str> {
         self.driver.connection().protocol()
     }
@@ -123,6 +171,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The extensions the opening handshake agreed on, with their parameters as the 101
     /// response named them (e.g. `permessage-deflate; server_no_context_takeover`); empty
     /// when none was.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// assert!(ws.extensions().is_empty()); // neither side enabled permessage-deflate
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub fn extensions(&self) -> &[ropeway_core::extension::ExtensionOffer] {
         self.driver.connection().negotiated_extensions()
     }
@@ -134,6 +206,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Receives the next message. Returns `None` once the connection has ended (after the
     /// close handshake, or after the error that ended it was returned). Cancellation-safe.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::Message;
+    ///
+    /// ws.send(Message::text("hello")).await?;
+    /// let reply = ws.recv().await.expect("not ended")?;
+    /// assert_eq!(reply.as_text(), Some("hello"));
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -150,6 +250,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// larger messages raise it (and `max_frame_size`, for a peer that sends a message as
     /// one frame) in the config the connection was made with, e.g.
     /// `config.core.limits.max_message_size = 1 << 30;` (the `streaming` example does so).
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::{Message, Piece};
+    ///
+    /// ws.send(Message::binary(vec![7u8; 100_000])).await?;
+    /// let mut buf = [0u8; 4096]; // any size: the message streams through it
+    /// let mut total = 0;
+    /// while let Some(piece) = ws.recv_piece(&mut buf).await {
+    ///     match piece? {
+    ///         Piece::Data { len, end_of_message, .. } => {
+    ///             total += len; // use buf[..len] here
+    ///             if end_of_message {
+    ///                 break;
+    ///             }
+    ///         }
+    ///         Piece::Close(_) => break,
+    ///     }
+    /// }
+    /// assert_eq!(total, 100_000);
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub async fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
         poll_fn(|cx| self.poll_recv_piece(cx, buf)).await
     }
@@ -162,6 +302,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sends with per-message options, e.g. without compression for a message that mixes
     /// secrets with attacker-controlled data.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::{Message, SendOptions};
+    ///
+    /// // Never compress a secret next to attacker-chosen text (CRIME/BREACH).
+    /// ws.send_with(Message::text("token=s3cret"), SendOptions { compress: false }).await?;
+    /// assert_eq!(ws.recv().await.expect("echo")?.as_text(), Some("token=s3cret"));
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub fn send_with(
         &mut self,
         message: Message,
@@ -183,6 +351,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sends a message encoded once for many connections (a broadcast; see
     /// [`PreparedMessage`]) and writes it out.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::{MessageKind, PreparedMessage};
+    ///
+    /// // Encoded once; queued on every subscriber's connection by reference.
+    /// let news = PreparedMessage::new(MessageKind::Text, "news for everyone".into());
+    /// ws.send_prepared(&news).await?;
+    /// assert_eq!(ws.recv().await.expect("echo")?.as_text(), Some("news for everyone"));
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub async fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
         poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
         self.driver
@@ -191,6 +388,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Sends one fragment of a message (see [`Connection::send_fragment`]) and writes it out.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::MessageKind;
+    ///
+    /// // A message of unknown length, sent as it is produced; `fin` ends it.
+    /// for (i, chunk) in ["one ", "two ", "three"].iter().enumerate() {
+    ///     ws.send_fragment(MessageKind::Text, chunk.as_bytes(), i == 2).await?;
+    /// }
+    /// assert_eq!(ws.recv().await.expect("echo")?.as_text(), Some("one two three"));
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub async fn send_fragment(
         &mut self,
         kind: MessageKind,
@@ -206,6 +433,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Closes the connection: sends a close frame with `code` and `reason`, then receives
     /// (and drops) whatever the peer still sends until its close frame arrives and the
     /// transport ends, or the close timeout passes.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::CloseFrame;
+    ///
+    /// ws.close(Some(CloseFrame::new(1000, "done"))).await?; // waits for the server's close
+    /// assert!(ws.recv().await.is_none());
+    /// # server.await?;
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
         self.driver.close(frame)?;
         poll_fn(|cx| self.poll_drive(cx, Goal::Closed))
@@ -217,6 +472,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// tasks can use. A task spawned on smol's global executor then drives the connection,
     /// so pings are answered and keep-alive runs whichever half is in use. To drive it on
     /// an executor of your own, use [`WebSocket::split_task`].
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> Result<(), ropeway_smol::Error> { smol::block_on(async {
+    /// # // An echo server and a client over a Unix socket pair: no network.
+    /// # let (client_io, server_io) = smol::net::unix::UnixStream::pair()?;
+    /// # let server = smol::spawn(async move {
+    /// #     let mut ws = ropeway_smol::server::accept(server_io).await?;
+    /// #     while let Some(message) = ws.recv().await {
+    /// #         let message = message?;
+    /// #         if message.is_data() {
+    /// #             ws.send(message).await?;
+    /// #         }
+    /// #     }
+    /// #     Ok::<_, ropeway_smol::Error>(())
+    /// # });
+    /// # let request = ropeway_smol::ClientRequest::from_url("ws://localhost/")?;
+    /// # let config = ropeway_smol::ClientConfig::default();
+    /// # let (mut ws, _) = ropeway_smol::client::handshake(client_io, &request, &config).await?;
+    /// use ropeway_smol::Message;
+    ///
+    /// let (mut reader, writer) = ws.split();
+    /// // Another task sends while this one receives; the split's own task answers pings.
+    /// let sender = writer.clone();
+    /// smol::spawn(async move { sender.send(Message::text("from another task")).await }).detach();
+    /// let echoed = reader.recv().await.expect("echo")?;
+    /// assert_eq!(echoed.as_text(), Some("from another task"));
+    /// writer.close(None).await?;
+    /// # Ok(()) }) }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
     pub fn split(self) -> (crate::split::ReadHalf, crate::split::WriteHalf)
     where
         S: Send + 'static,
