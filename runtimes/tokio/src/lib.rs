@@ -27,6 +27,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod client;
 #[cfg(feature = "hyper")]
 pub mod hyper;
