@@ -34,8 +34,8 @@ pub enum HandshakeError {
     UnsupportedVersion(Option<String>),
     /// `Sec-WebSocket-Extensions` does not follow the grammar.
     InvalidExtensionHeader,
-    /// The server answered with something other than 101 (the client side keeps its status
-    /// and headers).
+    /// The server answered with something other than 101 (200 over HTTP/2; the client side
+    /// keeps its status and headers).
     Rejected {
         /// The status the server answered with.
         status: StatusCode,
@@ -66,6 +66,14 @@ pub enum HandshakeError {
     /// §4.2.2 lets a server pick only among the offered ones). A usage error of the server's;
     /// the request is answered with 500 rather than with a 101 the client would fail.
     ProtocolNotOffered(String),
+    /// An HTTP/2 extended CONNECT (RFC 8441 §4) whose `:protocol` is not `websocket`: a
+    /// tunnel this server does not implement. Answered with 501 (RFC 9110 §15.6.2: the server
+    /// lacks the functionality the request needs), not 400: the request is well-formed, and
+    /// the client can tell "this server does not speak that protocol" from "malformed".
+    UnsupportedProtocol(String),
+    /// A request that looks like an HTTP/2 extended CONNECT but is not carried by HTTP/2
+    /// (RFC 8441 defines `:protocol` for HTTP/2 only).
+    NotHttp2,
 }
 
 impl HandshakeError {
@@ -79,6 +87,7 @@ impl HandshakeError {
             HandshakeError::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
             HandshakeError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
             HandshakeError::ProtocolNotOffered(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HandshakeError::UnsupportedProtocol(_) => StatusCode::NOT_IMPLEMENTED,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -121,6 +130,13 @@ impl fmt::Display for HandshakeError {
             HandshakeError::ProtocolNotOffered(p) => {
                 write!(f, "subprotocol {p:?} was not offered by the client")
             }
+            HandshakeError::UnsupportedProtocol(p) => {
+                write!(
+                    f,
+                    "extended CONNECT for {p:?}: only websocket is implemented"
+                )
+            }
+            HandshakeError::NotHttp2 => f.write_str("extended CONNECT needs HTTP/2"),
         }
     }
 }
