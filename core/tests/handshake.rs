@@ -258,16 +258,20 @@ fn http2_extended_connect_routes_like_an_upgrade_origin_subprotocol_extensions()
             ],
         )
     };
-    let mut config = ServerConfig::default();
-    config.allowed_origins = vec!["https://good.example".into()];
+    let config = ServerConfig {
+        allowed_origins: vec!["https://good.example".into()],
+        ..ServerConfig::default()
+    };
     let upgrade = UpgradeRequest::from_extended_connect(request(), Some("websocket")).unwrap();
     let err = accept_request(&upgrade, Accept::default(), &config).unwrap_err();
     assert_eq!(err.status().as_u16(), 403);
 
-    let mut config = ServerConfig::default();
-    config.extensions = vec![Arc::new(Probe {
-        accept_params: true,
-    }) as Arc<dyn ServerExtension>];
+    let config = ServerConfig {
+        extensions: vec![Arc::new(Probe {
+            accept_params: true,
+        }) as Arc<dyn ServerExtension>],
+        ..ServerConfig::default()
+    };
     let upgrade = UpgradeRequest::from_extended_connect(request(), Some("websocket")).unwrap();
     let wrong = Accept {
         protocol: Some("superchat".into()),
@@ -313,10 +317,12 @@ fn http2_client_extended_connect_request_and_answers() {
     assert!(head.headers().get("sec-websocket-key").is_none());
 
     // The server side accepts exactly this request, and the client accepts its answer.
-    let mut config = ropeway_core::ServerConfig::default();
-    config.extensions = vec![Arc::new(Probe {
-        accept_params: true,
-    }) as Arc<dyn ServerExtension>];
+    let config = ropeway_core::ServerConfig {
+        extensions: vec![Arc::new(Probe {
+            accept_params: true,
+        }) as Arc<dyn ServerExtension>],
+        ..ropeway_core::ServerConfig::default()
+    };
     let upgrade = UpgradeRequest::from_extended_connect(head, Some("websocket")).unwrap();
     let accept = Accept {
         protocol: upgrade.select_protocol(&["chat"]).map(str::to_owned),
