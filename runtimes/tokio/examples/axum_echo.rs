@@ -50,7 +50,10 @@ async fn echo(ws: WebSocketUpgrade, config: Arc<ServerConfig>) -> Response {
 /// The app: `/` is an ordinary route, `/ws` the echo (GET for HTTP/1.1, CONNECT for HTTP/2).
 fn app(config: Arc<ServerConfig>) -> Router {
     Router::new()
-        .route("/", get(|| async { "a normal route; the WebSocket echo is at /ws\n" }))
+        .route(
+            "/",
+            get(|| async { "a normal route; the WebSocket echo is at /ws\n" }),
+        )
         .route("/ws", any(move |ws| echo(ws, config.clone())))
 }
 
