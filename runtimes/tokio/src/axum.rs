@@ -70,9 +70,6 @@ use ropeway_core::{Error, ServerConfig};
 use crate::hyper::UpgradedIo;
 use crate::websocket::WebSocket;
 
-/// The `:protocol` an HTTP/2 extended CONNECT names for a WebSocket (RFC 8441 §4).
-const WEBSOCKET_PROTOCOL: &str = "websocket";
-
 /// Extracts a WebSocket request, HTTP/1.1 upgrade or HTTP/2 extended CONNECT, validated as
 /// the core validates every WebSocket request. Choose the answer (subprotocol, settings,
 /// headers), then [`WebSocketUpgrade::on_upgrade`] returns the response and runs the
@@ -131,17 +128,13 @@ fn upgrade_request(parts: &Parts) -> Result<UpgradeRequest, WebSocketRejection> 
         .map_err(|e| HandshakeError::MalformedHead(e.to_string()))?;
     *head.headers_mut() = parts.headers.clone();
     if parts.method == Method::CONNECT && parts.version == Version::HTTP_2 {
-        // hyper hands the `:protocol` pseudo-header over as an extension; a CONNECT without
-        // one is an ordinary tunnel request, not a WebSocket.
-        match parts.extensions.get::<hyper::ext::Protocol>() {
-            Some(protocol) if protocol.as_str() == WEBSOCKET_PROTOCOL => {}
-            Some(protocol) => {
-                let name = protocol.as_str().to_owned();
-                return Err(WebSocketRejection::UnknownProtocol(name));
-            }
-            None => return Err(HandshakeError::NotWebSocket.into()),
-        }
-        Ok(UpgradeRequest::from_h2_connect(head)?)
+        // hyper hands the `:protocol` pseudo-header over as an extension; the core tells a
+        // plain CONNECT (a tunnel, 400) and another protocol (501) from a WebSocket.
+        let protocol = parts.extensions.get::<hyper::ext::Protocol>();
+        Ok(UpgradeRequest::from_extended_connect(
+            head,
+            protocol.map(hyper::ext::Protocol::as_str),
+        )?)
     } else {
         Ok(UpgradeRequest::from_request(head)?)
     }
@@ -232,10 +225,9 @@ impl WebSocketUpgrade {
 #[non_exhaustive]
 pub enum WebSocketRejection {
     /// The request is not a valid WebSocket request, or its origin is not allowed: the
-    /// handshake error's own status (400, 403, 405, 426 with `Sec-WebSocket-Version: 13`).
+    /// handshake error's own status (400, 403, 405, 426 with `Sec-WebSocket-Version: 13`,
+    /// 501 for an HTTP/2 extended CONNECT naming another `:protocol`).
     Handshake(HandshakeError),
-    /// An HTTP/2 extended CONNECT for another protocol than `websocket`: 501.
-    UnknownProtocol(String),
     /// The server cannot hand this connection over (no `hyper::upgrade::OnUpgrade` in the
     /// request: a server without upgrades, or a service called outside hyper): 500.
     NotUpgradable,
@@ -246,7 +238,6 @@ impl WebSocketRejection {
     pub fn status(&self) -> StatusCode {
         match self {
             WebSocketRejection::Handshake(e) => e.status(),
-            WebSocketRejection::UnknownProtocol(_) => StatusCode::NOT_IMPLEMENTED,
             WebSocketRejection::NotUpgradable => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -256,9 +247,6 @@ impl std::fmt::Display for WebSocketRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WebSocketRejection::Handshake(e) => e.fmt(f),
-            WebSocketRejection::UnknownProtocol(p) => {
-                write!(f, "extended CONNECT for protocol {p:?}, not websocket")
-            }
             WebSocketRejection::NotUpgradable => {
                 f.write_str("the server cannot hand this connection over")
             }
