@@ -93,6 +93,12 @@ impl ClientRequest {
         &self.protocols
     }
 
+    /// Asks for another path and query on the same server (e.g. several WebSockets on one
+    /// HTTP/2 connection). An empty resource is `/`.
+    pub fn set_resource(&mut self, resource: &str) {
+        self.resource = if resource.is_empty() { "/" } else { resource }.to_owned();
+    }
+
     /// The extra headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers

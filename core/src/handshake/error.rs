@@ -74,6 +74,10 @@ pub enum HandshakeError {
     /// A request that looks like an HTTP/2 extended CONNECT but is not carried by HTTP/2
     /// (RFC 8441 defines `:protocol` for HTTP/2 only).
     NotHttp2,
+    /// Client side: a WebSocket over HTTP/2 was asked for without fallback, and the server
+    /// cannot carry one: it did not choose `h2` in ALPN, did not answer the HTTP/2 preface,
+    /// or did not announce SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3). Says which.
+    Http2Unavailable(&'static str),
 }
 
 impl HandshakeError {
@@ -137,6 +141,9 @@ impl fmt::Display for HandshakeError {
                 )
             }
             HandshakeError::NotHttp2 => f.write_str("extended CONNECT needs HTTP/2"),
+            HandshakeError::Http2Unavailable(why) => {
+                write!(f, "no WebSocket over HTTP/2 with this server: {why}")
+            }
         }
     }
 }

@@ -30,6 +30,8 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod client;
+#[cfg(feature = "h2")]
+pub mod h2;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod server;
