@@ -5,6 +5,7 @@
 
 mod app;
 mod options;
+mod serve_https;
 mod serve_smol;
 mod serve_tokio;
 mod tls;
