@@ -47,15 +47,17 @@ OPTIONS:
   --tls-cert FILE          PEM certificate chain: serve https:// and wss://
   --tls-key FILE           PEM private key for --tls-cert
   --self-signed            serve https:// and wss:// with a certificate for localhost, 127.0.0.1
-                           and ::1 made at start (development only: browsers warn about it)
-                           Over TLS the tokio runtime speaks HTTP/2 and HTTP/1.1 (ALPN), and
-                           a browser's WebSocket rides the page's HTTP/2 connection (RFC 8441);
-                           the smol runtime serves HTTP/1.1 only.
+                           and ::1 made at start (for development: browsers warn about it)
   --compression            accept permessage-deflate (off by default: compressing secrets next to
                            attacker-controlled data over TLS leaks them, see CRIME/BREACH)
   --server-max-window-bits N      with --compression: the server's window, 8-15 (default 15)
   --server-no-context-takeover    with --compression: reset the server's compressor per message
-  -h, --help               this text";
+  -h, --help               this text
+
+Over TLS (--tls-cert/--tls-key or --self-signed) the tokio runtime speaks HTTP/2 and HTTP/1.1
+(ALPN), and a browser's WebSocket rides the HTTP/2 connection that loaded the page (RFC 8441).
+The smol runtime serves HTTP/1.1 only. The page connects to /ws?announce, on which the server
+first says which HTTP version carried the WebSocket.";
 
 impl Options {
     /// Parses `args` (without the program name).
