@@ -31,14 +31,15 @@ pub struct H2Server {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Answers `/ws` as a WebSocket (either HTTP version) that echoes, `/` with a small page,
-/// anything else with 404.
+/// Answers `/ws` and every CONNECT (a plain CONNECT has no path: it must reach the
+/// WebSocket code to get its 400) as a WebSocket (either HTTP version) that echoes, `/` with
+/// a small page, anything else with 404.
 async fn handle(
     mut request: Request<Incoming>,
     ws_config: ServerConfig,
     seen: mpsc::UnboundedSender<Seen>,
 ) -> Response<Full<Bytes>> {
-    if request.uri().path() != "/ws" {
+    if request.uri().path() != "/ws" && request.method() != http::Method::CONNECT {
         let status = if request.uri().path() == "/" {
             200
         } else {
