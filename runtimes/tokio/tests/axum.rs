@@ -388,3 +388,81 @@ async fn http2_rejections_get_their_status_and_the_connection_lives_on() {
     })
     .await;
 }
+
+// ---- Settings through the extractor ----
+
+/// Compression and a small message limit, handed to the extractor in its `ServerConfig`.
+fn deflating_small_limit() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.core.limits.max_message_size = 1024;
+    config.core.limits.max_frame_size = 1024;
+    let deflate = ropeway_core::deflate::DeflateServer::new(Default::default());
+    config.extensions.push(Arc::new(deflate));
+    config
+}
+
+/// The peer's 1009 close after an over-limit message: whatever `ws` reads until its end.
+async fn assert_closed_with_1009<S>(ws: &mut WebSocket<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    ws.send(Message::text(text_of_len(4096))).await.unwrap();
+    loop {
+        match ws.recv().await {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1009, "{frame:?}");
+                return;
+            }
+            Some(Ok(other)) => panic!("expected the 1009 close, got {other:?}"),
+            other => panic!("expected the 1009 close, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_config_brings_compression_and_limits_over_http1() {
+    bounded(async {
+        let (addr, _seen) = spawn_axum(deflating_small_limit()).await;
+        let mut config = ClientConfig::default();
+        let deflate = ropeway_core::deflate::DeflateClient::new(Default::default());
+        config.extensions.push(Arc::new(deflate));
+        let request = ClientRequest::from_url(&ws_url(addr, "/ws")).unwrap();
+        let (mut ws, response) = ropeway_tokio::connect_with(request, &config).await.unwrap();
+        let extensions = response.headers().get("sec-websocket-extensions").unwrap();
+        assert!(
+            extensions
+                .to_str()
+                .unwrap()
+                .starts_with("permessage-deflate"),
+            "{extensions:?}"
+        );
+        assert_echoes(&mut ws, &[0, 1000], "deflated").await;
+        assert_closed_with_1009(&mut ws).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_config_brings_compression_and_limits_over_http2() {
+    bounded(async {
+        let (addr, _seen) = spawn_axum(deflating_small_limit()).await;
+        let mut send = h2_connect(addr).await;
+        let offer = ("sec-websocket-extensions", "permessage-deflate");
+        let request = h2_websocket_request("/ws", "websocket", &[offer]);
+        let response = send.send_request(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let extensions = response.headers().get("sec-websocket-extensions").unwrap();
+        assert!(
+            extensions
+                .to_str()
+                .unwrap()
+                .starts_with("permessage-deflate"),
+            "{extensions:?}"
+        );
+        // Without compression on this client side the limit still holds for plain frames.
+        let (_, mut ws) = h2_websocket(&mut send, "chat.v1").await;
+        assert_echoes(&mut ws, &[0, 1000], "h2 small").await;
+        assert_closed_with_1009(&mut ws).await;
+    })
+    .await;
+}
