@@ -9,6 +9,10 @@
 //! Then `GET /` answers with text, and a WebSocket client on `ws://127.0.0.1:3000/ws`
 //! offering `chat.v1` and/or `chat.v2` gets the preferred one it offered (or none) and its
 //! messages echoed.
+//!
+//! With `--check` instead of an address, it serves on a free loopback port, opens one
+//! WebSocket to itself with ropeway's client, checks the subprotocol and an echo, and exits
+//! (`scripts/test` runs it so).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,13 +62,47 @@ fn app(config: Arc<ServerConfig>) -> Router {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let arg = std::env::args().nth(1);
+    let check = arg.as_deref() == Some("--check");
+    let addr = match arg {
+        Some(_) if check => "127.0.0.1:0".to_owned(),
+        Some(addr) => addr,
+        None => "127.0.0.1:3000".to_owned(),
+    };
     let mut config = ServerConfig::default();
     config.core.keep_alive_interval = Some(Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(Arc::new(config))).await
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    let serving = axum::serve(listener, app(Arc::new(config)));
+    if !check {
+        return Ok(serving.await?);
+    }
+    tokio::spawn(async move { serving.await });
+    let checked = tokio::time::timeout(Duration::from_secs(10), self_check(addr)).await;
+    checked.map_err(|_| "the check took over 10 s")??;
+    println!("check passed");
+    Ok(())
+}
+
+/// One WebSocket to the app offering `chat.v1` then `chat.v2`: the app must pick `chat.v1`
+/// (the client's preference among those it speaks) and echo.
+async fn self_check(addr: std::net::SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+    let request = ropeway_tokio::ClientRequest::from_url(&format!("ws://{addr}/ws"))?
+        .protocol("chat.v1")
+        .protocol("chat.v2");
+    let config = ropeway_tokio::ClientConfig::default();
+    let (mut ws, response) = ropeway_tokio::connect_with(request, &config).await?;
+    let protocol = response.headers().get("sec-websocket-protocol");
+    if protocol.is_none_or(|p| p != "chat.v1") {
+        return Err(format!("subprotocol {protocol:?}, expected chat.v1").into());
+    }
+    ws.send(Message::text("hello axum")).await?;
+    match ws.recv().await {
+        Some(Ok(Message::Text(text))) if text.as_str() == "hello axum" => {}
+        other => return Err(format!("expected the echo, got {other:?}").into()),
+    }
+    ws.close(None).await?;
+    Ok(())
 }
