@@ -3,6 +3,10 @@
 //! connection that loaded the page, RFC 8441), and axum routing the same routes as the
 //! plain listener, with ropeway's extractor taking WebSockets of either version.
 //!
+//! It is the sample's own loop rather than `ropeway_tokio::h2::serve` (which has the same
+//! settings and more, such as a GOAWAY drain on shutdown) because the sample must tell each
+//! request's TCP connection, which that listener does not hand to its handler.
+//!
 //! Every accepted TCP connection gets a number, and the log names it for each request and
 //! each WebSocket: `connection #3: GET / over HTTP/2`, then
 //! `websocket on connection #3 over HTTP/2 (extended CONNECT)` shows that the WebSocket
@@ -21,7 +25,7 @@ use axum::routing::{any, get};
 use http::{Request, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::service::Service as _;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use ropeway_common::{AcceptAction, AcceptBackoff};
@@ -36,7 +40,17 @@ use crate::app::{self, version_name};
 
 /// HTTP/2 streams one connection may have open at once (WebSockets included): a browser
 /// needs a handful; the bound keeps one client from holding unbounded server state.
-const MAX_CONCURRENT_STREAMS: u32 = 256;
+const MAX_CONCURRENT_STREAMS: u32 = 128;
+
+/// The largest HTTP/2 request head (decoded), as `SETTINGS_MAX_HEADER_LIST_SIZE`.
+const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+
+/// Streams a client may reset before the server accepts them (the "rapid reset" attack):
+/// past it, the connection ends with GOAWAY.
+const MAX_PENDING_ACCEPT_RESETS: usize = 20;
+
+/// How long an HTTP/1.1 client may take to send a request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Numbers the accepted TCP connections, for the log.
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
@@ -134,9 +148,16 @@ async fn serve_connection(
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
         .http2()
+        .timer(TokioTimer::new())
         .enable_connect_protocol()
-        .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(MAX_HEADER_LIST_SIZE)
+        .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESETS);
     let served = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
     if let Err(e) = served.await {
         eprintln!("connection #{id}: {e}");
