@@ -462,3 +462,45 @@ async fn the_config_brings_compression_and_limits_over_http2() {
     })
     .await;
 }
+
+// ---- ropeway's own HTTP/2 client (feature `h2`) against axum ----
+
+/// ropeway's `H2Client` (built on the `h2` crate, not hyper) opens WebSockets on one h2c
+/// connection to `axum::serve`: the extractor picks the subprotocol and echoes on each.
+#[cfg(feature = "h2")]
+#[tokio::test]
+async fn ropeway_h2_client_multiplexes_websockets_into_axum() {
+    use ropeway_tokio::h2::{H2Client, H2Options};
+    bounded(async {
+        let (addr, mut seen) = spawn_axum(ServerConfig::default()).await;
+        let url = ws_url(addr, "/ws");
+        let client = H2Client::connect(&url, &ClientConfig::default(), &H2Options::default())
+            .await
+            .unwrap();
+        let request = ClientRequest::from_url(&url)
+            .unwrap()
+            .protocol("chat.v1")
+            .protocol("chat.v2");
+        let (mut a, response) = client.websocket_with(&request).await.unwrap();
+        assert_eq!(
+            response.headers().get("sec-websocket-protocol").unwrap(),
+            "chat.v1"
+        );
+        let (mut b, _) = client.websocket("/ws").await.unwrap();
+        // The server's callbacks run on their own tasks: in either order.
+        let mut both = [next_seen(&mut seen).await, next_seen(&mut seen).await];
+        both.sort();
+        let expected = [
+            (Version::HTTP_2, None),
+            (Version::HTTP_2, Some("chat.v1".into())),
+        ];
+        assert_eq!(both, expected);
+        assert_echoes(&mut a, &[0, 1, 65536, 1 << 20], "h2 client a").await;
+        assert_echoes(&mut b, &[7, 70000], "h2 client b").await;
+        a.close(None).await.unwrap();
+        assert_ends_cleanly(&mut a).await;
+        b.close(None).await.unwrap();
+        assert_ends_cleanly(&mut b).await;
+    })
+    .await;
+}
