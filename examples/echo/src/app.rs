@@ -120,6 +120,9 @@ pub fn ready(tls: bool, options: &Options) {
         "open {}://localhost:{port}/ in a browser (Ctrl-C stops)",
         scheme(tls)
     );
+    if options.self_signed {
+        println!("the certificate is self-signed: the browser asks once to accept it");
+    }
 }
 
 fn scheme(tls: bool) -> &'static str {
