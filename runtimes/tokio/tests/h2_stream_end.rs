@@ -107,3 +107,53 @@ async fn the_client_ends_with_end_stream_after_a_close_and_resets_when_dropped()
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_server_websocket_dropped_mid_connection_ends_its_stream_without_a_close_frame() {
+    bounded(async {
+        // The handler drops its WebSocket after the first message: no close handshake.
+        let (listener, addr) = listen().await;
+        let handler = |mut request: http::Request<hyper::body::Incoming>| async move {
+            let (response, pending) =
+                ropeway_tokio::hyper::upgrade::<_, http_body_util::Empty<Bytes>>(
+                    &mut request,
+                    &ropeway_tokio::ServerConfig::default(),
+                )
+                .unwrap();
+            tokio::spawn(async move {
+                let mut ws = pending.await.unwrap();
+                let _ = ws.recv().await;
+                drop(ws);
+            });
+            response
+        };
+        tokio::spawn(ropeway_tokio::h2::serve(
+            listener,
+            None,
+            ropeway_tokio::h2::ServeConfig::default(),
+            handler,
+            std::future::pending(),
+        ));
+        let mut raw = RawH2::connect(addr).await;
+        raw.connect_ws(1, Some("websocket"), "13").await;
+        assert_eq!(raw.status(1).await, 200);
+        raw.send(DATA, 0, 1, &ws_frame(op::TEXT, b"bye")).await;
+        let mut seen = Vec::new();
+        loop {
+            let f = raw.read_until(1, &[DATA, RST_STREAM]).await.unwrap();
+            assert_ne!(f.payload.first(), Some(&0x88), "a close frame: {f:?}");
+            if f.kind == RST_STREAM {
+                seen.push(format!("RST_STREAM {:?}", f.payload));
+                break;
+            }
+            if f.flags & END_STREAM != 0 {
+                seen.push("END_STREAM".to_owned());
+                break;
+            }
+        }
+        // hyper ends a dropped upgraded stream with END_STREAM (it has no reset for it); the
+        // peer's WebSocket sees the end without a close frame: 1006.
+        println!("the stream ended with {seen:?}");
+    })
+    .await;
+}
