@@ -20,10 +20,20 @@
 //! by the initial stream window ([`ServeConfig::initial_stream_window_size`],
 //! [`H2Options::initial_stream_window_size`]).
 //!
-//! Ends: a WebSocket closed cleanly ends its stream with END_STREAM (after the close
-//! handshake). A client [`H2Stream`] dropped before its end is reset (RST_STREAM CANCEL);
-//! a stream reset by the peer mid-message reports an abnormal closure (1006) on that
-//! WebSocket only.
+//! Ends (RFC 8441 §5 maps TCP FIN to END_STREAM and TCP RST to RST_STREAM):
+//! * A WebSocket closed cleanly ends its stream with END_STREAM after the close handshake, in
+//!   both roles. When the peer has not ended its side yet, hyper's server may follow with
+//!   RST_STREAM(NO_ERROR), which RFC 9113 §8.1 allows after a complete response.
+//! * A client [`H2Stream`] dropped before its end (a cancelled task, a WebSocket given up) is
+//!   reset with RST_STREAM(CANCEL).
+//! * Known gap: the runtime adapter shuts a transport down the same way for a clean end and
+//!   an abort, and hyper's upgraded server stream has no reset (dropping it sends
+//!   END_STREAM), so an aborted WebSocket's stream ends with END_STREAM, not RST_STREAM. The
+//!   peer still sees the end without a close frame, an abnormal closure (1006).
+//! * A stream reset by the peer mid-message ends that WebSocket with an abnormal closure
+//!   (1006, or a `ConnectionReset` I/O error); the connection's other streams go on.
+//! * On shutdown, [`serve`] sends GOAWAY: open WebSockets run on until they end (bounded by
+//!   [`ServeConfig::drain_timeout`]); new streams are refused.
 //!
 //! ```no_run
 //! use ropeway_tokio::h2::{H2Client, H2Options, ServeConfig, serve};
