@@ -39,6 +39,9 @@ pub struct H2Options {
     /// The most output h2 buffers per stream beyond what the peer's window allows.
     /// Default 256 KiB.
     pub max_send_buffer_size: usize,
+    /// SETTINGS_MAX_FRAME_SIZE: the largest DATA frame the server may send. Default 16 KiB,
+    /// the protocol's default.
+    pub max_frame_size: u32,
     /// The largest response head accepted (SETTINGS_MAX_HEADER_LIST_SIZE). Default 16 KiB.
     pub max_header_list_size: u32,
     /// How long to wait for the server's SETTINGS after the preface. Default 10 s.
@@ -52,6 +55,7 @@ impl Default for H2Options {
             initial_stream_window_size: 256 * 1024,
             initial_connection_window_size: 1024 * 1024,
             max_send_buffer_size: 256 * 1024,
+            max_frame_size: 16 * 1024,
             max_header_list_size: 16 * 1024,
             settings_timeout: Duration::from_secs(10),
         }
@@ -286,6 +290,7 @@ where
             .initial_connection_window_size(options.initial_connection_window_size)
             .max_send_buffer_size(options.max_send_buffer_size)
             .max_header_list_size(options.max_header_list_size)
+            .max_frame_size(options.max_frame_size)
             .handshake::<_, Bytes>(io)
             .await
             .map_err(h2_error)?;
