@@ -19,6 +19,7 @@ use ropeway_core::handshake::{ClientRequest, ExtendedConnect, HandshakeError, WE
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::server::{frame_size, window};
 use super::stream::H2Stream;
 use super::transport::Transport;
 use crate::tls::MaybeTlsStream;
@@ -286,11 +287,11 @@ where
     let settle = async {
         let (send, mut connection) = h2::client::Builder::new()
             .enable_push(false)
-            .initial_window_size(options.initial_stream_window_size)
-            .initial_connection_window_size(options.initial_connection_window_size)
-            .max_send_buffer_size(options.max_send_buffer_size)
+            .initial_window_size(window(options.initial_stream_window_size))
+            .initial_connection_window_size(window(options.initial_connection_window_size))
+            .max_send_buffer_size(options.max_send_buffer_size.min(u32::MAX as usize))
             .max_header_list_size(options.max_header_list_size)
-            .max_frame_size(options.max_frame_size)
+            .max_frame_size(frame_size(options.max_frame_size))
             .handshake::<_, Bytes>(io)
             .await
             .map_err(h2_error)?;

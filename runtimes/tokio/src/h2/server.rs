@@ -89,15 +89,25 @@ impl ServeConfig {
             .timer(TokioTimer::new())
             .enable_connect_protocol()
             .max_concurrent_streams(self.max_concurrent_streams)
-            .initial_stream_window_size(self.initial_stream_window_size)
-            .initial_connection_window_size(self.initial_connection_window_size)
-            .max_send_buf_size(self.max_send_buf_size)
-            .max_frame_size(self.max_frame_size)
+            .initial_stream_window_size(window(self.initial_stream_window_size))
+            .initial_connection_window_size(window(self.initial_connection_window_size))
+            .max_send_buf_size(self.max_send_buf_size.min(u32::MAX as usize))
+            .max_frame_size(frame_size(self.max_frame_size))
             .max_header_list_size(self.max_header_list_size)
             .max_pending_accept_reset_streams(self.max_pending_accept_reset_streams)
             .max_local_error_reset_streams(self.max_local_error_reset_streams);
         builder
     }
+}
+
+/// A frame size HTTP/2 allows (RFC 9113 §6.5.2: 2^14 to 2^24 - 1); h2 would panic on others.
+pub(super) fn frame_size(size: u32) -> u32 {
+    size.clamp(1 << 14, (1 << 24) - 1)
+}
+
+/// A window HTTP/2 allows (at most 2^31 - 1, RFC 9113 §6.9.1).
+pub(super) fn window(size: u32) -> u32 {
+    size.min((1 << 31) - 1)
 }
 
 /// The ALPN protocols [`serve`] offers over TLS, in order of preference.
