@@ -9,7 +9,7 @@ use bytes::Bytes;
 use common::*;
 use h2_support::frame::*;
 use h2_support::*;
-use ropeway_tokio::{CloseFrame, Message};
+use ropeway_tokio::{ClientConfig, CloseFrame, Message};
 
 #[tokio::test]
 async fn the_server_ends_the_stream_with_end_stream_after_a_clean_close() {
@@ -154,6 +154,73 @@ async fn a_server_websocket_dropped_mid_connection_ends_its_stream_without_a_clo
         // hyper ends a dropped upgraded stream with END_STREAM (it has no reset for it); the
         // peer's WebSocket sees the end without a close frame: 1006.
         println!("the stream ended with {seen:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_websocket_aborted_for_a_stalled_peer_resets_its_stream() {
+    bounded(async {
+        // A server that accepts the WebSocket and never reads from it.
+        let (listener, addr) = listen().await;
+        let (ends_tx, mut ends_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut conn = h2::server::Builder::new()
+                .enable_connect_protocol()
+                .initial_window_size(64 * 1024)
+                .handshake::<_, Bytes>(tcp)
+                .await
+                .unwrap();
+            let (request, mut respond) = conn.accept().await.unwrap().unwrap();
+            let _send = respond
+                .send_response(http::Response::new(()), false)
+                .unwrap();
+            let mut body = request.into_body();
+            let watcher = tokio::spawn(async move {
+                // Never releasing window (so the client stalls), only watching how the
+                // client ends the stream.
+                let end = loop {
+                    match body.data().await {
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => break format!("{:?}", e.reason()),
+                        None => break "END_STREAM".to_owned(),
+                    }
+                };
+                let _ = respond;
+                ends_tx.send(end).unwrap();
+            });
+            while conn.accept().await.is_some() {}
+            let _ = watcher.await;
+        });
+        let mut config = ClientConfig::default();
+        config.core.write_stall_timeout = Some(std::time::Duration::from_millis(300));
+        let client = ropeway_tokio::h2::H2Client::connect(
+            &format!("ws://{addr}"),
+            &config,
+            &ropeway_tokio::h2::H2Options::default(),
+        )
+        .await
+        .unwrap();
+        let (mut ws, _) = client.websocket("/ws").await.unwrap();
+        let message = Message::binary(vec![7u8; 64 * 1024]);
+        let ended = loop {
+            match ws.send(message.clone()).await {
+                Ok(()) => continue,
+                Err(e) => break e,
+            }
+        };
+        // The stall is the connection's error (a send may see only that it has ended).
+        assert_eq!(
+            ws.connection().error(),
+            Some(&ropeway_tokio::ConnectionError::WriteStalled),
+            "{ended:?}"
+        );
+        drop(ws);
+        assert_eq!(
+            ends_rx.recv().await.unwrap(),
+            format!("{:?}", Some(h2::Reason::CANCEL))
+        );
     })
     .await;
 }

@@ -24,12 +24,15 @@
 //! * A WebSocket closed cleanly ends its stream with END_STREAM after the close handshake, in
 //!   both roles. When the peer has not ended its side yet, hyper's server may follow with
 //!   RST_STREAM(NO_ERROR), which RFC 9113 §8.1 allows after a complete response.
-//! * A client [`H2Stream`] dropped before its end (a cancelled task, a WebSocket given up) is
-//!   reset with RST_STREAM(CANCEL).
-//! * Known gap: the runtime adapter shuts a transport down the same way for a clean end and
-//!   an abort, and hyper's upgraded server stream has no reset (dropping it sends
-//!   END_STREAM), so an aborted WebSocket's stream ends with END_STREAM, not RST_STREAM. The
-//!   peer still sees the end without a close frame, an abnormal closure (1006).
+//! * A client [`H2Stream`] dropped before both halves have ended (a cancelled task, a
+//!   WebSocket given up, or ended by an abort such as a write stall, whose END_STREAM is
+//!   still queued behind data the peer never took) is reset with RST_STREAM(CANCEL), which
+//!   also frees its buffered output and its place under the server's stream limit.
+//! * Known gap, server side: the runtime adapter shuts a transport down the same way for a
+//!   clean end and an abort, and hyper's upgraded server stream has no reset (dropping it
+//!   sends END_STREAM), so an aborted server WebSocket's stream ends with END_STREAM, not
+//!   RST_STREAM. The peer still sees the end without a close frame, an abnormal closure
+//!   (1006).
 //! * A stream reset by the peer mid-message ends that WebSocket with an abnormal closure
 //!   (1006, or a `ConnectionReset` I/O error); the connection's other streams go on.
 //! * On shutdown, [`serve`] sends GOAWAY: open WebSockets run on until they end (bounded by

@@ -7,8 +7,8 @@
 //! * Writing asks h2 for window first and hands it at most that much; a peer that does not
 //!   read leaves the write pending (the driver's output limit and write-stall timer take
 //!   over), while other streams on the connection keep their own windows.
-//! * Shutdown sends an empty DATA frame with END_STREAM; dropping the stream before that
-//!   resets it (RST_STREAM CANCEL), the HTTP/2 counterpart of a TCP abort.
+//! * Shutdown sends an empty DATA frame with END_STREAM; dropping the stream before both
+//!   halves have ended resets it (RST_STREAM CANCEL), the HTTP/2 counterpart of a TCP abort.
 
 use std::io;
 use std::pin::Pin;
@@ -67,9 +67,12 @@ impl H2Stream {
 
 impl Drop for H2Stream {
     fn drop(&mut self) {
-        if !self.ended {
-            // Dropped without a clean end: tell the peer at once rather than leave the
-            // stream open until the connection ends.
+        // A clean end is both halves closed: our END_STREAM sent and the peer's read. Short
+        // of that (dropped mid-connection, or our END_STREAM still queued behind data a
+        // stalled peer never took), reset: the peer learns at once, and h2 frees the
+        // stream's buffered output and its place under the peer's stream limit instead of
+        // keeping them until the connection ends. On a stream already closed it does nothing.
+        if !(self.ended && self.recv.is_end_stream()) {
             self.send.send_reset(Reason::CANCEL);
         }
     }
