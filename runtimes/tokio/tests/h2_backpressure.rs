@@ -2,6 +2,7 @@
 //! flow-control window and its own output limit, in both directions, while the other
 //! WebSockets on the same connection keep flowing; once the peer reads, everything accepted
 //! arrives intact and in order.
+#![cfg(feature = "h2")]
 
 mod common;
 mod h2_support;

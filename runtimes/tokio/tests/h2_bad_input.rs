@@ -2,6 +2,7 @@
 //! their statuses, protocol violations on one stream end that stream only, a reset
 //! mid-message is an abnormal closure for that WebSocket only, and a flood of streams past
 //! the limit is refused while the connection and its other streams go on.
+#![cfg(feature = "h2")]
 
 mod common;
 mod h2_support;

@@ -2,6 +2,7 @@
 //! `ropeway_tokio::h2::serve`, every case over an extended CONNECT stream: echoes of every
 //! length class, fragments, pings, pieces, close both ways with codes, 100 WebSockets on
 //! one connection, TLS with ALPN, HTTP/1.1 on the same port, and the fallback to HTTP/1.1.
+#![cfg(feature = "h2")]
 
 mod common;
 mod h2_support;

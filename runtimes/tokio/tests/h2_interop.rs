@@ -2,6 +2,7 @@
 //! `wsproto` (WebSocket framing), as a client of `ropeway_tokio::h2::serve` and as a server
 //! for the ropeway HTTP/2 client (tests-peers/h2). Ignored by default: they need the Python
 //! peers installed, which `scripts/test` does first (tests-peers/python/install.sh).
+#![cfg(feature = "h2")]
 
 mod common;
 mod h2_support;

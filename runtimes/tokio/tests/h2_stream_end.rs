@@ -1,6 +1,7 @@
 //! How a WebSocket's HTTP/2 stream ends (RFC 8441 §5): after a clean close handshake with
 //! END_STREAM, in both roles, never with a reset; a client WebSocket dropped before its end
 //! resets its stream (RST_STREAM CANCEL).
+#![cfg(feature = "h2")]
 
 mod common;
 mod h2_support;
