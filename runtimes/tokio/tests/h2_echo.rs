@@ -336,3 +336,55 @@ async fn shutdown_sends_goaway_and_lets_open_websockets_finish() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn requests_carry_their_connection_so_the_server_sees_websockets_share_one() {
+    bounded(async {
+        let (listener, addr) = listen().await;
+        let (ids_tx, mut ids_rx) = tokio::sync::mpsc::unbounded_channel();
+        let handler = move |mut request: http::Request<hyper::body::Incoming>| {
+            let info = *request
+                .extensions()
+                .get::<ropeway_tokio::h2::ConnectionInfo>()
+                .expect("serve sets ConnectionInfo");
+            ids_tx.send((info, request.version())).unwrap();
+            async move {
+                let (response, pending) = ropeway_tokio::hyper::upgrade::<
+                    _,
+                    http_body_util::Empty<Bytes>,
+                >(&mut request, &ServerConfig::default())
+                .unwrap();
+                tokio::spawn(async move {
+                    let _ = echo(pending.await.unwrap()).await;
+                });
+                response
+            }
+        };
+        tokio::spawn(ropeway_tokio::h2::serve(
+            listener,
+            None,
+            ServeConfig::default(),
+            handler,
+            std::future::pending(),
+        ));
+        let first = h2_client(addr).await;
+        let second = h2_client(addr).await;
+        let mut open = Vec::new();
+        for client in [&first, &first, &first, &second] {
+            open.push(client.websocket("/ws").await.unwrap().0);
+        }
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            seen.push(ids_rx.recv().await.unwrap());
+        }
+        assert!(
+            seen.iter()
+                .all(|(info, v)| *v == Version::HTTP_2 && !info.tls)
+        );
+        assert!(seen.iter().all(|(info, _)| info.peer.ip().is_loopback()));
+        assert_eq!(seen[0].0.id, seen[1].0.id);
+        assert_eq!(seen[1].0.id, seen[2].0.id);
+        assert_ne!(seen[2].0.id, seen[3].0.id);
+    })
+    .await;
+}

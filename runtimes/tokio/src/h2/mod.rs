@@ -80,6 +80,6 @@ mod stream;
 mod transport;
 
 pub use client::{H2Client, H2Options, connect, connect_with};
-pub use server::{ALPN, ServeConfig, serve};
+pub use server::{ALPN, ConnectionInfo, ServeConfig, serve};
 pub use stream::H2Stream;
 pub use transport::Transport;

@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,6 +111,19 @@ pub(super) fn window(size: u32) -> u32 {
     size.min((1 << 31) - 1)
 }
 
+/// Which connection a request came on: [`serve`] puts it in every request's extensions
+/// (`request.extensions().get::<ConnectionInfo>()`). WebSockets whose requests carry the
+/// same `id` share one HTTP/2 connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The connection's number, counting from 1 in accept order on this listener.
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
+
 /// The ALPN protocols [`serve`] offers over TLS, in order of preference.
 pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
@@ -122,7 +136,9 @@ pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 /// * `tls`: ALPN decides; `h2` and `http/1.1` are offered (set in a copy of the config when
 ///   it names no protocols).
 ///
-/// HTTP/2 connections announce SETTINGS_ENABLE_CONNECT_PROTOCOL and the limits of `config`.
+/// Every request carries a [`ConnectionInfo`] in its extensions (which connection, which
+/// peer). HTTP/2 connections announce SETTINGS_ENABLE_CONNECT_PROTOCOL and the limits of
+/// `config`.
 /// On shutdown the listener closes, every connection gets a GOAWAY (HTTP/2) or closes after
 /// its current request (HTTP/1.1), open streams (WebSockets) run on until they end or
 /// [`ServeConfig::drain_timeout`] passes; then `serve` returns.
@@ -151,6 +167,7 @@ where
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut backoff = AcceptBackoff::new();
+    let mut next_id = 0u64;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -159,12 +176,12 @@ where
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => accepted,
         };
-        let tcp = match accepted {
-            Ok((tcp, _)) => {
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => {
                 if let Some(failures) = backoff.on_success() {
                     tracing::info!("accepting again after {failures} failures");
                 }
-                tcp
+                accepted
             }
             Err(e) => {
                 match backoff.on_error(&e) {
@@ -180,12 +197,18 @@ where
             }
         };
         let _ = tcp.set_nodelay(true);
+        next_id += 1;
+        let info = ConnectionInfo {
+            id: next_id,
+            peer,
+            tls: acceptor.is_some(),
+        };
         let handler = handler.clone();
         let config = config.clone();
         let acceptor = acceptor.clone();
         let stop = stop_rx.clone();
         connections.spawn(async move {
-            if let Err(e) = serve_tcp(tcp, acceptor, &config, handler, stop).await {
+            if let Err(e) = serve_tcp(tcp, info, acceptor, &config, handler, stop).await {
                 tracing::debug!("connection ended: {e}");
             }
         });
@@ -208,6 +231,7 @@ where
 
 async fn serve_tcp<H, F, B>(
     tcp: TcpStream,
+    info: ConnectionInfo,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     config: &ServeConfig,
     handler: H,
@@ -221,7 +245,7 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let Some(acceptor) = acceptor else {
-        return serve_io(tcp, config.builder(), handler, stop).await;
+        return serve_io(tcp, info, config.builder(), handler, stop).await;
     };
     let tls = tokio::time::timeout(config.tls_handshake_timeout, acceptor.accept(tcp))
         .await
@@ -231,11 +255,12 @@ where
         // ALPN chose HTTP/2: no need to sniff the preface.
         builder = builder.http2_only();
     }
-    serve_io(tls, builder, handler, stop).await
+    serve_io(tls, info, builder, handler, stop).await
 }
 
 async fn serve_io<I, H, F, B>(
     io: I,
+    info: ConnectionInfo,
     builder: auto::Builder<TokioExecutor>,
     handler: H,
     mut stop: watch::Receiver<bool>,
@@ -248,7 +273,8 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let service = service_fn(move |request| {
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(info);
         let response = handler(request);
         async move { Ok::<_, Infallible>(response.await) }
     });
