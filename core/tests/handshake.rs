@@ -143,22 +143,219 @@ fn an_oversized_head_is_refused_with_431_without_buffering_it() {
     assert_eq!(err.status().as_u16(), 431);
 }
 
+fn extended_connect(
+    method: &str,
+    version: http::Version,
+    headers: &[(&str, &str)],
+) -> http::Request<()> {
+    let mut request = http::Request::builder()
+        .method(method)
+        .version(version)
+        .uri("https://example.com/ws?room=7");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(()).unwrap()
+}
+
+const H2: http::Version = http::Version::HTTP_2;
+
 #[test]
 fn http2_extended_connect_is_validated_without_a_key() {
-    let request = http::Request::builder()
-        .method("CONNECT")
-        .uri("https://example.com/ws")
-        .header("sec-websocket-version", "13")
-        .header("sec-websocket-protocol", "chat")
-        .body(())
-        .unwrap();
-    let req = UpgradeRequest::from_h2_connect(request).unwrap();
+    let request = extended_connect(
+        "CONNECT",
+        H2,
+        &[
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-protocol", "chat, superchat"),
+            ("origin", "https://example.com"),
+        ],
+    );
+    let req = UpgradeRequest::from_extended_connect(request, Some("websocket")).unwrap();
     assert!(req.is_h2());
-    let response = req.accept(&Accept::default());
+    assert_eq!(req.http_version(), H2);
+    assert_eq!(req.path(), "/ws");
+    assert_eq!(req.query(), Some("room=7"));
+    assert_eq!(req.origin(), Some("https://example.com"));
+    assert_eq!(req.select_protocol(&["superchat"]), Some("superchat"));
+    let response = req.accept(&Accept {
+        protocol: Some("chat".into()),
+        ..Accept::default()
+    });
     assert_eq!(response.status(), 200);
-    assert!(response.headers().get("sec-websocket-accept").is_none());
-    let get = http::Request::builder().method("GET").body(()).unwrap();
+    assert_eq!(response.version(), H2);
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
+    for absent in ["sec-websocket-accept", "upgrade", "connection"] {
+        assert!(response.headers().get(absent).is_none(), "{absent}");
+    }
+    let get = extended_connect("GET", H2, &[("sec-websocket-version", "13")]);
     assert!(UpgradeRequest::from_h2_connect(get).is_err());
+}
+
+#[test]
+fn http2_extended_connect_errors_have_their_statuses() {
+    let v13 = [("sec-websocket-version", "13")];
+    let status = |request, protocol: Option<&str>| {
+        let err = UpgradeRequest::from_extended_connect(request, protocol).unwrap_err();
+        (err.status().as_u16(), err)
+    };
+    // A plain CONNECT (a proxy tunnel, no `:protocol`) is not a WebSocket request.
+    let (code, err) = status(extended_connect("CONNECT", H2, &v13), None);
+    assert_eq!(code, 400);
+    assert!(matches!(err, HandshakeError::NotWebSocket));
+    // An unknown `:protocol`: well-formed, but not implemented here.
+    let (code, err) = status(extended_connect("CONNECT", H2, &v13), Some("webtransport"));
+    assert_eq!(code, 501);
+    assert!(matches!(err, HandshakeError::UnsupportedProtocol(p) if p == "webtransport"));
+    // Upgrade tokens compare case-insensitively.
+    assert!(
+        UpgradeRequest::from_extended_connect(
+            extended_connect("CONNECT", H2, &v13),
+            Some("WebSocket")
+        )
+        .is_ok()
+    );
+    // `:protocol` exists only in HTTP/2.
+    let http11 = extended_connect("CONNECT", http::Version::HTTP_11, &v13);
+    let (code, err) = status(http11, Some("websocket"));
+    assert_eq!(code, 400);
+    assert!(matches!(err, HandshakeError::NotHttp2));
+    // A wrong or missing version: 426, and the rejection names version 13.
+    for version in [&[("sec-websocket-version", "8")][..], &[]] {
+        let (code, _) = status(extended_connect("CONNECT", H2, version), Some("websocket"));
+        assert_eq!(code, 426);
+        let answer = reject(http::StatusCode::from_u16(code).unwrap());
+        assert_eq!(answer.headers()["sec-websocket-version"], "13");
+    }
+    let twice = [
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-version", "13"),
+    ];
+    let (code, err) = status(extended_connect("CONNECT", H2, &twice), Some("websocket"));
+    assert_eq!(code, 400);
+    assert!(matches!(err, HandshakeError::DuplicateHeader(_)));
+    let body = [("sec-websocket-version", "13"), ("content-length", "5")];
+    let (code, err) = status(extended_connect("CONNECT", H2, &body), Some("websocket"));
+    assert_eq!(code, 400);
+    assert!(matches!(err, HandshakeError::UnexpectedBody));
+    let (code, _) = status(extended_connect("POST", H2, &v13), Some("websocket"));
+    assert_eq!(code, 405);
+}
+
+#[test]
+fn http2_extended_connect_routes_like_an_upgrade_origin_subprotocol_extensions() {
+    use ropeway_core::ServerConfig;
+    use ropeway_core::handshake::accept_request;
+    let request = || {
+        extended_connect(
+            "CONNECT",
+            H2,
+            &[
+                ("sec-websocket-version", "13"),
+                ("origin", "https://evil.example"),
+                ("sec-websocket-protocol", "chat"),
+                ("sec-websocket-extensions", "x-probe"),
+            ],
+        )
+    };
+    let config = ServerConfig {
+        allowed_origins: vec!["https://good.example".into()],
+        ..ServerConfig::default()
+    };
+    let upgrade = UpgradeRequest::from_extended_connect(request(), Some("websocket")).unwrap();
+    let err = accept_request(&upgrade, Accept::default(), &config).unwrap_err();
+    assert_eq!(err.status().as_u16(), 403);
+
+    let config = ServerConfig {
+        extensions: vec![Arc::new(Probe {
+            accept_params: true,
+        }) as Arc<dyn ServerExtension>],
+        ..ServerConfig::default()
+    };
+    let upgrade = UpgradeRequest::from_extended_connect(request(), Some("websocket")).unwrap();
+    let wrong = Accept {
+        protocol: Some("superchat".into()),
+        ..Accept::default()
+    };
+    let err = accept_request(&upgrade, wrong, &config).unwrap_err();
+    assert_eq!(err.status().as_u16(), 500);
+    let accept = Accept {
+        protocol: Some("chat".into()),
+        ..Accept::default()
+    };
+    let accepted = accept_request(&upgrade, accept, &config).unwrap();
+    assert_eq!(accepted.response.status(), 200);
+    assert_eq!(
+        accepted.response.headers()["sec-websocket-extensions"],
+        "x-probe"
+    );
+    assert_eq!(accepted.protocol.as_deref(), Some("chat"));
+    assert!(accepted.extension.is_some());
+}
+
+#[test]
+fn http2_client_extended_connect_request_and_answers() {
+    use ropeway_core::handshake::ExtendedConnect;
+    let request = ClientRequest::from_url("wss://example.com:8443/ws?x=1")
+        .unwrap()
+        .protocol("chat")
+        .header(http::header::ORIGIN, "https://example.com".parse().unwrap());
+    let probe = Arc::new(Probe {
+        accept_params: true,
+    }) as Arc<dyn ClientExtension>;
+    let (connect, head) = ExtendedConnect::new(&request, vec![probe]).unwrap();
+    assert_eq!(head.method(), http::Method::CONNECT);
+    assert_eq!(head.version(), H2);
+    assert_eq!(head.uri().to_string(), "https://example.com:8443/ws?x=1");
+    assert_eq!(head.headers()["sec-websocket-version"], "13");
+    assert_eq!(head.headers()["sec-websocket-protocol"], "chat");
+    assert_eq!(
+        head.headers()["sec-websocket-extensions"],
+        "x-probe; p=1, x-probe"
+    );
+    assert_eq!(head.headers()["origin"], "https://example.com");
+    assert!(head.headers().get("sec-websocket-key").is_none());
+
+    // The server side accepts exactly this request, and the client accepts its answer.
+    let config = ropeway_core::ServerConfig {
+        extensions: vec![Arc::new(Probe {
+            accept_params: true,
+        }) as Arc<dyn ServerExtension>],
+        ..ropeway_core::ServerConfig::default()
+    };
+    let upgrade = UpgradeRequest::from_extended_connect(head, Some("websocket")).unwrap();
+    let accept = Accept {
+        protocol: upgrade.select_protocol(&["chat"]).map(str::to_owned),
+        ..Accept::default()
+    };
+    let answer = ropeway_core::handshake::accept_request(&upgrade, accept, &config).unwrap();
+    let accepted = connect.recv_response(answer.response).unwrap();
+    assert_eq!(accepted.protocol.as_deref(), Some("chat"));
+    assert!(accepted.extension.is_some());
+
+    let answer = |status: u16, headers: &[(&str, &str)]| {
+        let mut response = http::Response::builder().status(status);
+        for (name, value) in headers {
+            response = response.header(*name, *value);
+        }
+        connect.recv_response(response.body(()).unwrap())
+    };
+    match answer(426, &[("sec-websocket-version", "13")]) {
+        Err(HandshakeError::Rejected { status, headers }) => {
+            assert_eq!(status, 426);
+            assert_eq!(headers["sec-websocket-version"], "13");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        answer(200, &[("sec-websocket-protocol", "other")]),
+        Err(HandshakeError::UnexpectedProtocol(_))
+    ));
+    assert!(matches!(
+        answer(200, &[("sec-websocket-extensions", "permessage-foo")]),
+        Err(HandshakeError::UnexpectedExtension(_))
+    ));
+    assert!(answer(200, &[]).unwrap().extension.is_none());
 }
 
 /// A do-nothing extension that claims RSV2, to exercise negotiation.

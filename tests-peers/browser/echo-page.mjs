@@ -3,11 +3,15 @@
 // Debian's headless Chromium against a running echo server.
 //
 //   node echo-page.mjs http://127.0.0.1:5000/ [--expect-extensions permessage-deflate]
+//                      [--expect-http-version HTTP/2] [--chromium-arg --disable-http2]
 //                      [--screenshot out.png] [--message TEXT]
 //
-// Steps: load the page, Connect, wait for "Open", send a non-ASCII message, wait for the
-// same text to come back, check the negotiated extensions (if asked), Close Socket, wait
-// for the close row with "Code: 1000". Each wait has STEP_TIMEOUT_MS, the whole run
+// Steps: load the page, Connect, wait for "Open" and for the row in which the server says
+// which HTTP version carried the WebSocket (checked against --expect-http-version if
+// given), send a non-ASCII message, wait for the same text to come back, check the
+// negotiated extensions (if asked), Close Socket, wait for the close row with "Code: 1000".
+// An https:// page is loaded with --ignore-certificate-errors (the sample's --self-signed
+// certificate). Each wait has STEP_TIMEOUT_MS, the whole run
 // TOTAL_TIMEOUT_MS. Exit 0 only when every step happened; otherwise the missing step and
 // the page's log go to stderr and the exit code is 1 (2 for bad arguments).
 // The browser is always closed and its profile dir removed.
@@ -36,13 +40,20 @@ const CHROMIUM_ARGS = [
 function usage(message) {
   process.stderr.write(
     `${message}\nusage: node echo-page.mjs PAGE_URL [--expect-extensions SUBSTRING] ` +
-      '[--screenshot PATH] [--message TEXT]\n',
+      '[--expect-http-version VERSION] [--chromium-arg ARG] [--screenshot PATH] [--message TEXT]\n',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { url: null, expectExtensions: null, screenshot: null, message: DEFAULT_MESSAGE };
+  const opts = {
+    url: null,
+    expectExtensions: null,
+    expectHttpVersion: null,
+    chromiumArgs: [],
+    screenshot: null,
+    message: DEFAULT_MESSAGE,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -50,6 +61,8 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (arg === '--expect-extensions') opts.expectExtensions = value();
+    else if (arg === '--expect-http-version') opts.expectHttpVersion = value();
+    else if (arg === '--chromium-arg') opts.chromiumArgs.push(value());
     else if (arg === '--screenshot') opts.screenshot = value();
     else if (arg === '--message') opts.message = value();
     else if (arg === '-h' || arg === '--help') usage('');
@@ -192,14 +205,15 @@ async function fail(message) {
 
 async function run() {
   const pageUrl = new URL(opts.url);
-  const expectedWsUrl = `${pageUrl.protocol === 'https:' ? 'wss' : 'ws'}://${pageUrl.host}/ws`;
+  const secure = pageUrl.protocol === 'https:';
+  const expectedWsUrl = `${secure ? 'wss' : 'ws'}://${pageUrl.host}/ws?announce`;
   const message = opts.message;
 
   await step('launch chromium', async () => {
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(secure ? ['--ignore-certificate-errors'] : []), ...opts.chromiumArgs],
       timeout: LAUNCH_TIMEOUT_MS,
       // This script's own handlers report the page's log, then close the browser.
       handleSIGINT: false,
@@ -239,6 +253,21 @@ async function run() {
       null,
       'the "Connection opened" log row',
     );
+  });
+
+  await step('the server says which HTTP version carried the WebSocket', async () => {
+    await waitInPage(
+      () => document.querySelector('#commsLog tr[data-kind="transport"]') !== null,
+      null,
+      'the log row naming the HTTP version',
+    );
+    const version = await page.evaluate(() =>
+      document.querySelector('#commsLog tr[data-kind="transport"]').getAttribute('data-http-version'),
+    );
+    log(`     the WebSocket rides ${version} (the page's log)`);
+    if (opts.expectHttpVersion !== null && version !== opts.expectHttpVersion) {
+      throw new StepFailed(`the page says ${JSON.stringify(version)}, expected ${JSON.stringify(opts.expectHttpVersion)}`);
+    }
   });
 
   const negotiated = await page.evaluate(() => {

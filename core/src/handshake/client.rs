@@ -107,6 +107,22 @@ impl ClientRequest {
         &self.protocols
     }
 
+    /// Asks for another path and query on the same server (e.g. several WebSockets on one
+    /// HTTP/2 connection). An empty resource is `/`.
+    pub fn set_resource(&mut self, resource: &str) {
+        self.resource = if resource.is_empty() { "/" } else { resource }.to_owned();
+    }
+
+    /// The extra headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The `:authority` / `Host` value: the host, and the port unless it is the default.
+    pub fn authority(&self) -> String {
+        self.host_header()
+    }
+
     fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
@@ -173,7 +189,7 @@ impl std::fmt::Debug for ClientHandshake {
 
 /// A successful handshake: the server's response and what was negotiated.
 pub struct ClientAccepted {
-    /// The 101 response with all its headers.
+    /// The accepting response with all its headers: 101 over HTTP/1.1, a 2xx over HTTP/2.
     pub response: Response<()>,
     /// The subprotocol the server chose.
     pub protocol: Option<String>,
@@ -310,15 +326,7 @@ impl ClientHandshake {
             [accept] if accept.as_bytes() == self.expected_accept.as_bytes() => {}
             _ => return Err(HandshakeError::InvalidAccept),
         }
-        let protocol = match list_elements(&headers, SEC_WEBSOCKET_PROTOCOL)[..] {
-            [] => None,
-            [p] if self.protocols.iter().any(|o| o == p) => Some(p.to_owned()),
-            _ => {
-                let chosen = joined(&headers, SEC_WEBSOCKET_PROTOCOL).unwrap_or_default();
-                return Err(HandshakeError::UnexpectedProtocol(chosen));
-            }
-        };
-        let extension = self.accept_extensions(&headers)?;
+        let (protocol, extension) = negotiated(&self.protocols, &self.extensions, &headers)?;
         let mut response = Response::new(());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         *response.version_mut() = Version::HTTP_11;
@@ -329,35 +337,56 @@ impl ClientHandshake {
             extension,
         })
     }
+}
 
-    /// Each answered extension must have been offered, and answered once; the offering
-    /// extension checks its parameters.
-    fn accept_extensions(
-        &self,
-        headers: &HeaderMap,
-    ) -> Result<Option<Box<dyn Extension>>, HandshakeError> {
-        let Some(value) = joined(headers, SEC_WEBSOCKET_EXTENSIONS) else {
-            return Ok(None);
-        };
-        let answers =
-            parse_extensions(&value).map_err(|_| HandshakeError::UnexpectedExtension(value))?;
-        let mut accepted: Option<Box<dyn Extension>> = None;
-        for answer in &answers {
-            let unexpected = || HandshakeError::UnexpectedExtension(answer.to_string());
-            let offered = self
-                .extensions
-                .iter()
-                .find(|e| e.name().eq_ignore_ascii_case(&answer.name))
-                .ok_or_else(unexpected)?;
-            if accepted.is_some() {
-                // One RSV-claiming extension at a time, and each answered at most once.
-                return Err(unexpected());
-            }
-            let extension = offered
-                .accept(answer)
-                .map_err(|why| HandshakeError::UnexpectedExtension(format!("{answer}: {why}")))?;
-            accepted = Some(extension);
+/// The subprotocol and the extension a server's answer chose.
+pub(crate) type Negotiated = (Option<String>, Option<Box<dyn Extension>>);
+
+/// What the server's answer chose, checked against what was offered: at most one subprotocol,
+/// an offered one; each answered extension offered and answered once, its parameters
+/// accepted by the offering extension. Shared by the HTTP/1.1 and the HTTP/2 handshake.
+pub(crate) fn negotiated(
+    protocols: &[String],
+    extensions: &[Arc<dyn ClientExtension>],
+    headers: &HeaderMap,
+) -> Result<Negotiated, HandshakeError> {
+    let protocol = match list_elements(headers, SEC_WEBSOCKET_PROTOCOL)[..] {
+        [] => None,
+        [p] if protocols.iter().any(|o| o == p) => Some(p.to_owned()),
+        _ => {
+            let chosen = joined(headers, SEC_WEBSOCKET_PROTOCOL).unwrap_or_default();
+            return Err(HandshakeError::UnexpectedProtocol(chosen));
         }
-        Ok(accepted)
+    };
+    Ok((protocol, accept_extensions(extensions, headers)?))
+}
+
+/// Each answered extension must have been offered, and answered once; the offering
+/// extension checks its parameters.
+fn accept_extensions(
+    extensions: &[Arc<dyn ClientExtension>],
+    headers: &HeaderMap,
+) -> Result<Option<Box<dyn Extension>>, HandshakeError> {
+    let Some(value) = joined(headers, SEC_WEBSOCKET_EXTENSIONS) else {
+        return Ok(None);
+    };
+    let answers =
+        parse_extensions(&value).map_err(|_| HandshakeError::UnexpectedExtension(value))?;
+    let mut accepted: Option<Box<dyn Extension>> = None;
+    for answer in &answers {
+        let unexpected = || HandshakeError::UnexpectedExtension(answer.to_string());
+        let offered = extensions
+            .iter()
+            .find(|e| e.name().eq_ignore_ascii_case(&answer.name))
+            .ok_or_else(unexpected)?;
+        if accepted.is_some() {
+            // One RSV-claiming extension at a time, and each answered at most once.
+            return Err(unexpected());
+        }
+        let extension = offered
+            .accept(answer)
+            .map_err(|why| HandshakeError::UnexpectedExtension(format!("{answer}: {why}")))?;
+        accepted = Some(extension);
     }
+    Ok(accepted)
 }

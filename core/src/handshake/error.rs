@@ -34,8 +34,8 @@ pub enum HandshakeError {
     UnsupportedVersion(Option<String>),
     /// `Sec-WebSocket-Extensions` does not follow the grammar.
     InvalidExtensionHeader,
-    /// The server answered with something other than 101 (the client side keeps its status
-    /// and headers).
+    /// The server answered with something other than 101 (200 over HTTP/2; the client side
+    /// keeps its status and headers).
     Rejected {
         /// The status the server answered with.
         status: StatusCode,
@@ -72,6 +72,18 @@ pub enum HandshakeError {
     /// The client opened TLS (a ClientHello) on this plain port: its URL says `wss://` for a
     /// `ws://` server. Answered with 400 at once.
     ClientSpeaksTls,
+    /// An HTTP/2 extended CONNECT (RFC 8441 §4) whose `:protocol` is not `websocket`: a
+    /// tunnel this server does not implement. Answered with 501 (RFC 9110 §15.6.2: the server
+    /// lacks the functionality the request needs), not 400: the request is well-formed, and
+    /// the client can tell "this server does not speak that protocol" from "malformed".
+    UnsupportedProtocol(String),
+    /// A request that looks like an HTTP/2 extended CONNECT but is not carried by HTTP/2
+    /// (RFC 8441 defines `:protocol` for HTTP/2 only).
+    NotHttp2,
+    /// Client side: a WebSocket over HTTP/2 was asked for without fallback, and the server
+    /// cannot carry one: it did not choose `h2` in ALPN, did not answer the HTTP/2 preface,
+    /// or did not announce SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3). Says which.
+    Http2Unavailable(&'static str),
 }
 
 impl HandshakeError {
@@ -93,6 +105,7 @@ impl HandshakeError {
             HandshakeError::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
             HandshakeError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
             HandshakeError::ProtocolNotOffered(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HandshakeError::UnsupportedProtocol(_) => StatusCode::NOT_IMPLEMENTED,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -140,6 +153,16 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::ServerSpeaksTls => {
                 f.write_str("the server speaks TLS on this port: use wss://, not ws://")
+            }
+            HandshakeError::UnsupportedProtocol(p) => {
+                write!(
+                    f,
+                    "extended CONNECT for {p:?}: only websocket is implemented"
+                )
+            }
+            HandshakeError::NotHttp2 => f.write_str("extended CONNECT needs HTTP/2"),
+            HandshakeError::Http2Unavailable(why) => {
+                write!(f, "no WebSocket over HTTP/2 with this server: {why}")
             }
         }
     }

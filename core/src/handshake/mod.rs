@@ -4,10 +4,12 @@
 //! * Server: [`RequestReader`] parses the request head incrementally; [`UpgradeRequest`]
 //!   validates it, exposes what the application routes on, and builds the answer.
 //! * Client: [`ClientRequest`] describes the request; [`ClientHandshake`] writes it and
-//!   validates the response.
+//!   validates the response; over HTTP/2, [`ExtendedConnect`] builds the CONNECT request and
+//!   checks the answer.
 
 mod accept_key;
 mod client;
+mod client_h2;
 mod error;
 mod head;
 mod headers;
@@ -16,6 +18,7 @@ mod server_handshake;
 
 pub use accept_key::accept_key;
 pub use client::{ClientAccepted, ClientHandshake, ClientRequest};
+pub use client_h2::{ExtendedConnect, WEBSOCKET_PROTOCOL};
 pub use error::HandshakeError;
 pub use head::write_response;
 pub use server::{Accept, RequestReader, UpgradeRequest, is_websocket_request, reject};

@@ -163,15 +163,52 @@ impl UpgradeRequest {
         Ok(Self::validated(request, Some(key)))
     }
 
-    /// Validates an HTTP/2 extended CONNECT (RFC 8441 §4) whose `:protocol` the HTTP/2 layer
-    /// has already checked is `websocket`: method CONNECT and version 13; there is no key.
-    pub fn from_h2_connect(request: Request<()>) -> Result<Self, HandshakeError> {
+    /// Validates an HTTP/2 extended CONNECT (RFC 8441 §4, §5) with the `:protocol` value the
+    /// HTTP/2 layer received (`None`: a plain CONNECT). The same routing data as an HTTP/1.1
+    /// upgrade (path, query, headers, origin, subprotocols, extensions), but no key: the
+    /// answer is 200 without `Sec-WebSocket-Accept`. `Sec-WebSocket-Version: 13` is still
+    /// required (RFC 8441 §5).
+    ///
+    /// Errors, in this order: not CONNECT → 405; no `:protocol` (a plain CONNECT, a proxy
+    /// tunnel) → 400 ([`HandshakeError::NotWebSocket`]); not HTTP/2 → 400; a `:protocol` other
+    /// than `websocket` → 501 ([`HandshakeError::UnsupportedProtocol`]); a body
+    /// (`Content-Length` other than 0) → 400; a duplicated deciding header → 400; a wrong or
+    /// missing version → 426 with `Sec-WebSocket-Version: 13`.
+    pub fn from_extended_connect(
+        request: Request<()>,
+        protocol: Option<&str>,
+    ) -> Result<Self, HandshakeError> {
         if request.method() != Method::CONNECT {
             return Err(HandshakeError::WrongMethod(request.method().to_string()));
         }
-        check_single_headers(request.headers())?;
-        check_version(request.headers())?;
+        let Some(protocol) = protocol else {
+            return Err(HandshakeError::NotWebSocket);
+        };
+        if request.version() != Version::HTTP_2 {
+            return Err(HandshakeError::NotHttp2);
+        }
+        // The `:protocol` value is an HTTP Upgrade Token (RFC 8441 §4): tokens compare
+        // case-insensitively, as `Upgrade: WebSocket` does over HTTP/1.1.
+        if !protocol.eq_ignore_ascii_case("websocket") {
+            return Err(HandshakeError::UnsupportedProtocol(protocol.to_owned()));
+        }
+        let headers = request.headers();
+        if headers
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+        {
+            // The stream after the 200 carries WebSocket frames, not a request body.
+            return Err(HandshakeError::UnexpectedBody);
+        }
+        check_single_headers(headers)?;
+        check_version(headers)?;
         Ok(Self::validated(request, None))
+    }
+
+    /// [`UpgradeRequest::from_extended_connect`] for a request whose `:protocol` the HTTP/2
+    /// layer has already checked is `websocket`.
+    pub fn from_h2_connect(request: Request<()>) -> Result<Self, HandshakeError> {
+        Self::from_extended_connect(request, Some("websocket"))
     }
 
     fn validated(request: Request<()>, key: Option<String>) -> Self {
@@ -231,6 +268,12 @@ impl UpgradeRequest {
         self.key.is_none()
     }
 
+    /// The HTTP version that carried the request: HTTP/1.1 (an upgrade) or HTTP/2 (an
+    /// extended CONNECT).
+    pub fn http_version(&self) -> Version {
+        self.request.version()
+    }
+
     /// The first offered subprotocol that `supported` contains.
     pub fn select_protocol(&self, supported: &[&str]) -> Option<&str> {
         self.protocols
@@ -263,7 +306,6 @@ impl UpgradeRequest {
     /// 200 over HTTP/2, with the chosen subprotocol, extension answers and extra headers.
     pub fn accept(&self, accept: &Accept) -> Response<()> {
         let mut response = Response::new(());
-        let headers = response.headers_mut();
         match &self.key {
             Some(key) => {
                 *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -274,8 +316,10 @@ impl UpgradeRequest {
                 headers.insert(SEC_WEBSOCKET_ACCEPT, header_value(&accept));
             }
             None => {
-                headers.clear();
+                // RFC 8441 §5: a 2xx answer, no Upgrade/Connection (connection-specific
+                // headers are forbidden in HTTP/2) and no Sec-WebSocket-Accept.
                 *response.status_mut() = StatusCode::OK;
+                *response.version_mut() = Version::HTTP_2;
             }
         }
         let headers = response.headers_mut();

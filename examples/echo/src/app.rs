@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{HeaderValue, Method, Response, StatusCode, header};
+use http::{HeaderValue, Method, Response, StatusCode, Version, header};
 use ropeway_core::ServerConfig;
 use ropeway_core::deflate::DeflateServer;
 use ropeway_core::handshake::reject;
@@ -93,11 +93,43 @@ pub fn server_config(options: &Options) -> Arc<ServerConfig> {
     Arc::new(config)
 }
 
-/// The TLS settings, if the command line names a certificate and key.
+/// The TLS settings, if the command line names a certificate and key or asks for a
+/// self-signed one.
 pub fn tls_config(options: &Options) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
     match &options.tls {
         Some((cert, key)) => crate::tls::server_config(cert, key).map(Some),
+        None if options.self_signed => {
+            println!("tls: a self-signed certificate for localhost, 127.0.0.1 and ::1");
+            crate::tls::self_signed().map(Some)
+        }
         None => Ok(None),
+    }
+}
+
+/// The query parameter with which a client asks the echo endpoint to say first which HTTP
+/// version carried the WebSocket (the page does; plain echo clients do not and get a pure
+/// echo).
+const ANNOUNCE: &str = "announce";
+
+/// The first message for a WebSocket opened with `query` over `version`: `connected over
+/// HTTP/2` if the client asked with `?announce`, otherwise none. Only the server knows the
+/// version: a page cannot see which connection carried its WebSocket.
+pub fn announcement(query: Option<&str>, version: Version) -> Option<String> {
+    let asked = query?
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some(ANNOUNCE));
+    asked.then(|| format!("connected over {}", version_name(version)))
+}
+
+/// `HTTP/1.1`, `HTTP/2` …: the names the page and the log show.
+pub fn version_name(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/?",
     }
 }
 
@@ -113,6 +145,9 @@ pub fn ready(tls: bool, options: &Options) {
         "open {}://localhost:{port}/ in a browser (Ctrl-C stops)",
         scheme(tls)
     );
+    if options.self_signed {
+        println!("the certificate is self-signed: the browser asks once to accept it");
+    }
 }
 
 fn scheme(tls: bool) -> &'static str {

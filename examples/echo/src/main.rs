@@ -2,10 +2,13 @@
 //! Send, Close Socket, a Communication Log); `/ws` echoes every message until the client
 //! closes, then closes with the client's code and reason. `--runtime tokio` (default) or
 //! `--runtime smol` picks the runtime; both serve the same routes with the same options.
+//! Over TLS (`--tls-cert`/`--tls-key`, or `--self-signed` for development) tokio serves
+//! HTTP/2 and HTTP/1.1, and WebSockets over either (RFC 8441 extended CONNECT for HTTP/2).
 
 mod accept;
 mod app;
 mod options;
+mod serve_https;
 mod serve_smol;
 mod serve_tokio;
 mod tls;

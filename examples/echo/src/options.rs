@@ -28,6 +28,8 @@ pub struct Options {
     pub allowed_origins: Vec<String>,
     /// Certificate chain and private key (PEM) to serve https:// and wss://.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Serve https:// and wss:// with a certificate for localhost made at start.
+    pub self_signed: bool,
     /// permessage-deflate settings when compression is on.
     pub compression: Option<DeflateConfig>,
 }
@@ -44,13 +46,20 @@ OPTIONS:
   --allowed-origin ORIGIN  allow WebSockets only from this origin (repeatable; default: any)
   --tls-cert FILE          PEM certificate chain: serve https:// and wss://
   --tls-key FILE           PEM private key for --tls-cert
+  --self-signed            serve https:// and wss:// with a certificate for localhost, 127.0.0.1
+                           and ::1 made at start (for development: browsers warn about it)
   --compression            accept permessage-deflate (off by default: compressing secrets next to
                            attacker-controlled data over TLS leaks them, see CRIME/BREACH)
   --server-max-window-bits N      with --compression: the server's window, 8-15 (default 15)
   --server-no-context-takeover    with --compression: reset the server's compressor per message
   --max-inflate-ratio N           with --compression: a message may inflate to N times its
                                   compressed size past 1 MiB, 0 = no bound (default 100)
-  -h, --help               this text";
+  -h, --help               this text
+
+Over TLS (--tls-cert/--tls-key or --self-signed) the tokio runtime speaks HTTP/2 and HTTP/1.1
+(ALPN), and a browser's WebSocket rides the HTTP/2 connection that loaded the page (RFC 8441).
+The smol runtime serves HTTP/1.1 only. The page connects to /ws?announce, on which the server
+first says which HTTP version carried the WebSocket.";
 
 impl Options {
     /// Parses `args` (without the program name).
@@ -60,6 +69,7 @@ impl Options {
         let mut keep_alive = Some(Duration::from_secs(120));
         let mut allowed_origins = Vec::new();
         let (mut cert, mut key) = (None, None);
+        let mut self_signed = false;
         let mut compression: Option<DeflateConfig> = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -84,6 +94,7 @@ impl Options {
                 "--allowed-origin" => allowed_origins.push(value("--allowed-origin")?),
                 "--tls-cert" => cert = Some(PathBuf::from(value("--tls-cert")?)),
                 "--tls-key" => key = Some(PathBuf::from(value("--tls-key")?)),
+                "--self-signed" => self_signed = true,
                 "--compression" => {
                     compression.get_or_insert_with(DeflateConfig::default);
                 }
@@ -128,12 +139,16 @@ impl Options {
             (None, None) => None,
             _ => return Err("--tls-cert and --tls-key go together".into()),
         };
+        if self_signed && tls.is_some() {
+            return Err("--self-signed or --tls-cert/--tls-key, not both".into());
+        }
         Ok(Options {
             runtime,
             listen,
             keep_alive,
             allowed_origins,
             tls,
+            self_signed,
             compression,
         })
     }

@@ -105,10 +105,16 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// Echoes every message. When the client closes, the core answers with the client's code
+/// Echoes every message (after saying which HTTP version carried the WebSocket, if the
+/// client asked with `?announce`). When the client closes, the core answers with the client's code
 /// and reason, and the loop ends.
 async fn echo<S: AsyncRead + AsyncWrite + Unpin>(incoming: Incoming<S>) -> Result<(), Error> {
+    let query = incoming.request().uri().query().map(str::to_owned);
     let mut ws = incoming.accept(Accept::default()).await?;
+    // This listener speaks HTTP/1.1 only.
+    if let Some(text) = app::announcement(query.as_deref(), http::Version::HTTP_11) {
+        ws.send(Message::text(text)).await?;
+    }
     while let Some(message) = ws.recv().await {
         match message? {
             message @ (Message::Text(_) | Message::Binary(_)) => ws.send(message).await?,

@@ -1,18 +1,19 @@
-//! The sample on tokio: a current-thread runtime, a task per connection, tokio-rustls for
-//! https:// and wss://, Ctrl-C to stop.
+//! The sample on tokio: a current-thread runtime, a task per connection, Ctrl-C to stop.
+//! Plain http:// and ws:// are served here with ropeway's own HTTP/1.1 handshake; https://
+//! and wss:// with HTTP/2 and HTTP/1.1 by `serve_https`.
 
 use std::sync::Arc;
 
 use ropeway_common::AcceptBackoff;
 use ropeway_tokio::server::{Incoming, plain};
-use ropeway_tokio::{Accept, Error, Message, ServerConfig};
+use ropeway_tokio::{Accept, Error, Message, ServerConfig, WebSocket};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 
 use crate::accept;
 use crate::app::{self, Route};
 use crate::options::Options;
+use crate::serve_https;
 
 /// Serves until Ctrl-C.
 pub fn run(options: Options) -> Result<(), String> {
@@ -25,14 +26,23 @@ pub fn run(options: Options) -> Result<(), String> {
 
 async fn serve(options: Options) -> Result<(), String> {
     let config = app::server_config(&options);
-    let tls = app::tls_config(&options)?.map(TlsAcceptor::from);
+    let tls = app::tls_config(&options)?;
     let mut bound = 0;
     for addr in &options.listen {
         match TcpListener::bind(addr).await {
             Ok(listener) => {
                 bound += 1;
                 app::listening(tls.is_some(), addr);
-                tokio::spawn(accept_loop(listener, config.clone(), tls.clone()));
+                match &tls {
+                    Some(tls) => {
+                        let serving =
+                            serve_https::accept_loop(listener, config.clone(), tls.clone());
+                        tokio::spawn(serving);
+                    }
+                    None => {
+                        tokio::spawn(accept_loop(listener, config.clone()));
+                    }
+                }
             }
             // [::1] is missing on hosts without IPv6; the other address still serves.
             Err(e) => eprintln!("cannot listen on {addr}: {e}"),
@@ -46,7 +56,8 @@ async fn serve(options: Options) -> Result<(), String> {
     Ok(())
 }
 
-async fn accept_loop(listener: TcpListener, config: Arc<ServerConfig>, tls: Option<TlsAcceptor>) {
+/// Accepts plain TCP connections, each served by [`handle`] on its own task.
+async fn accept_loop(listener: TcpListener, config: Arc<ServerConfig>) {
     let mut backoff = AcceptBackoff::new();
     loop {
         let (tcp, peer) = match listener.accept().await {
@@ -63,19 +74,8 @@ async fn accept_loop(listener: TcpListener, config: Arc<ServerConfig>, tls: Opti
         };
         let _ = tcp.set_nodelay(true);
         let config = config.clone();
-        let tls = tls.clone();
         tokio::spawn(async move {
-            let result = match tls {
-                Some(tls) => match tls.accept(tcp).await {
-                    Ok(stream) => handle(stream, &config).await,
-                    Err(e) => Err(Error::Tls(ropeway_tokio::TlsError::new(
-                        ropeway_tokio::TlsErrorKind::Handshake,
-                        e,
-                    ))),
-                },
-                None => handle::<TcpStream>(tcp, &config).await,
-            };
-            if let Err(e) = result {
+            if let Err(e) = handle::<TcpStream>(tcp, &config).await {
                 eprintln!("{peer}: {e}");
             }
         });
@@ -105,10 +105,23 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// Echoes every message (after saying which HTTP version carried the WebSocket, if the
+/// client asked with `?announce`).
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(incoming: Incoming<S>) -> Result<(), Error> {
+    let query = incoming.request().uri().query().map(str::to_owned);
+    let mut ws = incoming.accept(Accept::default()).await?;
+    // This listener speaks HTTP/1.1 only.
+    if let Some(text) = app::announcement(query.as_deref(), http::Version::HTTP_11) {
+        ws.send(Message::text(text)).await?;
+    }
+    echo_messages(&mut ws).await
+}
+
 /// Echoes every message. When the client closes, the core answers with the client's code
 /// and reason, and the loop ends.
-async fn echo<S: AsyncRead + AsyncWrite + Unpin>(incoming: Incoming<S>) -> Result<(), Error> {
-    let mut ws = incoming.accept(Accept::default()).await?;
+pub(crate) async fn echo_messages<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocket<S>,
+) -> Result<(), Error> {
     while let Some(message) = ws.recv().await {
         match message? {
             message @ (Message::Text(_) | Message::Binary(_)) => ws.send(message).await?,

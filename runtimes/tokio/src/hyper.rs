@@ -1,7 +1,17 @@
-//! hyper 1.x integration: answer an HTTP/1.1 upgrade request inside an existing hyper (or
-//! axum) service and get a ropeway [`WebSocket`] once hyper hands over the connection. The
+//! hyper 1.x integration: answer a WebSocket request inside an existing hyper (or axum)
+//! service and get a ropeway [`WebSocket`] once hyper hands over the connection. The
 //! decision (validation, origin, subprotocol, extensions) is the core's
 //! [`accept_request`], the same as for raw transports.
+//!
+//! Two kinds of request open a WebSocket, and the same calls take both:
+//! * an HTTP/1.1 upgrade (`GET` with `Upgrade: websocket`), answered 101;
+//! * with the `h2` feature, an HTTP/2 extended CONNECT (RFC 8441: `CONNECT` with
+//!   `:protocol = websocket`, which hyper passes as [`hyper::ext::Protocol`]), answered 200.
+//!   The server must announce SETTINGS_ENABLE_CONNECT_PROTOCOL
+//!   (`http2::Builder::enable_connect_protocol`; [`crate::h2::serve`] does), and a router
+//!   must send `CONNECT` as well as `GET` to the WebSocket route.
+//!
+//! [`PendingUpgrade::http_version`] tells which one carried the WebSocket.
 //!
 //! ```no_run
 //! # use ropeway_tokio::{hyper::upgrade, ServerConfig};
@@ -60,14 +70,39 @@ pub fn upgrade_with<B, R: Default>(
         on_upgrade: hyper::upgrade::on(request),
         config: config.clone(),
         accepted: Some(accepted),
+        version: upgrade.http_version(),
     };
     Ok((response, pending))
 }
 
-/// The request validated as a WebSocket upgrade: what the client offered (subprotocols,
-/// extensions, origin), to decide on before [`upgrade_with`].
+/// The request validated as a WebSocket request, an HTTP/1.1 upgrade or (feature `h2`) an
+/// HTTP/2 extended CONNECT: what the client offered (subprotocols, extensions, origin), to
+/// decide on before [`upgrade_with`]. A `CONNECT` is judged as an extended CONNECT (400
+/// without `:protocol`, 501 for another protocol, 426 for a wrong version), anything else as
+/// an HTTP/1.1 upgrade.
 pub fn upgrade_request<B>(request: &Request<B>) -> Result<UpgradeRequest, Error> {
-    Ok(UpgradeRequest::from_request(clone_head(request))?)
+    let head = clone_head(request);
+    if request.method() == http::Method::CONNECT {
+        let protocol = connect_protocol(request);
+        return Ok(UpgradeRequest::from_extended_connect(
+            head,
+            protocol.as_deref(),
+        )?);
+    }
+    Ok(UpgradeRequest::from_request(head)?)
+}
+
+/// The `:protocol` of an HTTP/2 extended CONNECT, as hyper passes it.
+#[cfg(feature = "h2")]
+fn connect_protocol<B>(request: &Request<B>) -> Option<String> {
+    let protocol = request.extensions().get::<hyper::ext::Protocol>()?;
+    Some(String::from_utf8_lossy(protocol.as_ref()).into_owned())
+}
+
+/// Without HTTP/2 support there is no extended CONNECT: a CONNECT is a plain one.
+#[cfg(not(feature = "h2"))]
+fn connect_protocol<B>(_: &Request<B>) -> Option<String> {
+    None
 }
 
 /// The HTTP status to answer a failed [`upgrade`] with: 403 for a forbidden origin, the
@@ -87,16 +122,36 @@ pub fn error_response<R: From<String>>(error: &Error) -> Response<R> {
     ropeway_core::handshake::reject(status_for(error)).map(|()| R::from(format!("{error}\n")))
 }
 
-/// Resolves to the [`WebSocket`] once hyper has sent the 101 and handed over the connection.
+/// Resolves to the [`WebSocket`] once hyper has sent the 101 (HTTP/1.1) or the 200 (HTTP/2)
+/// and handed over the connection or the stream. Over HTTP/2, hyper's stream respects the
+/// stream's flow control both ways: reading gives the window back only as the WebSocket
+/// consumes data, and writing waits for window.
 pub struct PendingUpgrade {
     on_upgrade: OnUpgrade,
     config: ServerConfig,
     accepted: Option<Accepted>,
+    version: http::Version,
+}
+
+impl PendingUpgrade {
+    /// The HTTP version that carried the WebSocket request: `HTTP_11` for an upgrade (the
+    /// WebSocket owns the TCP/TLS connection), `HTTP_2` for an extended CONNECT (the
+    /// WebSocket is one stream of a shared HTTP/2 connection).
+    pub fn http_version(&self) -> http::Version {
+        self.version
+    }
+
+    /// The subprotocol accepted for this WebSocket, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.accepted.as_ref()?.protocol.as_deref()
+    }
 }
 
 impl std::fmt::Debug for PendingUpgrade {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingUpgrade").finish_non_exhaustive()
+        f.debug_struct("PendingUpgrade")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
     }
 }
 
