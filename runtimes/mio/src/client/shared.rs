@@ -336,7 +336,7 @@ impl Shared {
     /// once (both directions, which also wakes a thread blocked reading).
     fn shutdown<'a>(
         &'a self,
-        mut st: MutexGuard<'a, State>,
+        st: MutexGuard<'a, State>,
         w: &mut WriteSide,
         graceful: bool,
     ) -> MutexGuard<'a, State> {
@@ -345,6 +345,8 @@ impl Shared {
             return st;
         }
         w.cipher.clear();
+        #[cfg(feature = "tls")]
+        let mut st = st;
         #[cfg(feature = "tls")]
         if let Some(tls) = st.tls.as_mut() {
             tls.send_close_notify();
