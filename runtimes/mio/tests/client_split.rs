@@ -1,0 +1,166 @@
+//! One thread reading while others write, on one connection: the split halves of the
+//! blocking client against a ropeway-tokio echo server.
+
+mod client_common;
+
+use std::thread;
+use std::time::Duration;
+
+use client_common::*;
+use ropeway_mio::client::{CloseFrame, Message, Reader, Writer};
+use ropeway_tokio::server::ServerConfig;
+
+/// The `i`th message of a writer: sizes cycling through the frame length classes.
+fn nth(writer: usize, i: usize) -> Message {
+    let len = [3, 125, 126, 4000, 65536, 70_000][i % 6];
+    let mut text = format!("w{writer} m{i} ");
+    text.push_str(&text_of_len(len));
+    Message::text(text)
+}
+
+/// `writers` threads each send `per_writer` messages through clones of `writer`, while
+/// `reader` receives every echo on its own thread at the same time. Checks that each
+/// writer's messages come back whole and in order.
+pub fn hammer(reader: Reader, writer: Writer, writers: usize, per_writer: usize) {
+    let receiving = thread::spawn(move || {
+        let mut reader = reader;
+        let mut next = vec![0; writers];
+        for _ in 0..writers * per_writer {
+            let message = match reader.recv() {
+                Some(Ok(message)) => message,
+                other => panic!("expected an echo, got {other:?}"),
+            };
+            let Message::Text(text) = &message else {
+                panic!("unexpected {message:?}")
+            };
+            let w: usize = text[1..text.find(' ').unwrap()].parse().unwrap();
+            assert_eq!(message, nth(w, next[w]), "writer {w}'s message {}", next[w]);
+            next[w] += 1;
+        }
+        reader
+    });
+    let sending: Vec<_> = (0..writers)
+        .map(|w| {
+            let writer = writer.clone();
+            thread::spawn(move || {
+                for i in 0..per_writer {
+                    writer.send(nth(w, i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for handle in sending {
+        handle.join().unwrap();
+    }
+    let mut reader = receiving.join().unwrap();
+    // Closing from the writer side while the reader waits for the end.
+    let ending = thread::spawn(move || reader.recv().map(|r| r.map_err(|e| e.to_string())));
+    thread::sleep(Duration::from_millis(20));
+    writer.close(Some(CloseFrame::new(1000, "done"))).unwrap();
+    let last = ending.join().unwrap();
+    assert!(
+        matches!(last, None | Some(Ok(Message::Close(_)))),
+        "the reader sees the end: {last:?}"
+    );
+}
+
+#[test]
+fn a_reader_thread_and_a_writer_thread_hammer_one_connection_at_once() {
+    bounded(|| {
+        let addr = echo_server(ServerConfig::default());
+        let (reader, writer) = connect(addr).split();
+        hammer(reader, writer, 1, 600);
+    });
+}
+
+#[test]
+fn four_cloned_writers_send_while_one_reader_receives() {
+    bounded(|| {
+        let addr = echo_server(ServerConfig::default());
+        let (reader, writer) = connect(addr).split();
+        hammer(reader, writer, 4, 150);
+    });
+}
+
+#[test]
+fn a_reader_blocked_in_recv_does_not_hold_up_the_writer() {
+    bounded(|| {
+        // The server says nothing until it has ten messages: the reader stays blocked all
+        // along, and the sends must go through anyway.
+        let addr = serve(ServerConfig::default(), |mut ws| async move {
+            for _ in 0..10 {
+                ws.recv().await.unwrap().unwrap();
+            }
+            ws.send(Message::text("got 10")).await.unwrap();
+        });
+        let (mut reader, writer) = connect(addr).split();
+        let receiving = thread::spawn(move || reader.recv().unwrap().unwrap());
+        thread::sleep(Duration::from_millis(50));
+        for i in 0..10 {
+            writer.send(Message::text(format!("{i}"))).unwrap();
+        }
+        assert_eq!(receiving.join().unwrap(), Message::text("got 10"));
+    });
+}
+
+#[test]
+fn server_pings_are_answered_while_both_halves_are_busy() {
+    bounded(|| {
+        // The server pings every 20 ms and gives up on an answer after 300 ms; it echoes
+        // meanwhile. The client sends and receives for a second.
+        let config = ServerConfig {
+            core: ropeway_mio::client::Config {
+                keep_alive_interval: Some(Duration::from_millis(20)),
+                keep_alive_timeout: Some(Duration::from_millis(300)),
+                ..Default::default()
+            },
+            ..ServerConfig::default()
+        };
+        let addr = echo_server(config);
+        let (mut reader, writer) = connect(addr).split();
+        let receiving = thread::spawn(move || {
+            let mut count = 0;
+            while let Some(message) = reader.recv() {
+                match message.unwrap() {
+                    Message::Text(_) => count += 1,
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            count
+        });
+        let started = std::time::Instant::now();
+        let mut sent = 0;
+        while started.elapsed() < Duration::from_secs(1) {
+            writer.send(Message::text(text_of_len(1000))).unwrap();
+            sent += 1;
+            thread::sleep(Duration::from_millis(2));
+        }
+        writer.close(None).unwrap();
+        assert_eq!(receiving.join().unwrap(), sent);
+    });
+}
+
+#[test]
+fn a_writer_close_ends_a_reader_blocked_in_recv() {
+    bounded(|| {
+        let addr = echo_server(ServerConfig::default());
+        let (mut reader, writer) = connect(addr).split();
+        let receiving = thread::spawn(move || reader.recv().map(|r| r.map_err(|e| e.to_string())));
+        thread::sleep(Duration::from_millis(50));
+        writer.close(Some(CloseFrame::new(4000, "bye"))).unwrap();
+        let end = receiving.join().unwrap();
+        assert!(
+            matches!(end, None | Some(Ok(Message::Close(_)))),
+            "{end:?}"
+        );
+    });
+}
+
+#[test]
+fn the_halves_are_send() {
+    fn send<T: Send>() {}
+    send::<Reader>();
+    send::<Writer>();
+    send::<ropeway_mio::client::WebSocket>();
+}
