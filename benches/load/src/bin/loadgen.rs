@@ -1068,3 +1068,36 @@ fn run_until(g: &mut Gen, until: Instant) -> std::io::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Window;
+
+    #[test]
+    fn the_window_opens_when_every_subscriber_has_the_oldest_message() {
+        let mut w = Window::new(2);
+        w.subscribers = 2;
+        assert!(w.open());
+        w.published = 2;
+        assert!(!w.open());
+        w.ack(0);
+        assert!(!w.open(), "one of two subscribers is not a window");
+        w.ack(1);
+        w.ack(0);
+        assert_eq!(w.base, 1);
+        assert!(w.open());
+        w.ack(1);
+        assert_eq!(w.base, 2);
+        w.published = 4;
+        // A subscriber that dies stops holding the window.
+        w.ack(2);
+        assert_eq!(w.base, 2);
+        w.subscribers = 1;
+        w.advance();
+        assert_eq!(w.base, 3);
+        // Nothing unpublished counts as received.
+        w.subscribers = 0;
+        w.advance();
+        assert_eq!(w.base, 4);
+    }
+}

@@ -46,6 +46,8 @@ fn main() {
                 async move {
                     let mut role = None;
                     let mut receiver = None;
+                    // The `Err` type is tungstenite's (an HTTP response), never built here.
+                    #[allow(clippy::result_large_err)]
                     let route = |request: &Request, response: Response| {
                         role = Role::of(request.uri().path());
                         if role == Some(Role::Subscriber) {
