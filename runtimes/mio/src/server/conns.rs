@@ -330,6 +330,17 @@ impl Conns {
         }
     }
 
+    /// Output queued on `id`.
+    pub(crate) fn queued_output(&mut self, id: ConnId) -> Option<usize> {
+        match self.get(id) {
+            Some(Entry {
+                state: State::Open(driver),
+                ..
+            }) => Some(driver.connection().queued_output()),
+            _ => None,
+        }
+    }
+
     /// Members of `group` on this loop.
     pub(crate) fn group_len(&self, group: &str) -> usize {
         self.groups.get(group).map_or(0, HashSet::len)

@@ -101,6 +101,12 @@ impl Context<'_> {
         self.conns.leave(id, group);
     }
 
+    /// Bytes queued on `id` and not yet taken by its socket (the slow-consumer policy acts
+    /// at `max_queued_output`); `None` if `id` is no open connection of this loop.
+    pub fn queued_output(&mut self, id: ConnId) -> Option<usize> {
+        self.conns.queued_output(id)
+    }
+
     /// Members of `group` on this loop.
     pub fn group_len(&self, group: &str) -> usize {
         self.conns.group_len(group)
