@@ -12,7 +12,7 @@ use ropeway_tokio::server::ServerConfig;
 
 /// The `i`th message of a writer: sizes cycling through the frame length classes.
 fn nth(writer: usize, i: usize) -> Message {
-    let len = [3, 125, 126, 4000, 65536, 70_000][i % 6];
+    let len = [3, 125, 126, 4000, 20_000, 65_536][i % 6];
     let mut text = format!("w{writer} m{i} ");
     text.push_str(&text_of_len(len));
     Message::text(text)
@@ -69,7 +69,7 @@ fn a_reader_thread_and_a_writer_thread_hammer_one_connection_at_once() {
     bounded(|| {
         let addr = echo_server(ServerConfig::default());
         let (reader, writer) = connect(addr).split();
-        hammer(reader, writer, 1, 600);
+        hammer(reader, writer, 1, 200);
     });
 }
 
@@ -78,7 +78,7 @@ fn four_cloned_writers_send_while_one_reader_receives() {
     bounded(|| {
         let addr = echo_server(ServerConfig::default());
         let (reader, writer) = connect(addr).split();
-        hammer(reader, writer, 4, 150);
+        hammer(reader, writer, 4, 50);
     });
 }
 

@@ -153,6 +153,9 @@ impl Shared {
             _ => None,
         };
         let mut writing: Option<MutexGuard<'_, WriteSide>> = None;
+        // This thread's failed write: a sender learns why its message did not go out (the
+        // driver keeps the error for the receiving side too).
+        let mut failed: Option<io::Error> = None;
         let mut st = lock(&self.state);
         loop {
             match st.driver.poll(goal) {
@@ -176,7 +179,7 @@ impl Shared {
                         }
                     }
                     if let Some(w) = writing.as_mut() {
-                        st = self.write_out(st, w);
+                        st = self.write_out(st, w, &mut failed);
                     }
                 }
                 // Every write above went out whole: nothing is left to flush.
@@ -237,6 +240,9 @@ impl Shared {
                 }
                 other => {
                     drop(self.release_write(st, &mut writing));
+                    if let (Some(e), false) = (failed, goal.receives_from_peer()) {
+                        return Err(Error::Io(e));
+                    }
                     return Ok(other);
                 }
             }
@@ -260,6 +266,7 @@ impl Shared {
         &'a self,
         mut st: MutexGuard<'a, State>,
         w: &mut WriteSide,
+        failed: &mut Option<io::Error>,
     ) -> MutexGuard<'a, State> {
         let plain = match st.take_output(&mut w.cipher) {
             Ok(plain) => plain,
@@ -272,6 +279,7 @@ impl Shared {
         let written = w.write_all(plain.as_deref());
         let mut st = lock(&self.state);
         if let Err(e) = written {
+            *failed = Some(copy_io_error(&e));
             st.driver.handle_io_error(e);
         }
         st
@@ -289,7 +297,7 @@ impl Shared {
                 break;
             }
             st.driver.handle_writable();
-            st = self.write_out(st, w);
+            st = self.write_out(st, w, &mut None);
         }
         *writing = None;
         st
@@ -492,6 +500,29 @@ impl WriteSide {
             self.cipher = Vec::new();
         }
         result
+    }
+}
+
+/// The same error again, for a second party (`io::Error` is not `Clone`); a
+/// [`Timeout`] stays recognisable.
+fn copy_io_error(e: &io::Error) -> io::Error {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Timeout>()) {
+        Some(timeout) => timeout.into_io(),
+        None => io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+/// Whether `goal` reads from the peer (the driver then reports the end's error itself).
+trait Receives {
+    fn receives_from_peer(self) -> bool;
+}
+
+impl Receives for Goal {
+    fn receives_from_peer(self) -> bool {
+        matches!(
+            self,
+            Goal::Message | Goal::Event | Goal::Piece | Goal::Closed
+        )
     }
 }
 
