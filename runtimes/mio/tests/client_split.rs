@@ -10,60 +10,6 @@ use client_common::*;
 use ropeway_mio::client::{CloseFrame, Message, Reader, Writer};
 use ropeway_tokio::server::ServerConfig;
 
-/// The `i`th message of a writer: sizes cycling through the frame length classes.
-fn nth(writer: usize, i: usize) -> Message {
-    let len = [3, 125, 126, 4000, 20_000, 65_536][i % 6];
-    let mut text = format!("w{writer} m{i} ");
-    text.push_str(&text_of_len(len));
-    Message::text(text)
-}
-
-/// `writers` threads each send `per_writer` messages through clones of `writer`, while
-/// `reader` receives every echo on its own thread at the same time. Checks that each
-/// writer's messages come back whole and in order.
-pub fn hammer(reader: Reader, writer: Writer, writers: usize, per_writer: usize) {
-    let receiving = thread::spawn(move || {
-        let mut reader = reader;
-        let mut next = vec![0; writers];
-        for _ in 0..writers * per_writer {
-            let message = match reader.recv() {
-                Some(Ok(message)) => message,
-                other => panic!("expected an echo, got {other:?}"),
-            };
-            let Message::Text(text) = &message else {
-                panic!("unexpected {message:?}")
-            };
-            let w: usize = text[1..text.find(' ').unwrap()].parse().unwrap();
-            assert_eq!(message, nth(w, next[w]), "writer {w}'s message {}", next[w]);
-            next[w] += 1;
-        }
-        reader
-    });
-    let sending: Vec<_> = (0..writers)
-        .map(|w| {
-            let writer = writer.clone();
-            thread::spawn(move || {
-                for i in 0..per_writer {
-                    writer.send(nth(w, i)).unwrap();
-                }
-            })
-        })
-        .collect();
-    for handle in sending {
-        handle.join().unwrap();
-    }
-    let mut reader = receiving.join().unwrap();
-    // Closing from the writer side while the reader waits for the end.
-    let ending = thread::spawn(move || reader.recv().map(|r| r.map_err(|e| e.to_string())));
-    thread::sleep(Duration::from_millis(20));
-    writer.close(Some(CloseFrame::new(1000, "done"))).unwrap();
-    let last = ending.join().unwrap();
-    assert!(
-        matches!(last, None | Some(Ok(Message::Close(_)))),
-        "the reader sees the end: {last:?}"
-    );
-}
-
 #[test]
 fn a_reader_thread_and_a_writer_thread_hammer_one_connection_at_once() {
     bounded(|| {
