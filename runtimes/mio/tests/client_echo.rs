@@ -94,7 +94,11 @@ fn the_client_iterates_over_messages_until_the_close() {
         let texts: Vec<Message> = ws.map(Result::unwrap).filter(Message::is_data).collect();
         assert_eq!(
             texts,
-            vec![Message::text("m0"), Message::text("m1"), Message::text("m2")]
+            vec![
+                Message::text("m0"),
+                Message::text("m1"),
+                Message::text("m2")
+            ]
         );
     });
 }

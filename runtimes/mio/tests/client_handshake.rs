@@ -78,7 +78,10 @@ fn frames_in_the_same_packet_as_the_101_are_received() {
             let key = head
                 .lines()
                 .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                .or_else(|| head.lines().find_map(|l| l.strip_prefix("sec-websocket-key: ")))
+                .or_else(|| {
+                    head.lines()
+                        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+                })
                 .unwrap()
                 .trim()
                 .to_owned();

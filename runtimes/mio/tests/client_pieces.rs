@@ -66,10 +66,12 @@ fn fragments_sent_one_by_one_arrive_as_one_message() {
         let mut ws = connect(addr);
         // A code point split across fragments.
         let text = "fragmenté ✓".as_bytes();
-        ws.send_fragment(MessageKind::Text, &text[..9], false).unwrap();
+        ws.send_fragment(MessageKind::Text, &text[..9], false)
+            .unwrap();
         ws.send_fragment(MessageKind::Text, &text[9..11], false)
             .unwrap();
-        ws.send_fragment(MessageKind::Text, &text[11..], true).unwrap();
+        ws.send_fragment(MessageKind::Text, &text[11..], true)
+            .unwrap();
         assert_eq!(recv(&mut ws), Message::text("fragmenté ✓"));
         // A large binary message streamed out in 64 KiB fragments.
         let payload = bytes_of_len(1 << 20);

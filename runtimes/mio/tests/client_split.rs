@@ -96,10 +96,7 @@ fn a_writer_close_ends_a_reader_blocked_in_recv() {
         thread::sleep(Duration::from_millis(50));
         writer.close(Some(CloseFrame::new(4000, "bye"))).unwrap();
         let end = receiving.join().unwrap();
-        assert!(
-            matches!(end, None | Some(Ok(Message::Close(_)))),
-            "{end:?}"
-        );
+        assert!(matches!(end, None | Some(Ok(Message::Close(_)))), "{end:?}");
     });
 }
 

@@ -27,7 +27,8 @@ fn a_tls_server_that_never_answers_is_a_connect_timeout() {
             connect_timeout: Duration::from_millis(200),
             ..ClientConfig::default()
         };
-        let request = ClientRequest::from_url(&format!("wss://localhost:{}/", addr.port())).unwrap();
+        let request =
+            ClientRequest::from_url(&format!("wss://localhost:{}/", addr.port())).unwrap();
         let started = Instant::now();
         let result = client::connect_with(request, &config, Options::default());
         assert!(matches!(result, Err(Error::ConnectTimeout)), "{result:?}");

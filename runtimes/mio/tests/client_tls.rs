@@ -63,8 +63,7 @@ fn tls_echo_server(cert: CertificateDer<'static>, key: PrivateKeyDer<'static>) -
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let Ok(mut ws) = accept_with_config(tls, &ServerConfig::default()).await
-                    else {
+                    let Ok(mut ws) = accept_with_config(tls, &ServerConfig::default()).await else {
                         return;
                     };
                     let _ = ws.send(Message::text("hello over TLS")).await;

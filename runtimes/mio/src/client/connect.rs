@@ -38,13 +38,20 @@ pub fn connect_with(
     config: &ClientConfig,
     options: Options,
 ) -> Result<(WebSocket, Response<()>), Error> {
-    let addrs: Vec<_> = (request.host(), request.port()).to_socket_addrs()?.collect();
+    let addrs: Vec<_> = (request.host(), request.port())
+        .to_socket_addrs()?
+        .collect();
     let deadline = Instant::now() + config.connect_timeout;
     let tcp = open_tcp(&addrs, deadline)?;
     tcp.set_nodelay(config.nodelay)?;
     #[cfg(feature = "tls")]
     let tls = if request.is_secure() {
-        Some(Box::new(super::tls::handshake(&tcp, request.host(), config, deadline)?))
+        Some(Box::new(super::tls::handshake(
+            &tcp,
+            request.host(),
+            config,
+            deadline,
+        )?))
     } else {
         None
     };
@@ -82,7 +89,8 @@ pub fn connect_with(
     #[cfg(not(feature = "tls"))]
     let accepted = exchange(&mut &tcp, &tcp, &out, &mut handshake, &mut buf, deadline)?;
 
-    let (conn, response) = accepted.into_connection(&config.core, Box::new(entropy), Instant::now());
+    let (conn, response) =
+        accepted.into_connection(&config.core, Box::new(entropy), Instant::now());
     let state = State {
         driver: Driver::new(conn, buf, config.read_buffer_size),
         #[cfg(feature = "tls")]

@@ -506,7 +506,10 @@ impl WriteSide {
 /// The same error again, for a second party (`io::Error` is not `Clone`); a
 /// [`Timeout`] stays recognisable.
 fn copy_io_error(e: &io::Error) -> io::Error {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<Timeout>()) {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<Timeout>())
+    {
         Some(timeout) => timeout.into_io(),
         None => io::Error::new(e.kind(), e.to_string()),
     }

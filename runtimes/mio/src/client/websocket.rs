@@ -215,7 +215,10 @@ fn recv(shared: &Shared) -> Option<Result<Message, Error>> {
 
 fn recv_piece(shared: &Shared, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
     if buf.is_empty() {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "recv_piece into an empty buffer");
+        let e = io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "recv_piece into an empty buffer",
+        );
         return Some(Err(Error::Io(e)));
     }
     let mut read = shared.read_side();
@@ -252,7 +255,12 @@ fn send(shared: &Shared, message: Message, options: SendOptions) -> Result<(), E
     flush(shared)
 }
 
-fn send_fragment(shared: &Shared, kind: MessageKind, payload: &[u8], fin: bool) -> Result<(), Error> {
+fn send_fragment(
+    shared: &Shared,
+    kind: MessageKind,
+    payload: &[u8],
+    fin: bool,
+) -> Result<(), Error> {
     send_ready(shared)?;
     shared
         .state()
