@@ -1,7 +1,7 @@
 //! The echo sample in a real browser: runs the `ropeway-echo` binary on a free port of
 //! 127.0.0.1 and drives its page in headless Chromium with tests-peers/browser/echo-page.mjs
 //! (Connect, send a non-ASCII message, see it echoed, Close Socket with 1000), on each
-//! runtime (`--runtime tokio`, `--runtime smol`).
+//! runtime (`--runtime tokio`, `--runtime smol`, `--runtime mio`).
 //!
 //! Ignored by default: it needs Chromium and playwright-core, which `scripts/test` installs.
 
@@ -139,4 +139,16 @@ fn the_echo_page_works_in_headless_chromium_on_smol() {
 #[ignore = "needs Chromium: run scripts/test"]
 fn chromium_negotiates_compression_with_the_sample_on_smol() {
     chromium_negotiates_compression("smol");
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn the_echo_page_works_in_headless_chromium_on_mio() {
+    echo_page_works("mio");
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn chromium_negotiates_compression_with_the_sample_on_mio() {
+    chromium_negotiates_compression("mio");
 }
