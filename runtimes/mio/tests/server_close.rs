@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ropeway_core::{Config as CoreConfig, Limits, ServerConfig};
 use ropeway_mio::client;
-use ropeway_mio::server::{Closed, ConnId, Config, Context, Decision, Handler, Incoming};
+use ropeway_mio::server::{Closed, Config, ConnId, Context, Decision, Handler, Incoming};
 use ropeway_mio::{CloseFrame, Message};
 use server_support::{TestServer, client_frame, raw, read_head, upgrade_request};
 
@@ -45,13 +45,15 @@ fn start(config: Config) -> (TestServer, Receiver<Closed>) {
 }
 
 fn next_end(rx: &Receiver<Closed>) -> Closed {
-    rx.recv_timeout(Duration::from_secs(10)).expect("on_close within 10 s")
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("on_close within 10 s")
 }
 
 /// A raw, upgraded connection.
 fn raw_ws(server: &TestServer) -> std::net::TcpStream {
     let mut tcp = raw(server.addr);
-    tcp.write_all(upgrade_request("/ws", "").as_bytes()).expect("write");
+    tcp.write_all(upgrade_request("/ws", "").as_bytes())
+        .expect("write");
     assert!(read_head(&mut tcp).starts_with("HTTP/1.1 101"));
     tcp
 }
@@ -60,11 +62,15 @@ fn raw_ws(server: &TestServer) -> std::net::TcpStream {
 fn a_client_close_is_echoed_and_the_handler_sees_its_code_and_reason() {
     let (server, ended) = start(Config::default());
     let (mut ws, _) = client::connect(&server.url("/ws")).expect("connect");
-    ws.close(Some(CloseFrame::new(4001, "done"))).expect("close");
+    ws.close(Some(CloseFrame::new(4001, "done")))
+        .expect("close");
     let closed = next_end(&ended);
     assert!(closed.error.is_none(), "{closed:?}");
     let frame = closed.frame.expect("the client's frame");
-    assert_eq!((u16::from(frame.code), frame.reason.as_str()), (4001, "done"));
+    assert_eq!(
+        (u16::from(frame.code), frame.reason.as_str()),
+        (4001, "done")
+    );
 }
 
 #[test]
@@ -107,7 +113,8 @@ fn an_unmasked_frame_fails_the_connection_with_1002() {
 fn invalid_utf8_in_a_text_message_fails_with_1007() {
     let (server, _ended) = start(Config::default());
     let mut tcp = raw_ws(&server);
-    tcp.write_all(&client_frame(0x1, true, &[0xff, 0xfe])).expect("write");
+    tcp.write_all(&client_frame(0x1, true, &[0xff, 0xfe]))
+        .expect("write");
     let mut answer = [0u8; 4];
     tcp.read_exact(&mut answer).expect("a close frame");
     assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 1007);
@@ -130,7 +137,8 @@ fn a_message_over_the_limit_is_refused_with_1009() {
     };
     let (server, _ended) = start(config);
     let mut tcp = raw_ws(&server);
-    tcp.write_all(&client_frame(0x2, true, &[0; 2000])).expect("write");
+    tcp.write_all(&client_frame(0x2, true, &[0; 2000]))
+        .expect("write");
     let mut answer = [0u8; 4];
     tcp.read_exact(&mut answer).expect("a close frame");
     assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 1009);
@@ -150,7 +158,8 @@ fn an_unanswered_server_close_ends_after_the_close_timeout() {
     };
     let (server, ended) = start(config);
     let mut tcp = raw_ws(&server);
-    tcp.write_all(&client_frame(0x1, true, b"close me")).expect("write");
+    tcp.write_all(&client_frame(0x1, true, b"close me"))
+        .expect("write");
     let started = Instant::now();
     // The raw peer reads the close frame but never answers it.
     let closed = next_end(&ended);

@@ -19,9 +19,13 @@ fn echoes_every_length_class_text_and_binary() {
     for len in LENGTHS {
         let text = "é".repeat(len / 2) + &"a".repeat(len % 2);
         ws.send(Message::text(text.clone())).expect("send text");
-        assert_eq!(ws.recv().expect("a message").expect("ok"), Message::text(text));
+        assert_eq!(
+            ws.recv().expect("a message").expect("ok"),
+            Message::text(text)
+        );
         let binary = Bytes::from((0..len).map(|i| i as u8).collect::<Vec<_>>());
-        ws.send(Message::Binary(binary.clone())).expect("send binary");
+        ws.send(Message::Binary(binary.clone()))
+            .expect("send binary");
         assert_eq!(
             ws.recv().expect("a message").expect("ok"),
             Message::Binary(binary)
@@ -47,7 +51,10 @@ fn many_clients_on_several_loops() {
                 for i in 0..50 {
                     let text = format!("client {n} message {i}");
                     ws.send(Message::text(text.clone())).expect("send");
-                    assert_eq!(ws.recv().expect("a message").expect("ok"), Message::text(text));
+                    assert_eq!(
+                        ws.recv().expect("a message").expect("ok"),
+                        Message::text(text)
+                    );
                 }
                 ws.close(None).expect("close");
             })

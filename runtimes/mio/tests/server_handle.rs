@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ropeway_core::{Config as CoreConfig, Limits, ServerConfig};
 use ropeway_mio::client::{self, WebSocket};
 use ropeway_mio::server::{
-    Closed, ConnId, Config, Context, Decision, HandleError, Handler, Incoming, SendError,
+    Closed, Config, ConnId, Context, Decision, HandleError, Handler, Incoming, SendError,
     SlowConsumer,
 };
 use ropeway_mio::{Bytes, CloseFrame, Message, MessageKind, PreparedMessage};
@@ -48,7 +48,13 @@ impl Handler for Rooms {
         let _ = self.seen.send(Seen::Open(id));
     }
 
-    fn on_message(&mut self, cx: &mut Context<'_>, id: ConnId, room: &mut Option<String>, message: Message) {
+    fn on_message(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        room: &mut Option<String>,
+        message: Message,
+    ) {
         match message.as_text() {
             Some("block") => {
                 if let Some(gate) = self.gate.lock().expect("lock").as_ref() {
@@ -56,7 +62,8 @@ impl Handler for Rooms {
                 }
             }
             Some(text) if text.starts_with("shout ") => {
-                let line = PreparedMessage::new(MessageKind::Text, Bytes::from(text[6..].to_owned()));
+                let line =
+                    PreparedMessage::new(MessageKind::Text, Bytes::from(text[6..].to_owned()));
                 let group = room.clone().unwrap_or_default();
                 cx.broadcast_to(&group, &line);
             }
@@ -101,7 +108,9 @@ fn opened(rx: &Receiver<Seen>) -> ConnId {
 }
 
 fn connect(server: &TestServer, query: &str) -> WebSocket {
-    client::connect(&server.url(&format!("/ws{query}"))).expect("connect").0
+    client::connect(&server.url(&format!("/ws{query}")))
+        .expect("connect")
+        .0
 }
 
 /// The next data message (pings skipped).
@@ -122,7 +131,9 @@ fn a_handle_sends_to_and_closes_a_connection_from_another_thread() {
     let handle = server.handle.clone();
     std::thread::spawn(move || {
         handle.send(id, Message::text("from afar")).expect("queued");
-        handle.close(id, Some(CloseFrame::new(4002, "done"))).expect("queued");
+        handle
+            .close(id, Some(CloseFrame::new(4002, "done")))
+            .expect("queued");
     })
     .join()
     .expect("the sending thread");
@@ -204,7 +215,9 @@ fn a_group_broadcast_reaches_its_members_only_within_a_loop_and_across_loops() {
     let red = PreparedMessage::new(MessageKind::Text, Bytes::from_static(b"red news"));
     server.handle.broadcast_to("red", &red).expect("queued");
     // Within a loop, from a handler: member 0 shouts to its loop's red members.
-    members[0].send(Message::text("shout loop news")).expect("send");
+    members[0]
+        .send(Message::text("shout loop news"))
+        .expect("send");
     let everyone = PreparedMessage::new(MessageKind::Text, Bytes::from_static(b"marker"));
     std::thread::sleep(Duration::from_millis(200));
     server.handle.broadcast(&everyone).expect("queued");
@@ -246,7 +259,8 @@ fn small_output_limit(policy: SlowConsumer) -> Config {
 /// A raw, upgraded peer that never reads.
 fn never_reading(server: &TestServer) -> std::net::TcpStream {
     let mut tcp = raw(server.addr);
-    tcp.write_all(upgrade_request("/ws", "").as_bytes()).expect("write");
+    tcp.write_all(upgrade_request("/ws", "").as_bytes())
+        .expect("write");
     assert!(read_head(&mut tcp).starts_with("HTTP/1.1 101"));
     tcp
 }
@@ -268,7 +282,10 @@ fn a_slow_consumer_loses_messages_not_memory_with_the_drop_policy() {
         }
         while let Ok(event) = seen.try_recv() {
             match event {
-                Seen::Dropped(_) => dropped += 1,
+                Seen::Dropped(dropped_id) => {
+                    assert_eq!(dropped_id, id);
+                    dropped += 1;
+                }
                 Seen::Queued(queued) => max_queued = max_queued.max(queued),
                 _ => {}
             }
@@ -289,7 +306,10 @@ fn a_slow_consumer_is_closed_with_the_close_policy() {
     let chunk = Message::Binary(Bytes::from(vec![7u8; 16 << 10]));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        assert!(Instant::now() < deadline, "the slow consumer was never closed");
+        assert!(
+            Instant::now() < deadline,
+            "the slow consumer was never closed"
+        );
         match server.handle.send(id, chunk.clone()) {
             Ok(()) | Err(HandleError::Full) => {}
             Err(e) => panic!("{e}"),
@@ -315,8 +335,13 @@ fn send_reports_a_connection_that_is_gone() {
         }
         fn on_message(&mut self, _: &mut Context<'_>, _: ConnId, _: &mut (), _: Message) {}
         fn on_close(&mut self, cx: &mut Context<'_>, id: ConnId, _: (), _: Closed) {
-            let result = cx.send(id, Message::text("too late")).map_err(|e| e.to_string());
-            assert!(matches!(cx.send(id, Message::text("x")), Err(SendError::NotOpen)));
+            let result = cx
+                .send(id, Message::text("too late"))
+                .map_err(|e| e.to_string());
+            assert!(matches!(
+                cx.send(id, Message::text("x")),
+                Err(SendError::NotOpen)
+            ));
             self.0.lock().expect("lock").push(result);
         }
     }

@@ -15,10 +15,13 @@ use server_support::{
     Echo, TestServer, client_frame, http_exchange, raw, read_head, upgrade_request,
 };
 
+/// The `x-extra` header and the origin of each request the handler saw.
+type SeenRequests = Arc<Mutex<Vec<(Option<String>, Option<String>)>>>;
+
 /// Accepts the first of its subprotocols the client offers; records the requests it saw.
 #[derive(Clone, Default)]
 struct Chooser {
-    seen: Arc<Mutex<Vec<(Option<String>, Option<String>)>>>,
+    seen: SeenRequests,
 }
 
 impl Handler for Chooser {
@@ -66,7 +69,10 @@ fn server_chooses_a_subprotocol_and_sees_the_clients_extra_header() {
     let (mut ws, response) =
         client::connect_with(request, &Default::default(), Default::default()).expect("connect");
     assert_eq!(
-        response.headers().get("sec-websocket-protocol").map(|v| v.as_bytes()),
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .map(|v| v.as_bytes()),
         // The client's order of preference wins among the protocols the server supports.
         Some(&b"chat.v1"[..])
     );
@@ -106,13 +112,19 @@ fn a_wrong_websocket_version_is_answered_with_426_naming_version_13() {
     let request = upgrade_request("/ws", "").replace("Version: 13", "Version: 8");
     let answer = http_exchange(server.addr, &request);
     assert!(answer.starts_with("HTTP/1.1 426"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("sec-websocket-version: 13"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{answer}"
+    );
 }
 
 #[test]
 fn a_request_without_a_key_is_answered_with_400() {
     let server = TestServer::start(Config::default(), Echo);
-    let request = upgrade_request("/ws", "").replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
+    let request =
+        upgrade_request("/ws", "").replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
     let answer = http_exchange(server.addr, &request);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
@@ -128,7 +140,10 @@ fn a_forbidden_origin_gets_403_and_never_reaches_the_application() {
         ..Config::default()
     };
     let server = TestServer::start(config, handler.clone());
-    let bad = http_exchange(server.addr, &upgrade_request("/ws", "Origin: https://evil.example\r\n"));
+    let bad = http_exchange(
+        server.addr,
+        &upgrade_request("/ws", "Origin: https://evil.example\r\n"),
+    );
     assert!(bad.starts_with("HTTP/1.1 403"), "{bad}");
     let good = {
         let mut tcp = raw(server.addr);
@@ -160,12 +175,17 @@ fn a_stalled_request_head_times_out_within_the_handshake_timeout() {
     };
     let server = TestServer::start(config, Echo);
     let mut tcp = raw(server.addr);
-    tcp.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n").expect("write");
+    tcp.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
     let started = Instant::now();
     let mut rest = Vec::new();
     // The server drops the connection: the read ends (EOF or reset), well before 10 s.
     let _ = tcp.read_to_end(&mut rest);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(rest.is_empty());
 }
 

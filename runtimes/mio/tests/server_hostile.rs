@@ -6,14 +6,14 @@ mod server_support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ropeway_core::{Config as CoreConfig, Limits, ServerConfig};
 use ropeway_mio::client;
-use ropeway_mio::server::{Closed, ConnId, Config, Context, Decision, Handler, Incoming};
+use ropeway_mio::server::{Closed, Config, ConnId, Context, Decision, Handler, Incoming};
 use ropeway_mio::{Bytes, Message};
 use server_support::{TestServer, client_frame, raw, read_head, upgrade_request};
 
@@ -62,7 +62,11 @@ fn config() -> Config {
     }
 }
 
-fn start() -> (TestServer, Arc<AtomicUsize>, std::sync::mpsc::Receiver<Closed>) {
+fn start() -> (
+    TestServer,
+    Arc<AtomicUsize>,
+    std::sync::mpsc::Receiver<Closed>,
+) {
     let max_queued = Arc::new(AtomicUsize::new(0));
     let (ended, rx) = channel();
     let handler = Watched {
@@ -78,15 +82,23 @@ fn served(server: &TestServer) {
     let (mut ws, _) = client::connect(&server.url("/ws")).expect("connect");
     for i in 0..20 {
         ws.send(Message::text(format!("{i}"))).expect("send");
-        assert_eq!(ws.recv().expect("echo").expect("ok"), Message::text(format!("{i}")));
+        assert_eq!(
+            ws.recv().expect("echo").expect("ok"),
+            Message::text(format!("{i}"))
+        );
     }
     ws.close(None).expect("close");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 fn upgraded(server: &TestServer) -> TcpStream {
     let mut tcp = raw(server.addr);
-    tcp.write_all(upgrade_request("/ws", "").as_bytes()).expect("write");
+    tcp.write_all(upgrade_request("/ws", "").as_bytes())
+        .expect("write");
     assert!(read_head(&mut tcp).starts_with("HTTP/1.1 101"));
     tcp
 }
@@ -112,7 +124,10 @@ fn a_peer_that_floods_and_never_reads_stays_within_the_output_limit() {
     // Everyone else is still served.
     served(&server);
     let max = max_queued.load(Ordering::Relaxed);
-    assert!(max <= LIMIT + (32 << 10) + 64, "queued output reached {max}");
+    assert!(
+        max <= LIMIT + (32 << 10) + 64,
+        "queued output reached {max}"
+    );
     assert!(max > LIMIT / 2, "the flood never filled the output ({max})");
 }
 
@@ -154,7 +169,8 @@ fn a_thousand_stalled_handshakes_time_out_while_others_are_served() {
     let stalled: Vec<TcpStream> = (0..1000)
         .map(|_| {
             let mut tcp = TcpStream::connect(server.addr).expect("connect");
-            tcp.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n").expect("write");
+            tcp.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n")
+                .expect("write");
             tcp
         })
         .collect();
@@ -162,7 +178,8 @@ fn a_thousand_stalled_handshakes_time_out_while_others_are_served() {
     // Within the 2 s handshake timeout (and some slack), every stalled one is dropped.
     let started = Instant::now();
     for mut tcp in stalled {
-        tcp.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        tcp.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         let mut byte = [0u8; 1];
         match tcp.read(&mut byte) {
             Ok(0) => {}
@@ -170,7 +187,11 @@ fn a_thousand_stalled_handshakes_time_out_while_others_are_served() {
             Err(e) => assert_ne!(e.kind(), std::io::ErrorKind::WouldBlock, "not dropped"),
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     served(&server);
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ropeway_mio::client;
 use ropeway_mio::server::{
-    ConnId, Config, Context, Decision, Delivery, Handler, Incoming, PieceRef,
+    Config, ConnId, Context, Decision, Delivery, Handler, Incoming, PieceRef,
 };
 use ropeway_mio::{Bytes, Message, MessageKind};
 use server_support::TestServer;
@@ -30,7 +30,13 @@ impl Handler for Pieces {
         unreachable!("pieces are delivered, not messages");
     }
 
-    fn on_piece(&mut self, cx: &mut Context<'_>, id: ConnId, total: &mut usize, piece: PieceRef<'_>) {
+    fn on_piece(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        total: &mut usize,
+        piece: PieceRef<'_>,
+    ) {
         *total += piece.data.len();
         let _ = self.seen.send((piece.data.len(), piece.end, piece.kind));
         if piece.end {
@@ -49,8 +55,12 @@ fn a_1_mib_message_arrives_in_4_kib_pieces_with_one_end_of_message() {
     };
     let server = TestServer::start(config, Pieces { seen });
     let (mut ws, _) = client::connect(&server.url("/ws")).expect("connect");
-    ws.send(Message::Binary(Bytes::from(vec![5u8; 1 << 20]))).expect("send");
-    assert_eq!(ws.recv().expect("answer").expect("ok"), Message::text("1048576"));
+    ws.send(Message::Binary(Bytes::from(vec![5u8; 1 << 20])))
+        .expect("send");
+    assert_eq!(
+        ws.recv().expect("answer").expect("ok"),
+        Message::text("1048576")
+    );
     let mut pieces = 0;
     let mut total = 0;
     loop {
@@ -68,5 +78,8 @@ fn a_1_mib_message_arrives_in_4_kib_pieces_with_one_end_of_message() {
     // Then a small text message: one piece.
     ws.send(Message::text("hi")).expect("send");
     assert_eq!(ws.recv().expect("answer").expect("ok"), Message::text("2"));
-    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).expect("a piece"), (2, true, MessageKind::Text));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).expect("a piece"),
+        (2, true, MessageKind::Text)
+    );
 }

@@ -51,7 +51,10 @@ fn wss_echoes_small_and_large_messages_over_rustls_in_the_loop() {
     for len in [0, 5, 20_000, 1 << 20] {
         let payload = Bytes::from(vec![b'x'; len]);
         ws.send(Message::Binary(payload.clone())).expect("send");
-        assert_eq!(ws.recv().expect("echo").expect("ok"), Message::Binary(payload));
+        assert_eq!(
+            ws.recv().expect("echo").expect("ok"),
+            Message::Binary(payload)
+        );
     }
     ws.close(None).expect("close");
     running.stop().expect("the loop ended cleanly");

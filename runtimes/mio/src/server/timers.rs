@@ -51,10 +51,4 @@ impl Timers {
                 .map_or(wait, Duration::from_millis),
         )
     }
-
-    /// Entries, live or stale (for tests of the bound).
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.heap.len()
-    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ropeway_mio::Message;
 use ropeway_mio::server::{
-    Closed, ConnId, Config, Context, Decision, Handle, Handler, Incoming, Running, Server,
+    Closed, Config, ConnId, Context, Decision, Handle, Handler, Incoming, Running, Server,
 };
 
 /// A running server, stopped (and its threads joined) on drop.
@@ -79,7 +79,8 @@ impl Handler for Echo {
 /// A raw TCP connection with a read timeout (a test never hangs).
 pub fn raw(addr: SocketAddr) -> TcpStream {
     let tcp = TcpStream::connect(addr).expect("connect");
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     tcp
 }
 
