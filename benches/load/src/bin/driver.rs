@@ -813,6 +813,18 @@ fn try_idle(
     rep: usize,
     run: &mut Run,
 ) -> Result<(), String> {
+    // The server and the load generator inherit the driver's limit (raised in `main`): one
+    // that cannot hold every connection would fail only after the connect timeout.
+    let need = case.conns as u64 + 64;
+    let limit = fd_limit();
+    if limit < need {
+        return Err(format!(
+            "RLIMIT_NOFILE is {limit}, and {} connections need about {need} descriptors in the \
+             server and in the load generator: raise the hard limit (`ulimit -Hn`, or run with \
+             CAP_SYS_RESOURCE)",
+            case.conns
+        ));
+    }
     let (mut server, addr) =
         start_server(s, case, con, &log_path(s, rep, case, con, "server"), None)?;
     // Let the freshly started server settle before the baseline sample.
@@ -861,6 +873,11 @@ fn try_idle(
         run.open = Some(run.open.unwrap_or(open).min(open));
     }
     Ok(())
+}
+
+/// The soft `RLIMIT_NOFILE` in force (0 if it cannot be read).
+fn fd_limit() -> u64 {
+    rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
 }
 
 fn describe(run: &Run, case: &Case) -> String {
