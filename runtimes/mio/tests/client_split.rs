@@ -107,3 +107,59 @@ fn the_halves_are_send() {
     send::<Writer>();
     send::<ropeway_mio::client::WebSocket>();
 }
+
+#[test]
+fn a_writer_stuck_on_a_full_socket_does_not_stop_the_reader() {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    bounded(|| {
+        // The server never reads: the client's sends fill the socket buffers and its writer
+        // blocks in `write`. Meanwhile the server sends pings and 40 messages, which the
+        // reader must receive while the writer is still stuck.
+        let addr = raw_server(|mut tcp| {
+            accept_raw(&mut tcp);
+            for i in 0..40 {
+                let _ = tcp.write_all(&server_frame(0x9, true, b"are you there"));
+                let _ = tcp.write_all(&server_frame(0x1, true, format!("{i}").as_bytes()));
+                thread::sleep(Duration::from_millis(10));
+            }
+            thread::sleep(Duration::from_secs(3));
+        });
+        let options =
+            ropeway_mio::client::Options::default().write_timeout(Some(Duration::from_secs(2)));
+        let ws = connect_to(addr, &ropeway_mio::client::ClientConfig::default(), options);
+        let (mut reader, writer) = ws.split();
+        let writer_done = Arc::new(AtomicBool::new(false));
+        let done = writer_done.clone();
+        let writing = thread::spawn(move || {
+            let chunk = Message::binary(bytes_of_len(1 << 20));
+            let result = (0..256).find_map(|_| writer.send(chunk.clone()).err());
+            done.store(true, Ordering::SeqCst);
+            result
+        });
+        let mut texts = 0;
+        while texts < 40 {
+            match reader.recv() {
+                Some(Ok(Message::Text(text))) => {
+                    assert_eq!(text.as_str(), texts.to_string());
+                    texts += 1;
+                }
+                Some(Ok(Message::Ping(_))) => {}
+                other => panic!("expected the server's messages, got {other:?}"),
+            }
+        }
+        assert!(
+            !writer_done.load(Ordering::SeqCst),
+            "the writer was still stuck while all 40 messages came through"
+        );
+        // The stuck writer ends with the write timeout.
+        let error = writing.join().unwrap().expect("the socket buffers fill up");
+        assert_eq!(
+            ropeway_mio::client::Timeout::of(&error),
+            Some(ropeway_mio::client::Timeout::Write),
+            "{error}"
+        );
+    });
+}

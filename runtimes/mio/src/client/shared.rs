@@ -73,6 +73,8 @@ pub(crate) struct ReadSide {
 /// The socket's write side.
 pub(crate) struct WriteSide {
     socket: TcpStream,
+    /// The write timeout the socket has (`SO_SNDTIMEO`).
+    timeout: Option<Duration>,
     /// Encrypted output on its way to the socket (`wss://` only).
     cipher: Vec<u8>,
 }
@@ -114,6 +116,7 @@ impl Shared {
             }),
             write: Mutex::new(WriteSide {
                 socket,
+                timeout: write_timeout,
                 cipher: Vec::new(),
             }),
             split: AtomicBool::new(false),
@@ -487,14 +490,33 @@ impl WriteSide {
     /// Writes `plain`, or the encrypted output when it is `None`; a write that blocks past
     /// the write timeout fails with [`Timeout::Write`].
     fn write_all(&mut self, plain: Option<&[u8]>) -> io::Result<()> {
-        let bytes = plain.unwrap_or(&self.cipher);
-        let result = (&self.socket).write_all(bytes).map_err(|e| {
-            if is_timeout(&e) {
-                Timeout::Write.into_io()
-            } else {
-                e
+        let mut rest = plain.unwrap_or(&self.cipher);
+        let mut result = Ok(());
+        while !rest.is_empty() {
+            let started = Instant::now();
+            match (&self.socket).write(rest) {
+                Ok(0) => {
+                    result = Err(io::ErrorKind::WriteZero.into());
+                    break;
+                }
+                // A blocking write that ran into its timeout after copying some bytes returns
+                // that count rather than an error: the timeout passed all the same.
+                Ok(n) if n < rest.len() && self.timeout.is_some_and(|t| started.elapsed() >= t) => {
+                    result = Err(Timeout::Write.into_io());
+                    break;
+                }
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => {
+                    result = Err(Timeout::Write.into_io());
+                    break;
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
-        });
+        }
         if self.cipher.capacity() > 4 * READ_SCRATCH {
             // One large message must not pin its size for the connection's life.
             self.cipher = Vec::new();
