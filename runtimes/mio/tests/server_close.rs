@@ -230,3 +230,30 @@ fn a_client_that_answers_pings_stays_connected() {
     }
     assert!(ended.try_recv().is_err(), "the connection ended");
 }
+
+#[test]
+fn bytes_and_the_end_of_stream_arriving_together_are_both_seen() {
+    // Guards the loop's short-read shortcut: a read that comes back short is taken as having
+    // emptied the socket, except when the end of stream came with the same readiness event.
+    let (server, ended) = start(Config::default());
+    for _ in 0..20 {
+        let mut tcp = raw_ws(&server);
+        let mut bytes = client_frame(0x1, true, b"last words");
+        bytes.extend(client_frame(0x1, true, b"and more"));
+        tcp.write_all(&bytes).expect("write");
+        tcp.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        let mut echoed = Vec::new();
+        let _ = tcp.read_to_end(&mut echoed);
+        assert!(
+            echoed.starts_with(b"\x81\x0alast words\x81\x08and more"),
+            "{echoed:?}"
+        );
+        // Well before any timeout: the end of stream was not missed.
+        let closed = rx_within(&ended, Duration::from_secs(2));
+        assert!(closed.error.is_some(), "{closed:?}");
+    }
+}
+
+fn rx_within(rx: &Receiver<Closed>, limit: Duration) -> Closed {
+    rx.recv_timeout(limit).expect("on_close in time")
+}

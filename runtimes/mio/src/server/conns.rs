@@ -30,6 +30,9 @@ pub(crate) struct Entry {
     pub(crate) peer_close: Option<Box<CloseFrame>>,
     /// On the loop's list of connections with output to write this iteration.
     pub(crate) dirty: bool,
+    /// The peer's end of stream (or an error) was reported with a readiness event: from
+    /// then on every read goes on until it would block (see [`super::event_loop`]'s read).
+    pub(crate) read_closed: bool,
 }
 
 /// Where the connection is: its opening handshake (boxed: short-lived and large), or open.

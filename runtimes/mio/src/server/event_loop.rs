@@ -133,11 +133,11 @@ impl<H: Handler> EventLoop<H> {
                     WAKER => self.run_commands(),
                     Token(t) if t >= LISTENERS => self.accept(),
                     Token(t) => {
-                        let readable =
-                            event.is_readable() || event.is_read_closed() || event.is_error();
+                        let closed = event.is_read_closed() || event.is_error();
+                        let readable = event.is_readable() || closed;
                         let writable =
                             event.is_writable() || event.is_write_closed() || event.is_error();
-                        self.on_ready(t as u32, readable, writable);
+                        self.on_ready(t as u32, readable, writable, closed);
                     }
                 }
             }
@@ -237,6 +237,7 @@ impl<H: Handler> EventLoop<H> {
             armed: Some(deadline),
             peer_close: None,
             dirty: false,
+            read_closed: false,
         };
         let Some(id) = self.conns.insert(entry) else {
             return;
@@ -280,10 +281,11 @@ impl<H: Handler> EventLoop<H> {
 
     // ------------------------------------------------------------- readiness
 
-    fn on_ready(&mut self, index: u32, readable: bool, writable: bool) {
+    fn on_ready(&mut self, index: u32, readable: bool, writable: bool, closed: bool) {
         let Some(entry) = self.conns.entry_mut(index) else {
             return;
         };
+        entry.read_closed |= closed;
         match &mut entry.state {
             State::Open(driver) => {
                 if readable {
@@ -341,7 +343,8 @@ impl<H: Handler> EventLoop<H> {
                         return;
                     }
                     budget -= 1;
-                    read(transport, driver, &mut self.buf);
+                    let drained_when_short = transport.is_plain() && !entry.read_closed;
+                    read(transport, driver, &mut self.buf, drained_when_short);
                 }
                 Next::Timer(at) => {
                     if at <= now {
@@ -769,11 +772,27 @@ fn write(transport: &mut Transport, driver: &mut ropeway_core::driver::Driver, n
 
 /// One read where the driver says: the loop's buffer while no frame is partial, else the
 /// driver's own buffer.
-fn read(transport: &mut Transport, driver: &mut ropeway_core::driver::Driver, scratch: &mut [u8]) {
+///
+/// With `drained_when_short`, a read that fills less than it was offered counts as having
+/// emptied the socket (the driver is told the next read would block), which saves the
+/// read that would only say `WouldBlock` after every message: a socket's receive queue
+/// was empty when a read came back short, and any byte arriving later is a new readiness
+/// edge (epoll and kqueue report every arrival after the last event was taken). Bytes and
+/// the end of stream that arrived together before the event are the exception: such an
+/// event says read-closed, and the caller then passes false.
+fn read(
+    transport: &mut Transport,
+    driver: &mut ropeway_core::driver::Driver,
+    scratch: &mut [u8],
+    drained_when_short: bool,
+) {
     let result = match driver.read_into() {
         ReadInto::Scratch => match transport.read(scratch) {
             Ok(n) => {
                 driver.handle_read_slice(&scratch[..n]);
+                if drained_when_short && n > 0 && n < scratch.len() {
+                    driver.handle_read_blocked();
+                }
                 return;
             }
             Err(e) => e,
@@ -786,6 +805,9 @@ fn read(transport: &mut Transport, driver: &mut ropeway_core::driver::Driver, sc
                 Ok(n) => {
                     buf.truncate(len + n);
                     driver.handle_read(n);
+                    if drained_when_short && n > 0 && n < room {
+                        driver.handle_read_blocked();
+                    }
                     return;
                 }
                 Err(e) => {

@@ -34,6 +34,11 @@ impl Transport {
         Ok(Transport::Tls(Box::new(Tls { tcp, tls })))
     }
 
+    /// Whether bytes read are bytes of the socket (no TLS buffering in between).
+    pub(crate) fn is_plain(&self) -> bool {
+        matches!(self, Transport::Plain(_))
+    }
+
     pub(crate) fn tcp(&mut self) -> &mut TcpStream {
         match self {
             Transport::Plain(tcp) => tcp,
