@@ -22,7 +22,7 @@
 //! echo server (the `broadcast-*` cases): a connection to [`PUB_PATH`] is the
 //! publisher, every data message it sends goes to every connection on
 //! [`SUB_PATH`]; other paths are refused. The tokio and smol servers share
-//! one fan-out, a tokio [`broadcast`](tokio::sync::broadcast) channel
+//! one fan-out, a tokio `broadcast` channel
 //! ([`hub`]), and differ only in how their crate reads the publisher's
 //! messages and writes them to each subscriber.
 
