@@ -52,3 +52,31 @@ impl Timers {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_come_out_earliest_first_and_only_once_due() {
+        let t0 = Instant::now();
+        let mut timers = Timers::default();
+        for (ms, index) in [(30, 3), (10, 1), (20, 2)] {
+            timers.push(Deadline {
+                at: t0 + Duration::from_millis(ms),
+                index,
+                generation: 0,
+            });
+        }
+        assert_eq!(timers.timeout(t0), Some(Duration::from_millis(10)));
+        assert_eq!(timers.pop_expired(t0), None);
+        let due = t0 + Duration::from_millis(25);
+        let popped: Vec<u32> = std::iter::from_fn(|| timers.pop_expired(due))
+            .map(|d| d.index)
+            .collect();
+        assert_eq!(popped, [1, 2]);
+        // Rounded up to whole milliseconds: the loop never wakes before the deadline.
+        let timeout = timers.timeout(t0 + Duration::from_micros(20_500));
+        assert_eq!(timeout, Some(Duration::from_millis(10)));
+    }
+}
