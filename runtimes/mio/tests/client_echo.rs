@@ -104,3 +104,25 @@ fn the_client_iterates_over_messages_until_the_close() {
 }
 
 use std::io::Write;
+
+#[test]
+fn dropping_the_client_closes_the_connection_normally() {
+    bounded(|| {
+        let (seen_tx, seen) = std::sync::mpsc::channel();
+        let addr = serve(ServerConfig::default(), move |mut ws| {
+            let seen_tx = seen_tx.clone();
+            async move {
+                while let Some(Ok(message)) = ws.recv().await {
+                    if let Message::Close(frame) = message {
+                        let _ = seen_tx.send(frame);
+                    }
+                }
+            }
+        });
+        let mut ws = connect(addr);
+        ws.send(Message::text("about to go")).unwrap();
+        drop(ws);
+        let frame = seen.recv().unwrap().expect("a close frame with a code");
+        assert_eq!(frame.code.0, 1000);
+    });
+}

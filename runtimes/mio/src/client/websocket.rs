@@ -134,6 +134,13 @@ impl WebSocket {
     /// Splits the connection into a [`Reader`] for one thread and a cloneable [`Writer`]
     /// for others. Pings are answered by whichever thread is in a call; a reader blocked in
     /// `recv` answers them itself.
+    ///
+    /// The reader never holds a lock while it blocks in `read`, and never waits for a
+    /// writer to send its answers: a writer blocked on a full socket (bounded by the write
+    /// timeout) writes them before it lets go. A deadline the writer arms while the reader
+    /// is blocked (the close timeout after [`Writer::close`]) cannot cut a `read` short, so a
+    /// split reader's reads last at most 100 ms each and it looks at the deadlines in
+    /// between.
     pub fn split(self) -> (Reader, Writer) {
         self.shared.set_split();
         let shared = self.shared;
