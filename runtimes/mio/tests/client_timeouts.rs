@@ -102,3 +102,59 @@ fn the_timeout_errors_are_told_apart() {
     let other = Error::Io(std::io::Error::from(std::io::ErrorKind::TimedOut));
     assert_eq!(Timeout::of(&other), None);
 }
+
+#[test]
+fn an_unanswered_close_ends_after_the_close_timeout() {
+    bounded(|| {
+        // Reads everything, answers nothing, keeps the TCP connection open.
+        let addr = raw_server(|mut tcp| {
+            accept_raw(&mut tcp);
+            let mut sink = [0; 4096];
+            while tcp.read(&mut sink).is_ok_and(|n| n > 0) {}
+        });
+        let config = ClientConfig {
+            core: ropeway_mio::client::Config {
+                close_timeout: Duration::from_millis(200),
+                ..Default::default()
+            },
+            ..ClientConfig::default()
+        };
+        let mut ws = connect_to(addr, &config, Options::default());
+        let started = Instant::now();
+        ws.close(None).unwrap();
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(200), "{took:?}");
+        assert!(ws.recv().is_none());
+    });
+}
+
+#[test]
+fn a_split_reader_sees_the_close_timeout_the_writer_started() {
+    bounded(|| {
+        let addr = raw_server(|mut tcp| {
+            accept_raw(&mut tcp);
+            let mut sink = [0; 4096];
+            while tcp.read(&mut sink).is_ok_and(|n| n > 0) {}
+        });
+        let config = ClientConfig {
+            core: ropeway_mio::client::Config {
+                close_timeout: Duration::from_millis(200),
+                keep_alive_interval: None,
+                keep_alive_timeout: None,
+                ..Default::default()
+            },
+            ..ClientConfig::default()
+        };
+        let (mut reader, writer) = connect_to(addr, &config, Options::default()).split();
+        // The reader blocks with no deadline at all; the writer's close arms one.
+        let receiving = std::thread::spawn(move || {
+            let started = Instant::now();
+            while let Some(Ok(_)) = reader.recv() {}
+            started.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        writer.close(None).unwrap();
+        let took = receiving.join().unwrap();
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    });
+}
