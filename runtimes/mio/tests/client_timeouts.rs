@@ -20,6 +20,7 @@ fn silent_server() -> std::net::SocketAddr {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn a_tls_server_that_never_answers_is_a_connect_timeout() {
     bounded(|| {
         let addr = silent_server();
