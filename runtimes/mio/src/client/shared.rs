@@ -445,8 +445,14 @@ impl State {
         if let Some(tls) = self.tls.as_mut() {
             let mut rest = bytes;
             loop {
-                if let Err(e) = tls.read_tls(&mut rest) {
-                    return self.driver.handle_io_error(e);
+                match tls.read_tls(&mut rest) {
+                    Ok(0) if !rest.is_empty() => {
+                        // rustls took nothing although it was given bytes: never spin on it.
+                        let e = io::Error::other("TLS layer refused input");
+                        return self.driver.handle_io_error(e);
+                    }
+                    Ok(_) => {}
+                    Err(e) => return self.driver.handle_io_error(e),
                 }
                 if let Err(e) = tls.process_new_packets() {
                     let e = io::Error::new(io::ErrorKind::InvalidData, e);
