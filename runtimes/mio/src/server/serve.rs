@@ -140,17 +140,25 @@ impl Server {
     }
 
     fn into_parts<H: Handler + Clone>(self, handler: H) -> io::Result<Vec<Parts<H>>> {
-        let mut parts = Vec::with_capacity(self.polls.len());
+        let loops = self.polls.len();
+        let mut originals = Some(self.listeners);
+        let mut parts = Vec::with_capacity(loops);
         for (index, (poll, commands)) in self.polls.into_iter().zip(self.receivers).enumerate() {
-            let listeners = self
-                .listeners
-                .iter()
-                .map(|l| l.try_clone().map(mio::net::TcpListener::from_std))
-                .collect::<io::Result<Vec<_>>>()?;
+            // Every loop but the last gets duplicates of the listeners; the last gets them.
+            let listeners = match &originals {
+                Some(listeners) if index + 1 < loops => listeners
+                    .iter()
+                    .map(std::net::TcpListener::try_clone)
+                    .collect::<io::Result<Vec<_>>>()?,
+                _ => originals.take().unwrap_or_default(),
+            };
             parts.push(Parts {
                 index: index as u8,
                 poll,
-                listeners,
+                listeners: listeners
+                    .into_iter()
+                    .map(mio::net::TcpListener::from_std)
+                    .collect(),
                 handler: handler.clone(),
                 commands,
                 handle: self.handle.clone(),
