@@ -75,3 +75,41 @@ fn plain_request_gets_the_page_and_unknown_paths_404() {
     let missing = http_exchange(server.addr, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 }
+
+#[test]
+fn permessage_deflate_is_negotiated_and_echoes_compressed_messages() {
+    use ropeway_core::ServerConfig;
+    use ropeway_core::deflate::{DeflateClient, DeflateServer};
+    use std::sync::Arc;
+
+    let config = Config {
+        websocket: ServerConfig {
+            extensions: vec![Arc::new(DeflateServer::default())],
+            ..ServerConfig::default()
+        },
+        ..Config::default()
+    };
+    let server = TestServer::start(config, Echo);
+    let client_config = client::ClientConfig {
+        extensions: vec![Arc::new(DeflateClient::default())],
+        ..client::ClientConfig::default()
+    };
+    let request = client::ClientRequest::from_url(&server.url("/ws")).expect("url");
+    let (mut ws, response) =
+        client::connect_with(request, &client_config, Default::default()).expect("connect");
+    let extensions = response
+        .headers()
+        .get("sec-websocket-extensions")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        extensions.starts_with("permessage-deflate"),
+        "{extensions:?}"
+    );
+    for len in [1, 1000, 100_000] {
+        let text = "compress me ".repeat(len / 12 + 1);
+        ws.send(Message::text(text.clone())).expect("send");
+        assert_eq!(ws.recv().expect("echo").expect("ok"), Message::text(text));
+    }
+    ws.close(None).expect("close");
+}
