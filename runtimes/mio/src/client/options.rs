@@ -37,13 +37,13 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The defaults with `read_timeout`.
+    /// Sets [`Options::read_timeout`].
     pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.read_timeout = timeout;
         self
     }
 
-    /// The defaults with `write_timeout`.
+    /// Sets [`Options::write_timeout`].
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.write_timeout = timeout;
         self
