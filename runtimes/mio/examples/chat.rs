@@ -10,7 +10,7 @@
 
 use std::io::BufRead;
 
-use ropeway_mio::server::{Closed, ConnId, Config, Context, Decision, Handler, Incoming, Server};
+use ropeway_mio::server::{Closed, Config, ConnId, Context, Decision, Handler, Incoming, Server};
 use ropeway_mio::{Bytes, Message, MessageKind, PreparedMessage};
 
 /// The room everyone joins.
@@ -33,7 +33,11 @@ impl Handler for Chat {
         }
         let name = request.query().unwrap_or("anonymous");
         // Names are shown to everyone: keep them short and printable.
-        let name: String = name.chars().filter(|c| c.is_alphanumeric()).take(16).collect();
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .take(16)
+            .collect();
         Decision::accept(name)
     }
 
@@ -57,7 +61,10 @@ impl Handler for Chat {
 
 fn main() -> std::io::Result<()> {
     let server = Server::bind("127.0.0.1:9002", Config::default())?;
-    println!("chat on ws://{}/chat?NAME; type to announce", server.local_addr()?);
+    println!(
+        "chat on ws://{}/chat?NAME; type to announce",
+        server.local_addr()?
+    );
     let handle = server.handle();
     std::thread::spawn(move || {
         for text in std::io::stdin().lock().lines().map_while(Result::ok) {
