@@ -94,13 +94,14 @@ fn out_of_descriptors_the_loop_pauses_accepting_and_resumes_without_spinning() {
     let running = server
         .spawn(Gated(Arc::new(Mutex::new(gate))))
         .expect("spawn");
-    let mut stat = thread_stat("ropeway-mio-0");
     // Hold the loop in its handler, so the clients below wait in the backlog.
     let mut holder = raw(addr);
     holder
         .write_all(upgrade_request("/ws", "").as_bytes())
         .expect("write");
     assert!(read_head(&mut holder).starts_with("HTTP/1.1 101"));
+    // The loop runs (and has named its thread) by now.
+    let mut stat = thread_stat("ropeway-mio-0");
     holder
         .write_all(&server_support::client_frame(0x1, true, b"block"))
         .expect("write");
