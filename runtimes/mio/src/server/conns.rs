@@ -33,6 +33,8 @@ pub(crate) struct Entry {
     /// The peer's end of stream (or an error) was reported with a readiness event: from
     /// then on every read goes on until it would block (see [`super::event_loop`]'s read).
     pub(crate) read_closed: bool,
+    /// The last read came back short: the socket is empty until the next readable event.
+    pub(crate) drained: bool,
 }
 
 /// Where the connection is: its opening handshake (boxed: short-lived and large), or open.

@@ -238,6 +238,7 @@ impl<H: Handler> EventLoop<H> {
             peer_close: None,
             dirty: false,
             read_closed: false,
+            drained: false,
         };
         let Some(id) = self.conns.insert(entry) else {
             return;
@@ -286,6 +287,10 @@ impl<H: Handler> EventLoop<H> {
             return;
         };
         entry.read_closed |= closed;
+        if readable {
+            // New input may have arrived since the last short read.
+            entry.drained = false;
+        }
         match &mut entry.state {
             State::Open(driver) => {
                 if readable {
@@ -343,8 +348,16 @@ impl<H: Handler> EventLoop<H> {
                         return;
                     }
                     budget -= 1;
-                    let drained_when_short = transport.is_plain() && !entry.read_closed;
-                    read(transport, driver, &mut self.buf, drained_when_short);
+                    if entry.drained {
+                        // The last read came back short: this one would only say
+                        // WouldBlock. Said now, with what was read decoded, so the driver
+                        // gives its emptied buffers up.
+                        entry.drained = false;
+                        driver.handle_read_blocked();
+                        continue;
+                    }
+                    let short = read(transport, driver, &mut self.buf);
+                    entry.drained = short && transport.is_plain() && !entry.read_closed;
                 }
                 Next::Timer(at) => {
                     if at <= now {
@@ -773,27 +786,25 @@ fn write(transport: &mut Transport, driver: &mut ropeway_core::driver::Driver, n
 /// One read where the driver says: the loop's buffer while no frame is partial, else the
 /// driver's own buffer.
 ///
-/// With `drained_when_short`, a read that fills less than it was offered counts as having
-/// emptied the socket (the driver is told the next read would block), which saves the
-/// read that would only say `WouldBlock` after every message: a socket's receive queue
-/// was empty when a read came back short, and any byte arriving later is a new readiness
-/// edge (epoll and kqueue report every arrival after the last event was taken). Bytes and
-/// the end of stream that arrived together before the event are the exception: such an
-/// event says read-closed, and the caller then passes false.
+/// Returns whether the read came back short (some bytes, fewer than offered). On a plain
+/// socket the caller then takes the socket as emptied and answers the driver's next read
+/// step with "would block" without a system call, which saves the read that would only say
+/// `WouldBlock` after every message: the receive queue was empty when the read came back
+/// short, and any byte arriving later is a new readiness edge (epoll and kqueue report
+/// every arrival after the last event was taken). Bytes and the end of stream that arrived
+/// together before the event are the exception: such an event says read-closed, and the
+/// caller then reads on until `WouldBlock`. (Through TLS, bytes come out of rustls'
+/// buffers: a short read says nothing about the socket.)
 fn read(
     transport: &mut Transport,
     driver: &mut ropeway_core::driver::Driver,
     scratch: &mut [u8],
-    drained_when_short: bool,
-) {
+) -> bool {
     let result = match driver.read_into() {
         ReadInto::Scratch => match transport.read(scratch) {
             Ok(n) => {
                 driver.handle_read_slice(&scratch[..n]);
-                if drained_when_short && n > 0 && n < scratch.len() {
-                    driver.handle_read_blocked();
-                }
-                return;
+                return n > 0 && n < scratch.len();
             }
             Err(e) => e,
         },
@@ -805,10 +816,7 @@ fn read(
                 Ok(n) => {
                     buf.truncate(len + n);
                     driver.handle_read(n);
-                    if drained_when_short && n > 0 && n < room {
-                        driver.handle_read_blocked();
-                    }
-                    return;
+                    return n > 0 && n < room;
                 }
                 Err(e) => {
                     buf.truncate(len);
@@ -824,4 +832,5 @@ fn read(
         io::ErrorKind::Interrupted => {}
         _ => driver.handle_io_error(result),
     }
+    false
 }
