@@ -77,6 +77,8 @@ pub use context::Context;
 pub use error::SendError;
 pub use handle::{Handle, HandleError};
 pub use handler::{Closed, Decision, Handler, Incoming, PieceRef};
+/// The HTTP types a [`Decision`] is made of.
+pub use http::{Response, StatusCode};
 pub use id::ConnId;
 pub use ropeway_core::ServerConfig;
 pub use ropeway_core::handshake::Accept;
