@@ -979,9 +979,14 @@ fn measure(g: &mut Gen, o: &Opts, connect: Duration) -> std::io::Result<serde_js
         let now = Instant::now();
         let done = g.stats.completed;
         if o.broadcast.is_some() && done == done_prev {
-            // A lost delivery holds the window shut: nothing moves any more.
-            g.stats
-                .error("broadcast stalled: no delivery in a whole window".into());
+            // A lost last delivery holds the window shut (a lost one followed by others is
+            // caught as a wrong sequence); a server that got no CPU for a whole window
+            // shows up here too.
+            g.stats.error(
+                "broadcast stalled: no delivery in a whole window (a lost delivery, or a server \
+                 that did not run)"
+                    .into(),
+            );
         }
         windows.push((done - done_prev) as f64 / (now - t_prev).as_secs_f64());
         t_prev = now;
