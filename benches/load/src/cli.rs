@@ -119,10 +119,21 @@ pub fn die(msg: &str, usage: &str) -> ! {
     std::process::exit(2)
 }
 
-/// Raises the soft `RLIMIT_NOFILE` towards `want` (capped by the hard limit).
+/// Raises the soft `RLIMIT_NOFILE` towards `want`.
 ///
-/// Returns the soft limit now in force.
+/// If the hard limit is lower than `want`, it is raised first: that needs privileges
+/// (`CAP_SYS_RESOURCE`, e.g. root in a container or VM) and is skipped silently without
+/// them; the soft limit is then capped by the hard one. The idle cases need it: 50,000
+/// connections are 50,000 descriptors in the server and in the load generator, above many
+/// machines' default hard limit (20,000 on the development VM). Returns the soft limit now
+/// in force.
 pub fn raise_fd_limit(want: u64) -> u64 {
+    if let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE)
+        && hard < want
+    {
+        // Fails with EPERM when unprivileged: the soft limit then stops at the hard one.
+        let _ = rlimit::setrlimit(rlimit::Resource::NOFILE, want, want);
+    }
     match rlimit::increase_nofile_limit(want) {
         Ok(n) => n,
         Err(e) => {

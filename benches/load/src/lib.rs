@@ -36,10 +36,12 @@ pub struct Contender {
 }
 
 /// The contenders, in run order. Adding one is one line here plus its
-/// `src/bin/server_<name>.rs` built on [`server::run`].
+/// `src/bin/server_<name>.rs` built on [`server::run`] (or, for a server with its own
+/// event loop, on [`server::setup`] and [`server::ready`]).
 #[rustfmt::skip]
 pub const CONTENDERS: &[Contender] = &[
     Contender { name: "ropeway", bin: "server_ropeway", krate: "ropeway-tokio", deflate: true },
+    Contender { name: "ropeway-mio", bin: "server_ropeway_mio", krate: "ropeway-mio", deflate: true },
     Contender { name: "ropeway-smol", bin: "server_ropeway_smol", krate: "ropeway-smol", deflate: true },
     Contender { name: "tokio-tungstenite", bin: "server_tokio_tungstenite", krate: "tokio-tungstenite", deflate: false },
     Contender { name: "fastwebsockets", bin: "server_fastwebsockets", krate: "fastwebsockets", deflate: false },

@@ -29,7 +29,8 @@ pub fn section(report: &Report) -> String {
         report.config["repeats"],
         report.baseline
     );
-    let load: Vec<_> = report.cases.iter().filter(|c| c.kind == "load").collect();
+    // Broadcast rows share the table: their rate is deliveries/s, their CPU per delivery.
+    let load: Vec<_> = report.cases.iter().filter(|c| c.kind != "idle").collect();
     if !load.is_empty() {
         // Instruction counts exist only in runs with `--instructions`.
         let counted = report
@@ -70,6 +71,13 @@ pub fn section(report: &Report) -> String {
                 let _ = write!(s, " {} |", fmt_rate(row.instructions_per_msg));
             }
             s.push('\n');
+        }
+        if load.iter().any(|c| c.kind == "broadcast") {
+            let _ = writeln!(
+                s,
+                "\n`broadcast-*` rows: deliveries (messages received by subscribers) per second \
+                 and server CPU per delivery."
+            );
         }
         s.push('\n');
     }

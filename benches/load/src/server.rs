@@ -17,6 +17,14 @@
 //! - with `--deflate` (crates that support it): permessage-deflate at
 //!   [`DEFLATE_LEVEL`], 15-bit windows, context takeover kept on the server
 //!   side, every message compressed (no size threshold).
+//!
+//! With `--broadcast` a server is a publish/subscribe server instead of an
+//! echo server (the `broadcast-*` cases): a connection to [`PUB_PATH`] is the
+//! publisher, every data message it sends goes to every connection on
+//! [`SUB_PATH`]; other paths are refused. The tokio and smol servers share
+//! one fan-out, a tokio `broadcast` channel
+//! ([`hub`]), and differ only in how their crate reads the publisher's
+//! messages and writes them to each subscriber.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -28,6 +36,7 @@ use http_body_util::Empty;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast;
 
 use crate::cli::{Flags, die, raise_fd_limit};
 
@@ -47,11 +56,26 @@ pub const DEFLATE_LEVEL: u32 = 6;
 /// the process that started it is gone, so a killed driver leaves no server behind.
 pub const EXIT_WITH_PARENT_ENV: &str = "ROPEWAY_BENCH_EXIT_WITH_PARENT";
 
-const USAGE: &str = "usage: server_<name> --addr 127.0.0.1:PORT [--deflate]
+/// The publisher's request path in broadcast mode.
+pub const PUB_PATH: &str = "/pub";
+
+/// The subscribers' request path in broadcast mode.
+pub const SUB_PATH: &str = "/sub";
+
+/// Messages the broadcast hub holds for a subscriber that has not written them yet. The
+/// load generator keeps at most its `--in-flight` window (default 32, at most 255)
+/// unreceived by the slowest subscriber, so a subscriber never falls this far behind; one
+/// that does (a lagging tokio broadcast receiver) is disconnected, which the load generator
+/// counts as an error.
+pub const HUB_CAPACITY: usize = 1024;
+
+const USAGE: &str = "usage: server_<name> --addr 127.0.0.1:PORT [--deflate | --broadcast]
 
 Echoes every text and binary message back with the same opcode.
 PORT 0 picks a free port; the line `READY <addr>` on stdout says the server listens.
---deflate accepts permessage-deflate (RFC 7692); servers whose crate lacks it refuse it.";
+--deflate accepts permessage-deflate (RFC 7692); servers whose crate lacks it refuse it.
+--broadcast: publish/subscribe instead of echo: every data message of the connection on
+/pub goes to every connection on /sub; other paths are refused.";
 
 /// The server's command line.
 #[derive(Debug, Clone)]
@@ -60,20 +84,88 @@ pub struct ServerArgs {
     pub addr: SocketAddr,
     /// `--deflate`: accept permessage-deflate (see the module docs for the settings).
     pub deflate: bool,
+    /// `--broadcast`: publish/subscribe on [`PUB_PATH`] / [`SUB_PATH`] instead of echo.
+    pub broadcast: bool,
 }
 
 impl ServerArgs {
-    /// Parses `--addr 127.0.0.1:PORT [--deflate]`; only loopback addresses are accepted.
+    /// Parses `--addr 127.0.0.1:PORT [--deflate | --broadcast]`; only loopback addresses
+    /// are accepted.
     pub fn parse(mut flags: Flags) -> Result<Self, String> {
         let addr: SocketAddr = flags
             .parsed("addr")?
             .ok_or_else(|| "--addr is required".to_owned())?;
         let deflate = flags.switch("deflate");
+        let broadcast = flags.switch("broadcast");
         flags.finish()?;
         if !addr.ip().is_loopback() {
             return Err(format!("{addr} is not a loopback address"));
         }
-        Ok(Self { addr, deflate })
+        if deflate && broadcast {
+            return Err("--broadcast runs without compression: drop --deflate".into());
+        }
+        Ok(Self {
+            addr,
+            deflate,
+            broadcast,
+        })
+    }
+}
+
+/// What a connection is in broadcast mode, from its request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// [`PUB_PATH`]: its data messages go to every subscriber.
+    Publisher,
+    /// [`SUB_PATH`]: receives every published message.
+    Subscriber,
+}
+
+impl Role {
+    /// The role of a request for `path`; `None` for any other path (refused).
+    pub fn of(path: &str) -> Option<Self> {
+        match path {
+            PUB_PATH => Some(Self::Publisher),
+            SUB_PATH => Some(Self::Subscriber),
+            _ => None,
+        }
+    }
+}
+
+/// The fan-out of the tokio and smol broadcast servers: a tokio broadcast channel of
+/// [`HUB_CAPACITY`] messages (it does not depend on the tokio runtime, so the smol server
+/// uses it too). The publisher's task sends each message once; each subscriber's task holds
+/// a receiver and writes what it receives to its connection. `T` is the crate's cheap-to-clone
+/// form of a message (`Bytes`, or ropeway's `PreparedMessage`, framed once).
+pub fn hub<T: Clone>() -> broadcast::Sender<T> {
+    broadcast::channel(HUB_CAPACITY).0
+}
+
+/// Parses the command line, raises the fd limit and arranges to exit with the parent (as
+/// the tokio and smol servers do), for a server that runs its own event loop (ropeway-mio).
+pub fn setup() -> ServerArgs {
+    let args = ServerArgs::parse(Flags::from_env()).unwrap_or_else(|e| die(&e, USAGE));
+    raise_fd_limit(FD_LIMIT);
+    if std::env::var_os(EXIT_WITH_PARENT_ENV).is_some() {
+        exit_with_parent();
+    }
+    args
+}
+
+/// Prints `READY <addr>`: the driver and the tests wait for this line.
+pub fn ready(addr: SocketAddr) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "READY {addr}")?;
+    out.flush()
+}
+
+/// Exits with status 2 and the usage text if `--deflate` is set: for crates without
+/// permessage-deflate.
+pub fn refuse_deflate(name: &str, args: &ServerArgs) {
+    if args.deflate {
+        let msg =
+            format!("{name} does not support permessage-deflate (RFC 7692): --deflate refused");
+        die(&msg, USAGE);
     }
 }
 
@@ -94,13 +186,52 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     run_with_args(name, |args| {
-        if args.deflate {
-            let msg =
-                format!("{name} does not support permessage-deflate (RFC 7692): --deflate refused");
-            die(&msg, USAGE);
-        }
+        refuse_deflate(name, args);
         handle
     })
+}
+
+/// Runs an echo server (built by `echo`) or, with `--broadcast`, a publish/subscribe
+/// server (built by `broadcast`), under the conditions of [`run_with_args`]. Each mode is
+/// its own handler and task type, so the broadcast code does not enlarge an echo
+/// connection's task (the idle cases measure that size).
+pub fn run_modes<E, HE, FE, B, HB, FB>(name: &str, echo: E, broadcast: B) -> !
+where
+    E: FnOnce(&ServerArgs) -> HE,
+    HE: Fn(TcpStream) -> FE + 'static,
+    FE: Future<Output = ()> + Send + 'static,
+    B: FnOnce(&ServerArgs) -> HB,
+    HB: Fn(TcpStream) -> FB + 'static,
+    FB: Future<Output = ()> + Send + 'static,
+{
+    let args = setup();
+    if args.broadcast {
+        let handle = broadcast(&args);
+        serve_tokio(name, &args, handle)
+    } else {
+        let handle = echo(&args);
+        serve_tokio(name, &args, handle)
+    }
+}
+
+/// [`run_modes`] on smol (see [`run_smol_with_args`]).
+pub fn run_smol_modes<E, HE, FE, B, HB, FB>(name: &str, echo: E, broadcast: B) -> !
+where
+    E: FnOnce(&ServerArgs) -> HE,
+    HE: Fn(smol::net::TcpStream) -> FE + 'static,
+    FE: Future<Output = ()> + 'static,
+    B: FnOnce(&ServerArgs) -> HB,
+    HB: Fn(smol::net::TcpStream) -> FB + 'static,
+    FB: Future<Output = ()> + 'static,
+{
+    let args = setup();
+    if args.broadcast {
+        let handle = broadcast(&args);
+        serve_smol(name, &args, handle)
+    } else {
+        let handle = echo(&args);
+        serve_smol(name, &args, handle)
+    }
 }
 
 /// Runs an echo server: parses the command line, lets `make` build the
@@ -116,24 +247,25 @@ where
     H: Fn(TcpStream) -> F + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let args = ServerArgs::parse(Flags::from_env()).unwrap_or_else(|e| die(&e, USAGE));
+    let args = setup();
     let handle = make(&args);
-    raise_fd_limit(FD_LIMIT);
-    if std::env::var_os(EXIT_WITH_PARENT_ENV).is_some() {
-        exit_with_parent();
-    }
+    serve_tokio(name, &args, handle)
+}
+
+/// The tokio server loop of [`run_with_args`] and [`run_modes`].
+fn serve_tokio<H, F>(name: &str, args: &ServerArgs, handle: H) -> !
+where
+    H: Fn(TcpStream) -> F + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let listen = args.addr;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap_or_else(|e| die(&format!("cannot build the runtime: {e}"), USAGE));
     let result: std::io::Result<()> = rt.block_on(async move {
-        let listener = TcpListener::bind(args.addr).await?;
-        let local = listener.local_addr()?;
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "READY {local}")?;
-            out.flush()?;
-        }
+        let listener = TcpListener::bind(listen).await?;
+        ready(listener.local_addr()?)?;
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
@@ -172,21 +304,21 @@ where
     H: Fn(smol::net::TcpStream) -> F + 'static,
     F: Future<Output = ()> + 'static,
 {
-    let args = ServerArgs::parse(Flags::from_env()).unwrap_or_else(|e| die(&e, USAGE));
+    let args = setup();
     let handle = make(&args);
-    raise_fd_limit(FD_LIMIT);
-    if std::env::var_os(EXIT_WITH_PARENT_ENV).is_some() {
-        exit_with_parent();
-    }
+    serve_smol(name, &args, handle)
+}
+
+/// The smol server loop of [`run_smol_with_args`] and [`run_smol_modes`].
+fn serve_smol<H, F>(name: &str, args: &ServerArgs, handle: H) -> !
+where
+    H: Fn(smol::net::TcpStream) -> F + 'static,
+    F: Future<Output = ()> + 'static,
+{
     let executor = smol::LocalExecutor::new();
     let result: std::io::Result<()> = smol::block_on(executor.run(async {
         let listener = smol::net::TcpListener::bind(args.addr).await?;
-        let local = listener.local_addr()?;
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "READY {local}")?;
-            out.flush()?;
-        }
+        ready(listener.local_addr()?)?;
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
@@ -279,5 +411,19 @@ mod tests {
                 .unwrap()
                 .deflate
         );
+        let b = ServerArgs::parse(args(&["--broadcast", "--addr", "127.0.0.1:0"])).unwrap();
+        assert!(b.broadcast && !b.deflate);
+        assert!(
+            ServerArgs::parse(args(&["--addr", "127.0.0.1:0", "--broadcast", "--deflate"]))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn roles_follow_the_path() {
+        assert_eq!(Role::of("/pub"), Some(Role::Publisher));
+        assert_eq!(Role::of("/sub"), Some(Role::Subscriber));
+        assert_eq!(Role::of("/"), None);
+        assert_eq!(Role::of("/sub/x"), None);
     }
 }

@@ -199,3 +199,134 @@ fn loadgen_reports_a_refused_handshake() {
     let fatal = r["fatal"].as_str().unwrap_or_default();
     assert!(fatal.contains("400"), "{r}");
 }
+
+#[test]
+fn every_server_broadcasts_to_every_subscriber() {
+    for c in CONTENDERS {
+        let (_server, addr) = start_with(c.bin, &["--broadcast"]);
+        for (subs, size, window) in [("20", "20", "32"), ("5", "512", "1"), ("3", "70000", "4")] {
+            let r = loadgen(&[
+                "--addr",
+                &addr,
+                "--broadcast",
+                subs,
+                "--size",
+                size,
+                "--in-flight",
+                window,
+                "--verify",
+                "--warmup",
+                "0.1s",
+                "--duration",
+                "0.3s",
+                "--window",
+                "0.1s",
+            ]);
+            let what = format!("{} {subs}x{size} window {window}: {r}", c.name);
+            assert_eq!(r["errors"], 0, "{what}");
+            assert_eq!(r["mode"], "broadcast", "{what}");
+            let b = &r["broadcast"];
+            assert_eq!(
+                b["subscribers_at_end"].as_u64(),
+                subs.parse().ok(),
+                "{what}"
+            );
+            // Every subscriber received everything before the window's start, at least.
+            let published = b["published"].as_u64().unwrap_or(0);
+            let all = b["received_by_all"].as_u64().unwrap_or(0);
+            assert!(
+                all > 0 && published - all <= window.parse().unwrap(),
+                "{what}"
+            );
+            assert!(r["msgs"].as_u64().unwrap_or(0) > 0, "{what}");
+        }
+    }
+}
+
+/// A hand-written broadcast server that forwards the publisher's messages to its one
+/// subscriber but leaves out message `skip`: the load generator must report it.
+#[test]
+fn loadgen_reports_a_missed_delivery() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let skip = 3;
+    std::thread::spawn(move || {
+        // Reads a request head and answers 101 with the RFC example key's accept value.
+        let upgrade = |s: &mut TcpStream| {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read_exact(&mut byte).is_ok() {
+                head.push(byte[0]);
+            }
+            let _ = s.write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                  Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+            );
+        };
+        // The load generator connects the publisher once its subscribers are open.
+        let Ok((mut sub, _)) = listener.accept() else {
+            return;
+        };
+        upgrade(&mut sub);
+        let Ok((mut publisher, _)) = listener.accept() else {
+            return;
+        };
+        upgrade(&mut publisher);
+        // Each message: 2-byte header, 4-byte mask, 20 masked payload bytes.
+        let mut frame = [0u8; 26];
+        let mut seq = 0;
+        while publisher.read_exact(&mut frame).is_ok() {
+            let (mask, payload) = frame[2..].split_at(4);
+            let plain: Vec<u8> = payload
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ mask[i % 4])
+                .collect();
+            if seq != skip {
+                let out = ropeway_bench_load::wire::server_frame(true, 2, &plain);
+                if sub.write_all(&out).is_err() {
+                    return;
+                }
+            }
+            seq += 1;
+        }
+    });
+    let r = loadgen(&[
+        "--addr",
+        &addr,
+        "--broadcast",
+        "1",
+        "--size",
+        "20",
+        "--warmup",
+        "0.1s",
+        "--duration",
+        "0.2s",
+        "--window",
+        "0.1s",
+        "--connect-timeout",
+        "5s",
+    ]);
+    let error = r["first_error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("delivery {skip}")), "{r}");
+}
+
+#[test]
+fn idle_connections_spread_over_source_addresses() {
+    let (_server, addr) = start(CONTENDERS[0].bin);
+    let r = loadgen(&[
+        "--addr",
+        &addr,
+        "--idle",
+        "30",
+        "--sources",
+        "3",
+        "--hold",
+        "0.1s",
+    ]);
+    assert_eq!(r["errors"], 0, "{r}");
+    assert_eq!(r["open_at_end"], 30, "{r}");
+    assert_eq!(r["sources"], 3, "{r}");
+}

@@ -1,14 +1,16 @@
 //! The ropeway echo sample, after the reference stack's: `GET /` serves a page (Connect,
 //! Send, Close Socket, a Communication Log); `/ws` echoes every message until the client
-//! closes, then closes with the client's code and reason. `--runtime tokio` (default) or
-//! `--runtime smol` picks the runtime; both serve the same routes with the same options.
-//! Over TLS (`--tls-cert`/`--tls-key`, or `--self-signed` for development) tokio serves
-//! HTTP/2 and HTTP/1.1, and WebSockets over either (RFC 8441 extended CONNECT for HTTP/2).
+//! closes, then closes with the client's code and reason. `--runtime tokio` (default),
+//! `--runtime smol` or `--runtime mio` (an event loop, no task per connection) picks the
+//! runtime; all serve the same routes with the same options. Over TLS (`--tls-cert`/`--tls-key`,
+//! or `--self-signed` for development) tokio serves HTTP/2 and HTTP/1.1, and WebSockets over
+//! either (RFC 8441 extended CONNECT for HTTP/2).
 
 mod accept;
 mod app;
 mod options;
 mod serve_https;
+mod serve_mio;
 mod serve_smol;
 mod serve_tokio;
 mod tls;
@@ -32,6 +34,7 @@ fn main() {
     let result = match options.runtime {
         Runtime::Tokio => serve_tokio::run(options),
         Runtime::Smol => serve_smol::run(options),
+        Runtime::Mio => serve_mio::run(options),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -13,6 +13,8 @@ pub enum Runtime {
     Tokio,
     /// ropeway-smol on a smol local executor.
     Smol,
+    /// ropeway-mio: one event loop on the main thread.
+    Mio,
 }
 
 /// What the sample serves and how.
@@ -40,7 +42,7 @@ ropeway echo sample: a web page at / and a WebSocket echo at /ws
 USAGE: ropeway-echo [OPTIONS]
 
 OPTIONS:
-  --runtime tokio|smol     the async runtime to serve on (default tokio)
+  --runtime tokio|smol|mio the runtime to serve on (default tokio; mio: an event loop)
   --listen ADDR            address to listen on (repeatable; default 127.0.0.1:5000 and [::1]:5000)
   --keep-alive SECONDS     keep-alive ping interval, 0 = off (default 120)
   --allowed-origin ORIGIN  allow WebSockets only from this origin (repeatable; default: any)
@@ -79,7 +81,8 @@ impl Options {
                     runtime = match value("--runtime")?.as_str() {
                         "tokio" => Runtime::Tokio,
                         "smol" => Runtime::Smol,
-                        other => return Err(format!("--runtime {other}: tokio or smol")),
+                        "mio" => Runtime::Mio,
+                        other => return Err(format!("--runtime {other}: tokio, smol or mio")),
                     }
                 }
                 "--listen" => {

@@ -1,9 +1,9 @@
 //! The echo sample in a real browser: runs the `ropeway-echo` binary on a free port of
 //! 127.0.0.1 and drives its page in headless Chromium with tests-peers/browser/echo-page.mjs
 //! (Connect, the server's word on the HTTP version, send a non-ASCII message, see it echoed,
-//! Close Socket with 1000), on each runtime (`--runtime tokio`, `--runtime smol`), over
-//! http:// and over https:// (`--self-signed`), where tokio serves HTTP/2: there the test
-//! proves from the server's log that the WebSocket rode the page's HTTP/2 connection.
+//! Close Socket with 1000), on each runtime (`--runtime tokio`, `--runtime smol`, `--runtime
+//! mio`), over http:// and over https:// (`--self-signed`), where tokio serves HTTP/2: there
+//! the test proves from the server's log that the WebSocket rode the page's HTTP/2 connection.
 //!
 //! Ignored by default: it needs Chromium and playwright-core, which `scripts/test` installs.
 
@@ -250,4 +250,16 @@ fn the_echo_page_works_over_https_on_smol() {
         &["--runtime", "smol", "--self-signed"],
         &["--expect-http-version", "HTTP/1.1"],
     );
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn the_echo_page_works_in_headless_chromium_on_mio() {
+    echo_page_works("mio");
+}
+
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn chromium_negotiates_compression_with_the_sample_on_mio() {
+    chromium_negotiates_compression("mio");
 }

@@ -4,7 +4,37 @@
 //! A thin binding: the core's [`ropeway_core::driver::Driver`] decides every step of a
 //! connection; this crate carries the steps out with mio readiness events and a deadline
 //! structure per loop (server), or blocking sockets with timeouts (client).
+//!
+//! The server ([`server`]) is driven by a [`server::Handler`] the application writes:
+//!
+//! ```no_run
+//! use ropeway_mio::Message;
+//! use ropeway_mio::server::{ConnId, Context, Decision, Handler, Incoming, Server};
+//!
+//! #[derive(Clone)]
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     type Conn = ();
+//!
+//!     fn on_request(&mut self, _: &Incoming<'_>) -> Decision<()> {
+//!         Decision::accept(())
+//!     }
+//!
+//!     fn on_message(&mut self, cx: &mut Context<'_>, id: ConnId, _: &mut (), message: Message) {
+//!         let _ = cx.send(id, message);
+//!     }
+//! }
+//!
+//! Server::bind("127.0.0.1:9001", Default::default())?.run(Echo)?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod server;
+
+pub use ropeway_core::{
+    Bytes, CloseCode, CloseFrame, Error, Limits, Message, MessageKind, PreparedMessage,
+    SendOptions, Utf8Bytes,
+};

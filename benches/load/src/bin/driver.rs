@@ -11,7 +11,9 @@
 //! load generator's CPU time and RSS from /proc exactly when the load
 //! generator reports the start and the end of its measured window, and stops
 //! both processes. The compression cases (`-deflate`) run only the contenders
-//! that support permessage-deflate. See `benches/load/README.md`.
+//! that support permessage-deflate. The broadcast cases start the servers with
+//! `--broadcast` and the load generator with `--broadcast N` (N subscribers and
+//! a publisher); their rates count deliveries. See `benches/load/README.md`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -36,6 +38,19 @@ enum Kind {
     Load,
     /// N connections, handshake only, held open.
     Idle,
+    /// N subscribers and one publisher of `size`-byte messages, each sent to all N.
+    Broadcast,
+}
+
+impl Kind {
+    /// The name in the report (`CaseInfo::kind`).
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Load => "load",
+            Kind::Idle => "idle",
+            Kind::Broadcast => "broadcast",
+        }
+    }
 }
 
 struct Case {
@@ -64,6 +79,9 @@ const CASES: &[Case] = &[
     Case { id: "1x1MiB", kind: Kind::Load, conns: 1, size: 1 << 20, text: false, deflate: false },
     Case { id: "100x20B-text", kind: Kind::Load, conns: 100, size: 20, text: true, deflate: false },
     Case { id: "idle-10000", kind: Kind::Idle, conns: 10_000, size: 0, text: false, deflate: false },
+    Case { id: "idle-50000", kind: Kind::Idle, conns: 50_000, size: 0, text: false, deflate: false },
+    Case { id: "broadcast-1000x20B", kind: Kind::Broadcast, conns: 1_000, size: 20, text: false, deflate: false },
+    Case { id: "broadcast-1000x512B", kind: Kind::Broadcast, conns: 1_000, size: 512, text: false, deflate: false },
     Case { id: "10x16KiB-deflate", kind: Kind::Load, conns: 10, size: 16 << 10, text: true, deflate: true },
     Case { id: "100x512B-deflate", kind: Kind::Load, conns: 100, size: 512, text: true, deflate: true },
 ];
@@ -76,15 +94,17 @@ const USAGE: &str = "usage: driver [--quick] [options]
   --baseline NAME      contender for the ratio column (default: ropeway if present, else the first)
   --contenders a,b     run only these contenders (names as in the table)
   --cases a,b          run only these cases (100x20B 10x16KiB 500x16KiB 1x1MiB 100x20B-text idle-10000
-                       10x16KiB-deflate 100x512B-deflate); the -deflate cases run only the
-                       contenders that support permessage-deflate (ropeway, yawc)
+                       idle-50000 broadcast-1000x20B broadcast-1000x512B 10x16KiB-deflate
+                       100x512B-deflate); the -deflate cases run only the contenders that
+                       support permessage-deflate (ropeway, ropeway-smol, yawc)
   --verify             the load generator compares every echoed byte
   --no-pin             do not pin the server and the load generator to CPUs
   --no-build           do not run `cargo build` for the server and load generator binaries
   --out DIR            where latest.{md,json,svg} go (default benches/results)
   --from-json FILE     measure nothing: rewrite latest.md and latest.svg beside FILE from its numbers
   --generator NAME     the load generator for load cases: rust (default, src/bin/loadgen.rs) or
-                       node (node/loadgen.mjs: Node.js + ws; run `npm ci` in benches/load/node)
+                       node (node/loadgen.mjs: Node.js + ws; run `npm ci` in benches/load/node);
+                       the broadcast cases always use the Rust one
   --instructions       after the timed runs, run each load case once more per contender with
                        the server under valgrind's callgrind: user-space instructions per message
   --readme             with --from-json: also rewrite the README's results section
@@ -130,7 +150,8 @@ fn main() {
     }
     let s = parse(&mut f).unwrap_or_else(|e| die(&e, USAGE));
     f.finish().unwrap_or_else(|e| die(&e, USAGE));
-    // Children inherit the limit: the servers need ~10,000 descriptors in the idle case.
+    // Children inherit the limit: the servers need ~50,000 descriptors in the largest idle
+    // case (raising the hard limit needs privileges; see `raise_fd_limit`).
     raise_fd_limit(65_536);
 
     let pinning = match s.pin {
@@ -159,7 +180,7 @@ fn main() {
         .iter()
         .map(|c| CaseInfo {
             id: c.id.into(),
-            kind: if c.kind == Kind::Load { "load" } else { "idle" }.into(),
+            kind: c.kind.name().into(),
             conns: c.conns,
             size: c.size,
             text: c.text,
@@ -203,7 +224,7 @@ fn main() {
             for con in s.contenders.iter().filter(|c| case.runs(c)) {
                 n += 1;
                 let run = match case.kind {
-                    Kind::Load => run_load(&s, case, con, rep),
+                    Kind::Load | Kind::Broadcast => run_load(&s, case, con, rep),
                     Kind::Idle => run_idle(&s, case, con, rep),
                 };
                 eprintln!("[{n}/{total}] {}", describe(&run, case));
@@ -548,6 +569,9 @@ fn start_server(
     if case.deflate {
         args.push("--deflate".to_owned());
     }
+    if case.kind == Kind::Broadcast {
+        args.push("--broadcast".to_owned());
+    }
     let server = Proc::spawn(&program, &args, s.pin.map(|p| p.0), log)?;
     // Valgrind takes a few seconds to start a program.
     let wait = if callgrind_out.is_some() { 60 } else { 10 };
@@ -615,10 +639,15 @@ fn try_load(
     let log = log_path(s, rep, case, con, "server");
     let (mut server, addr) = start_server(s, case, con, &log, callgrind_out)?;
     let secs = |d: Duration| format!("{}s", d.as_secs_f64());
+    let conns = if case.kind == Kind::Broadcast {
+        "--broadcast"
+    } else {
+        "--conns"
+    };
     let mut args: Vec<String> = vec![
         "--addr".into(),
         addr,
-        "--conns".into(),
+        conns.into(),
         case.conns.to_string(),
         "--size".into(),
         case.size.to_string(),
@@ -640,7 +669,12 @@ fn try_load(
     if case.deflate {
         args.push("--deflate".into());
     }
-    let loadgen = match &s.node_generator {
+    // The Node.js generator has no broadcast mode.
+    let node = s
+        .node_generator
+        .as_ref()
+        .filter(|_| case.kind != Kind::Broadcast);
+    let loadgen = match node {
         Some(script) => {
             args.insert(0, script.display().to_string());
             PathBuf::from("node")
@@ -724,7 +758,7 @@ fn count_instructions(s: &Settings) -> Vec<Run> {
     let todo: Vec<(&Case, &Contender)> = s
         .cases
         .iter()
-        .filter(|c| c.kind == Kind::Load)
+        .filter(|c| c.kind != Kind::Idle)
         .flat_map(|case| {
             s.contenders
                 .iter()
@@ -779,6 +813,18 @@ fn try_idle(
     rep: usize,
     run: &mut Run,
 ) -> Result<(), String> {
+    // The server and the load generator inherit the driver's limit (raised in `main`): one
+    // that cannot hold every connection would fail only after the connect timeout.
+    let need = case.conns as u64 + 64;
+    let limit = fd_limit();
+    if limit < need {
+        return Err(format!(
+            "RLIMIT_NOFILE is {limit}, and {} connections need about {need} descriptors in the \
+             server and in the load generator: raise the hard limit (`ulimit -Hn`, or run with \
+             CAP_SYS_RESOURCE)",
+            case.conns
+        ));
+    }
     let (mut server, addr) =
         start_server(s, case, con, &log_path(s, rep, case, con, "server"), None)?;
     // Let the freshly started server settle before the baseline sample.
@@ -829,6 +875,11 @@ fn try_idle(
     Ok(())
 }
 
+/// The soft `RLIMIT_NOFILE` in force (0 if it cannot be read).
+fn fd_limit() -> u64 {
+    rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
+}
+
 fn describe(run: &Run, case: &Case) -> String {
     let head = format!("rep {} {} {}:", run.rep, run.case, run.contender);
     if let Some(f) = &run.failure {
@@ -850,9 +901,14 @@ fn describe(run: &Run, case: &Case) -> String {
     } else {
         String::new()
     };
+    let unit = if case.kind == Kind::Broadcast {
+        "deliveries"
+    } else {
+        "msgs"
+    };
     match case.kind {
-        Kind::Load => format!(
-            "{head} {:.0} msgs/s; server {:.2} µs/msg ({:.0}% CPU), loadgen {:.2} µs/msg ({:.0}% CPU), other load {:.0}%{deflate}{errs}",
+        Kind::Load | Kind::Broadcast => format!(
+            "{head} {:.0} {unit}/s; server {:.2} µs/msg ({:.0}% CPU), loadgen {:.2} µs/msg ({:.0}% CPU), other load {:.0}%{deflate}{errs}",
             run.msgs_per_sec.unwrap_or(0.0),
             run.server_us_per_msg().unwrap_or(0.0),
             100.0 * run.server_cpu_s.unwrap_or(0.0) / run.window_s.unwrap_or(1.0),

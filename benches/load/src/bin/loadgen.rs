@@ -34,10 +34,26 @@
 //! JSON line with the results.
 //!
 //! Idle mode (`--idle N`): opens N connections, handshake only, prints
-//! `IDLE_OPEN`, holds them for `--hold`, then prints one JSON line.
+//! `IDLE_OPEN`, holds them for `--hold`, then prints one JSON line. Beyond
+//! 14,000 connections they come from several source addresses (127.0.0.1,
+//! 127.0.0.2, …; `--sources`), because one source address has only the
+//! ephemeral port range (28,232 ports by default) towards one server port.
+//!
+//! Broadcast mode (`--broadcast N`): N subscriber connections on `/sub`, then
+//! one publisher connection on `/pub`, against a server started with
+//! `--broadcast`. The publisher sends binary messages of `--size` bytes; the
+//! server sends each to every subscriber; a delivery is one message received
+//! by one subscriber, and the rates and windows count deliveries. Flow
+//! control is a window of sequence numbers (`--in-flight W`, default 32): the
+//! publisher sends message `s` only once every subscriber has received
+//! message `s - W`, so the server never holds more than W messages for any
+//! subscriber and nothing grows without bound, yet the server always has work
+//! queued for every subscriber (it can batch). Each message is one of 256
+//! patterns (`s mod 256`, distinct first and last bytes), so a lost,
+//! duplicated or reordered delivery is an error, as is a stalled window.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -64,6 +80,12 @@ load options:
 idle options:
   --idle N           open N connections, handshake only, and hold them
   --hold D           how long to hold them (default 5s)
+  --sources K        spread connections over source addresses 127.0.0.1 .. 127.0.0.K
+                     (default: one per 14,000 connections)
+broadcast options (also --size, --warmup, --duration, --window, --verify):
+  --broadcast N      N subscribers on /sub and one publisher on /pub; counts deliveries
+  --in-flight W      messages the publisher may be ahead of the slowest subscriber
+                     (default 32, at most 255)
 common:
   --max-pending N    connections handshaking at once (default 256)
   --connect-timeout D  limit for opening all connections (default 30s)
@@ -84,6 +106,19 @@ fn load_buf(size: usize) -> usize {
 const IDLE_BUF: usize = 2048;
 /// Linux `EINPROGRESS` (`io::ErrorKind::InProgress` is not stable yet).
 const EINPROGRESS: i32 = 115;
+/// Connections per source address when `--sources` is not given: half the default
+/// ephemeral port range (32768–60999, 28,232 ports). Linux gives `connect` the even
+/// ports first; past half the range it searches, and opening connections slows down
+/// sharply (measured on the development VM: 19,500 connections from one address took
+/// 27 s, from two 4 s).
+const CONNS_PER_SOURCE: usize = 14_000;
+/// Broadcast mode: distinct message patterns. The window must stay below it, so a
+/// subscriber that misses up to a window of messages sees a different pattern.
+const BROADCAST_PATTERNS: usize = 256;
+/// Broadcast mode: the pause between the last handshake and the first message, so
+/// that every server has registered every subscriber (some subscribe only after their
+/// 101 is written).
+const SETTLE: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone)]
 struct Opts {
@@ -98,6 +133,12 @@ struct Opts {
     deflate: bool,
     idle: Option<usize>,
     hold: Duration,
+    /// Source addresses to spread connections over (0: one per [`CONNS_PER_SOURCE`]).
+    sources: usize,
+    /// Broadcast mode: the number of subscribers.
+    broadcast: Option<usize>,
+    /// Broadcast mode: the publisher's window.
+    in_flight: usize,
     max_pending: usize,
     connect_timeout: Duration,
 }
@@ -122,14 +163,31 @@ impl Opts {
             deflate: f.switch("deflate"),
             idle: f.parsed("idle")?,
             hold: f.duration("hold")?.unwrap_or(Duration::from_secs(5)),
+            sources: f.parsed("sources")?.unwrap_or(0),
+            broadcast: f.parsed("broadcast")?,
+            in_flight: f.parsed("in-flight")?.unwrap_or(32),
             max_pending: f.parsed("max-pending")?.unwrap_or(256),
             connect_timeout: f
                 .duration("connect-timeout")?
                 .unwrap_or(Duration::from_secs(30)),
         };
         f.finish()?;
-        if o.conns == 0 || o.idle == Some(0) {
+        if o.conns == 0 || o.idle == Some(0) || o.broadcast == Some(0) {
             return Err("need at least one connection".into());
+        }
+        if o.idle.is_some() && o.broadcast.is_some() {
+            return Err("--idle and --broadcast exclude each other".into());
+        }
+        if o.broadcast.is_some() {
+            if o.deflate || o.text {
+                return Err("--broadcast sends binary messages without compression".into());
+            }
+            if o.in_flight == 0 || o.in_flight >= BROADCAST_PATTERNS {
+                return Err(format!(
+                    "--in-flight must be 1 to {}",
+                    BROADCAST_PATTERNS - 1
+                ));
+            }
         }
         if o.window.is_zero() || o.duration.is_zero() || o.max_pending == 0 {
             return Err("--window, --duration and --max-pending must be positive".into());
@@ -140,7 +198,10 @@ impl Opts {
 
 /// What every connection shares: the pre-built request and frames.
 struct Shared {
+    /// The upgrade request (path `/`, or `/sub` in broadcast mode).
     request: Vec<u8>,
+    /// Broadcast mode: the publisher's upgrade request (path `/pub`).
+    pub_request: Vec<u8>,
     /// Masked frames, sent in turn (one per message); consecutive ones differ
     /// at both ends, so a stale echo is caught. Two, or in deflate mode enough
     /// to fill twice the server's window (see [`deflate_patterns`]).
@@ -150,6 +211,8 @@ struct Shared {
     opcode: u8,
     verify: bool,
     deflate: bool,
+    /// Broadcast mode: subscribers only receive; the publisher is driven by [`Window`].
+    broadcast: bool,
     size: usize,
 }
 
@@ -169,13 +232,17 @@ impl Shared {
         } else {
             String::new()
         };
-        let request = format!(
-            "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n",
-            o.addr
-        )
-        .into_bytes();
+        let request = |path: &str| {
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n",
+                o.addr
+            )
+            .into_bytes()
+        };
+        let broadcast = o.broadcast.is_some();
         let opcode = if o.text { wire::TEXT } else { wire::BINARY };
+        let patterns = if broadcast { BROADCAST_PATTERNS } else { 2 };
         let (payloads, frames): (Vec<Vec<u8>>, Vec<Vec<u8>>) = if o.deflate {
             (0..deflate_patterns(o.size))
                 .map(|k| {
@@ -186,7 +253,7 @@ impl Shared {
                 })
                 .unzip()
         } else {
-            (0..2)
+            (0..patterns)
                 .map(|k| {
                     let p: Vec<u8> = (0..o.size).map(|i| wire::pattern(k, i, o.text)).collect();
                     let f = wire::client_frame(opcode, &p);
@@ -195,12 +262,14 @@ impl Shared {
                 .unzip()
         };
         Self {
-            request,
+            request: request(if broadcast { "/sub" } else { "/" }),
+            pub_request: request("/pub"),
             frames,
             payloads,
             opcode,
             verify: o.verify,
             deflate: o.deflate,
+            broadcast,
             size: o.size,
         }
     }
@@ -252,6 +321,58 @@ struct Stats {
     /// Deflate mode: payload bytes of the compressed echoes on the wire, and inflated.
     echo_wire_bytes: u64,
     echo_raw_bytes: u64,
+    /// Broadcast mode: the publisher's window.
+    window: Window,
+}
+
+/// Broadcast mode's flow control: which messages every subscriber has received.
+///
+/// Message `s` may be sent once every subscriber has received message `s - in_flight`.
+/// `counts[s % in_flight]` counts the subscribers that have received message `s`, for the
+/// messages sent and not yet received by all (`base .. published`); O(1) per delivery.
+#[derive(Default)]
+struct Window {
+    /// The oldest message not yet received by every subscriber.
+    base: u64,
+    /// Messages the publisher has started to send.
+    published: u64,
+    counts: Vec<u32>,
+    /// Subscribers alive; a dead one stops counting towards "every".
+    subscribers: u32,
+}
+
+impl Window {
+    fn new(in_flight: usize) -> Self {
+        Self {
+            counts: vec![0; in_flight],
+            ..Self::default()
+        }
+    }
+
+    /// Whether the publisher may send the next message.
+    fn open(&self) -> bool {
+        self.published < self.base + self.counts.len() as u64
+    }
+
+    /// A subscriber received message `seq`.
+    fn ack(&mut self, seq: u64) {
+        let n = self.counts.len() as u64;
+        self.counts[(seq % n) as usize] += 1;
+        self.advance();
+    }
+
+    /// Moves `base` past the messages every living subscriber has received.
+    fn advance(&mut self) {
+        let n = self.counts.len() as u64;
+        while self.base < self.published {
+            let slot = &mut self.counts[(self.base % n) as usize];
+            if *slot < self.subscribers {
+                break;
+            }
+            *slot = 0;
+            self.base += 1;
+        }
+    }
 }
 
 impl Stats {
@@ -277,6 +398,10 @@ struct Conn {
     k: usize,
     /// Parser state of the echo being read.
     reader: EchoReader,
+    /// Broadcast mode: this is the publisher (else a subscriber).
+    publisher: bool,
+    /// Broadcast mode: the next message a subscriber expects.
+    seq: u64,
 }
 
 type Res<T> = Result<T, String>;
@@ -293,6 +418,8 @@ impl Conn {
             // The first `send_next` moves on to frame 0.
             k: usize::MAX,
             reader: EchoReader::default(),
+            publisher: false,
+            seq: 0,
         }
     }
 
@@ -314,7 +441,12 @@ impl Conn {
             }
         }
         if self.state == State::SendingRequest {
-            if !write_some(&mut self.sock, &sh.request, &mut self.out_off)? {
+            let request = if self.publisher {
+                &sh.pub_request
+            } else {
+                &sh.request
+            };
+            if !write_some(&mut self.sock, request, &mut self.out_off)? {
                 return Ok(false);
             }
             self.state = State::ReadingResponse;
@@ -340,7 +472,7 @@ impl Conn {
             }
             self.state = State::Open;
             opened = true;
-            if sending {
+            if sending && !sh.broadcast {
                 self.send_next(sh)?;
             }
         }
@@ -398,6 +530,51 @@ impl Conn {
         self.flush(sh)
     }
 
+    /// Broadcast mode: parses deliveries in `buf[..len]`, each of which must be the next
+    /// message in sequence; counts them and acknowledges them to the window.
+    fn parse_broadcast(&mut self, sh: &Shared, st: &mut Stats) -> Res<()> {
+        if self.publisher {
+            return Err("the server sent a message to the publisher".into());
+        }
+        let mut pos = 0;
+        loop {
+            let exp = Expect {
+                opcode: sh.opcode,
+                payload: &sh.payloads[(self.seq % sh.payloads.len() as u64) as usize],
+                verify: sh.verify,
+            };
+            let (n, complete) = self
+                .reader
+                .feed(&self.buf[pos..self.len], &exp)
+                .map_err(|e| format!("delivery {}: {e}", self.seq))?;
+            pos += n;
+            if !complete {
+                break;
+            }
+            if self.seq >= st.window.published {
+                return Err(format!("delivery {} was never published", self.seq));
+            }
+            st.completed += 1;
+            st.window.ack(self.seq);
+            self.seq += 1;
+        }
+        self.buf.copy_within(pos..self.len, 0);
+        self.len -= pos;
+        Ok(())
+    }
+
+    /// Broadcast mode, the publisher: sends messages while the window is open.
+    fn publish(&mut self, sh: &Shared, w: &mut Window) -> Res<()> {
+        while self.state == State::Open && !self.writing && w.open() {
+            self.k = (w.published % sh.frames.len() as u64) as usize;
+            self.out_off = 0;
+            self.writing = true;
+            w.published += 1;
+            self.flush(sh)?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self, sh: &Shared) -> Res<()> {
         if write_some(&mut self.sock, &sh.frames[self.k], &mut self.out_off)? {
             self.writing = false;
@@ -434,6 +611,9 @@ impl Conn {
     /// Parses the echo bytes in `buf[..len]`; a message that completes is
     /// counted and the next one sent at once. Keeps a trailing partial header.
     fn parse(&mut self, sh: &Shared, st: &mut Stats) -> Res<()> {
+        if sh.broadcast {
+            return self.parse_broadcast(sh, st);
+        }
         let mut pos = 0;
         loop {
             let exp = Expect {
@@ -484,11 +664,15 @@ fn write_some(sock: &mut TcpStream, data: &[u8], off: &mut usize) -> Res<bool> {
 
 /// Starts a non-blocking connect. `SO_LINGER 0` makes the final close a reset,
 /// so no TIME_WAIT is left behind to eat ephemeral ports between runs.
-fn start_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
+/// With a `source`, the socket is bound to it (port 0: the kernel picks one) first.
+fn start_connect(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_nonblocking(true)?;
     sock.set_tcp_nodelay(true)?;
     sock.set_linger(Some(Duration::ZERO))?;
+    if let Some(ip) = source {
+        sock.bind(&SocketAddr::new(ip, 0).into())?;
+    }
     match sock.connect(&addr.into()) {
         Ok(()) => {}
         // EINPROGRESS (115 on Linux): the connect goes on in the background.
@@ -506,6 +690,10 @@ struct Gen {
     stats: Stats,
     /// Messages flow once the load phase has started.
     sending: bool,
+    /// Source addresses connections are spread over (empty: the kernel's choice).
+    sources: Vec<IpAddr>,
+    /// Broadcast mode: the publisher's index in `conns`.
+    publisher: Option<usize>,
 }
 
 /// Marks a connection dead, counting the error once.
@@ -515,6 +703,10 @@ fn kill(poll: &Poll, c: &mut Conn, st: &mut Stats, err: String) {
     }
     if c.state == State::Open {
         st.open_now -= 1;
+        if !c.publisher && st.window.subscribers > 0 {
+            st.window.subscribers -= 1;
+            st.window.advance();
+        }
     }
     let _ = poll.registry().deregister(&mut c.sock);
     c.state = State::Dead;
@@ -540,32 +732,62 @@ impl Gen {
                 Ok(true) => {
                     self.stats.opened += 1;
                     self.stats.open_now += 1;
+                    if self.shared.broadcast && !c.publisher {
+                        self.stats.window.subscribers += 1;
+                    }
                 }
                 Ok(false) => {}
                 Err(e) => kill(&self.poll, c, &mut self.stats, e),
             }
         }
+        self.publish();
         Ok(())
     }
 
-    /// Opens `n` connections, at most `max_pending` handshaking at once.
-    fn connect_all(&mut self, o: &Opts, n: usize, buf_size: usize) -> std::io::Result<Duration> {
+    /// Broadcast mode: lets the publisher send what the window allows.
+    fn publish(&mut self) {
+        let Some(p) = self.publisher.filter(|_| self.sending) else {
+            return;
+        };
+        let c = &mut self.conns[p];
+        if let Err(e) = c.publish(&self.shared, &mut self.stats.window) {
+            kill(&self.poll, c, &mut self.stats, format!("publisher: {e}"));
+        }
+    }
+
+    /// Opens `n` more connections, at most `max_pending` handshaking at once; in broadcast
+    /// mode as subscribers, or as the publisher.
+    fn connect_all(
+        &mut self,
+        o: &Opts,
+        n: usize,
+        buf_size: usize,
+        publisher: bool,
+    ) -> std::io::Result<Duration> {
         let t0 = Instant::now();
         let deadline = t0 + o.connect_timeout;
         let mut started = 0;
+        let (opened0, dead0) = (self.stats.opened, self.stats.dead);
         loop {
-            let pending = started - self.stats.opened - self.stats.dead;
+            let (opened, dead) = (self.stats.opened - opened0, self.stats.dead - dead0);
+            let pending = started - opened - dead;
             let mut room = o.max_pending.saturating_sub(pending);
             while room > 0 && started < n {
                 let i = self.conns.len();
-                match start_connect(o.addr) {
+                let source = match self.sources.len() {
+                    0 => None,
+                    k => Some(self.sources[i % k]),
+                };
+                match start_connect(o.addr, source) {
                     Ok(mut sock) => {
                         self.poll.registry().register(
                             &mut sock,
                             Token(i),
                             Interest::READABLE | Interest::WRITABLE,
                         )?;
-                        self.conns.push(Conn::new(sock, buf_size));
+                        let mut conn = Conn::new(sock, buf_size);
+                        conn.publisher = publisher;
+                        self.conns.push(conn);
                     }
                     Err(e) => {
                         // Count it as a dead connection (e.g. EMFILE, EADDRNOTAVAIL).
@@ -576,7 +798,7 @@ impl Gen {
                 started += 1;
                 room -= 1;
             }
-            if self.stats.opened + self.stats.dead >= n {
+            if self.stats.opened - opened0 + self.stats.dead - dead0 >= n {
                 return Ok(t0.elapsed());
             }
             let now = Instant::now();
@@ -611,7 +833,7 @@ fn marker(s: &str) {
 
 fn main() {
     let o = Opts::parse(Flags::from_env()).unwrap_or_else(|e| die(&e, USAGE));
-    let n = o.idle.unwrap_or(o.conns);
+    let n = o.idle.or(o.broadcast.map(|s| s + 1)).unwrap_or(o.conns);
     let fd_limit = raise_fd_limit(n as u64 + 64);
     if fd_limit < n as u64 + 16 {
         eprintln!("warning: RLIMIT_NOFILE is {fd_limit}, too low for {n} connections");
@@ -622,12 +844,18 @@ fn main() {
         events: Events::with_capacity(1024),
         conns: Vec::with_capacity(n),
         shared: Shared::new(&o),
-        stats: Stats::default(),
+        stats: Stats {
+            window: Window::new(o.in_flight),
+            ..Stats::default()
+        },
         sending: false,
+        sources: sources(&o, n),
+        publisher: None,
     };
-    let result = match o.idle {
-        Some(n) => run_idle(&mut g, &o, n),
-        None => run_load(&mut g, &o),
+    let result = match (o.idle, o.broadcast) {
+        (Some(n), _) => run_idle(&mut g, &o, n),
+        (None, Some(subscribers)) => run_broadcast(&mut g, &o, subscribers),
+        (None, None) => run_load(&mut g, &o),
     };
     match result {
         Ok(json) => {
@@ -642,8 +870,23 @@ fn main() {
     }
 }
 
+/// The source addresses for `n` connections: none (the kernel's choice) when one is
+/// enough, else 127.0.0.1, 127.0.0.2, … (all of 127.0.0.0/8 is loopback on Linux).
+fn sources(o: &Opts, n: usize) -> Vec<IpAddr> {
+    let k = match o.sources {
+        0 => n.div_ceil(CONNS_PER_SOURCE),
+        k => k,
+    };
+    if k <= 1 || !o.addr.ip().is_ipv4() {
+        return Vec::new();
+    }
+    (1..=k.min(254))
+        .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i as u8)))
+        .collect()
+}
+
 fn run_idle(g: &mut Gen, o: &Opts, n: usize) -> std::io::Result<serde_json::Value> {
-    let connect = g.connect_all(o, n, IDLE_BUF)?;
+    let connect = g.connect_all(o, n, IDLE_BUF, false)?;
     let open_after_connect = g.stats.open_now;
     marker(&format!("IDLE_OPEN {open_after_connect}"));
     let end = Instant::now() + o.hold;
@@ -661,6 +904,7 @@ fn run_idle(g: &mut Gen, o: &Opts, n: usize) -> std::io::Result<serde_json::Valu
         "open_after_connect": open_after_connect,
         "open_at_end": open,
         "connect_s": connect.as_secs_f64(),
+        "sources": g.sources.len().max(1),
         "hold_s": o.hold.as_secs_f64(),
         "errors": g.stats.errors,
         "first_error": g.stats.first_error,
@@ -668,7 +912,7 @@ fn run_idle(g: &mut Gen, o: &Opts, n: usize) -> std::io::Result<serde_json::Valu
 }
 
 fn run_load(g: &mut Gen, o: &Opts) -> std::io::Result<serde_json::Value> {
-    let connect = g.connect_all(o, o.conns, load_buf(o.size))?;
+    let connect = g.connect_all(o, o.conns, load_buf(o.size), false)?;
     let open: Vec<usize> = (0..g.conns.len())
         .filter(|&i| g.conns[i].state == State::Open)
         .collect();
@@ -686,6 +930,38 @@ fn run_load(g: &mut Gen, o: &Opts) -> std::io::Result<serde_json::Value> {
             kill(&g.poll, &mut g.conns[i], &mut g.stats, e);
         }
     }
+    measure(g, o, connect)
+}
+
+/// Broadcast mode: the subscribers, then the publisher, a pause, then deliveries
+/// counted as in load mode.
+fn run_broadcast(g: &mut Gen, o: &Opts, subscribers: usize) -> std::io::Result<serde_json::Value> {
+    let connect = g.connect_all(o, subscribers, load_buf(o.size), false)?;
+    let subscribed = g.stats.window.subscribers;
+    if subscribed == 0 {
+        return Err(std::io::Error::other(format!(
+            "no subscriber connected: {}",
+            g.stats.first_error.clone().unwrap_or_default()
+        )));
+    }
+    let p = g.conns.len();
+    g.connect_all(o, 1, load_buf(o.size), true)?;
+    if g.conns.get(p).is_none_or(|c| c.state != State::Open) {
+        return Err(std::io::Error::other(format!(
+            "the publisher did not connect: {}",
+            g.stats.first_error.clone().unwrap_or_default()
+        )));
+    }
+    g.publisher = Some(p);
+    marker(&format!("CONNECTED {}", subscribed + 1));
+    run_until(g, Instant::now() + SETTLE)?;
+    g.sending = true;
+    g.publish();
+    measure(g, o, connect)
+}
+
+/// Warm-up, then the measured window of a load or broadcast run, and the JSON line.
+fn measure(g: &mut Gen, o: &Opts, connect: Duration) -> std::io::Result<serde_json::Value> {
     let start = Instant::now();
     run_until(g, start + o.warmup)?;
     marker("WINDOW_START");
@@ -702,6 +978,16 @@ fn run_load(g: &mut Gen, o: &Opts) -> std::io::Result<serde_json::Value> {
         run_until(g, boundary)?;
         let now = Instant::now();
         let done = g.stats.completed;
+        if o.broadcast.is_some() && done == done_prev {
+            // A lost last delivery holds the window shut (a lost one followed by others is
+            // caught as a wrong sequence); a server that got no CPU for a whole window
+            // shows up here too.
+            g.stats.error(
+                "broadcast stalled: no delivery in a whole window (a lost delivery, or a server \
+                 that did not run)"
+                    .into(),
+            );
+        }
         windows.push((done - done_prev) as f64 / (now - t_prev).as_secs_f64());
         t_prev = now;
         done_prev = done;
@@ -712,9 +998,18 @@ fn run_load(g: &mut Gen, o: &Opts) -> std::io::Result<serde_json::Value> {
     let msgs = g.stats.completed - done_start;
     let cpu_s = procfs::ticks_to_duration(ticks).as_secs_f64();
     let alive = g.stats.open_now;
+    let broadcast = o.broadcast.map(|subscribers| {
+        serde_json::json!({
+            "subscribers": subscribers,
+            "subscribers_at_end": g.stats.window.subscribers,
+            "in_flight": o.in_flight,
+            "published": g.stats.window.published,
+            "received_by_all": g.stats.window.base,
+        })
+    });
     Ok(serde_json::json!({
-        "mode": "load",
-        "conns": o.conns,
+        "mode": if broadcast.is_some() { "broadcast" } else { "load" },
+        "conns": o.broadcast.map_or(o.conns, |s| s + 1),
         "size": o.size,
         "text": o.text,
         "verify": o.verify,
@@ -731,6 +1026,7 @@ fn run_load(g: &mut Gen, o: &Opts) -> std::io::Result<serde_json::Value> {
         "cpu_s": cpu_s,
         "cpu_us_per_msg": if msgs > 0 { cpu_s * 1e6 / msgs as f64 } else { 0.0 },
         "deflate": deflate_json(g),
+        "broadcast": broadcast,
     }))
 }
 
@@ -770,5 +1066,46 @@ fn run_until(g: &mut Gen, until: Instant) -> std::io::Result<()> {
                 g.stats.first_error.clone().unwrap_or_default()
             )));
         }
+        if let Some(p) = g.publisher
+            && g.conns[p].state == State::Dead
+        {
+            return Err(std::io::Error::other(format!(
+                "the publisher's connection died: {}",
+                g.stats.first_error.clone().unwrap_or_default()
+            )));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Window;
+
+    #[test]
+    fn the_window_opens_when_every_subscriber_has_the_oldest_message() {
+        let mut w = Window::new(2);
+        w.subscribers = 2;
+        assert!(w.open());
+        w.published = 2;
+        assert!(!w.open());
+        w.ack(0);
+        assert!(!w.open(), "one of two subscribers is not a window");
+        w.ack(1);
+        w.ack(0);
+        assert_eq!(w.base, 1);
+        assert!(w.open());
+        w.ack(1);
+        assert_eq!(w.base, 2);
+        w.published = 4;
+        // A subscriber that dies stops holding the window.
+        w.ack(2);
+        assert_eq!(w.base, 2);
+        w.subscribers = 1;
+        w.advance();
+        assert_eq!(w.base, 3);
+        // Nothing unpublished counts as received.
+        w.subscribers = 0;
+        w.advance();
+        assert_eq!(w.base, 4);
     }
 }

@@ -94,6 +94,7 @@ impl Report {
              disturbed and its numbers are only indicative."
         );
         self.deflate_notes(&mut s);
+        self.broadcast_table(&mut s);
         self.instruction_counts(&mut s);
         for case in self.cases.iter().filter(|c| c.kind == "idle") {
             let _ = writeln!(
@@ -162,6 +163,63 @@ impl Report {
         s
     }
 
+    /// The broadcast cases: deliveries (messages received by subscribers) per second and
+    /// the CPU per delivery, with the same columns as the echo table.
+    fn broadcast_table(&self, s: &mut String) {
+        use std::fmt::Write;
+        let cases: Vec<&CaseInfo> = self
+            .cases
+            .iter()
+            .filter(|c| c.kind == "broadcast")
+            .collect();
+        if cases.is_empty() {
+            return;
+        }
+        let _ = writeln!(s, "\n## Broadcast\n");
+        let _ = writeln!(
+            s,
+            "One publisher connection sends binary messages; the server sends each to every \
+             subscriber connection. A *delivery* is one message received by one subscriber; \
+             the publisher stays at most the load generator's window (32 messages by default) \
+             ahead of the slowest subscriber. Per-delivery columns divide by deliveries.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| case | contender | deliveries/s (median) | × {} (paired median) | server CPU µs/delivery (user) | server CPU | loadgen CPU µs/delivery (user) | loadgen CPU | other load | server RSS MiB | errors |",
+            self.baseline
+        );
+        let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        for case in cases {
+            for con in &self.contenders {
+                let Some(r) = self.summary_of(&case.id, &con.name) else {
+                    continue;
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} ({}) | {} | {} ({}) | {} | {} | {} | {}{} |",
+                    case.id,
+                    con.name,
+                    fmt_rate(r.msgs_per_sec),
+                    fmt_opt(r.ratio_to_baseline, 2),
+                    fmt_opt(r.server_us_per_msg, 3),
+                    fmt_opt(r.server_user_us_per_msg, 3),
+                    pct(r.server_cpu_util),
+                    fmt_opt(r.loadgen_us_per_msg, 3),
+                    fmt_opt(r.loadgen_user_us_per_msg, 3),
+                    pct(r.loadgen_cpu_util),
+                    pct(r.other_cpu_util),
+                    fmt_opt(r.server_rss_kib.map(|k| k / 1024.0), 1),
+                    r.errors,
+                    if r.ok_runs < r.runs {
+                        format!(" ({} failed runs)", r.runs - r.ok_runs)
+                    } else {
+                        String::new()
+                    },
+                );
+            }
+        }
+    }
+
     /// `--instructions`: the servers' user-space instructions per message under callgrind,
     /// with the ratio to the baseline's in the same case.
     fn instruction_counts(&self, s: &mut String) {
@@ -180,7 +238,8 @@ impl Report {
              counters zeroed and dumped at the load generator's window; reproducible to about \
              1 %, unlike CPU time. Valgrind counts every byte of a `rep movsb` copy or a \
              `rep stosb` fill as an instruction, so large copies and zeroed buffers (a fresh \
-             zlib state, a zero-filled read buffer) weigh more here than in CPU time.\n"
+             zlib state, a zero-filled read buffer) weigh more here than in CPU time. \
+             In the broadcast cases the count is per delivery.\n"
         );
         let _ = writeln!(
             s,

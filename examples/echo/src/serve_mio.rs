@@ -1,0 +1,109 @@
+//! The sample on ropeway-mio: one event loop on this thread serves every connection (no
+//! task or thread per connection), rustls driven from the loop for https:// and wss://,
+//! Ctrl-C (SIGINT) stops the loop.
+
+use std::net::SocketAddr;
+
+use async_signal::{Signal, Signals};
+use futures_lite::StreamExt;
+use ropeway_mio::server::{Closed, Config, ConnId, Context, Decision, Handler, Incoming, Server};
+use ropeway_mio::{Error, Message};
+
+use crate::app::{self, Route};
+use crate::options::Options;
+
+/// Routes requests and echoes messages, for every connection of the loop.
+#[derive(Clone)]
+struct Sample;
+
+impl Handler for Sample {
+    /// What to say first on the WebSocket (`?announce`: the HTTP version that carried it).
+    type Conn = Option<String>;
+
+    fn on_request(&mut self, request: &Incoming<'_>) -> Decision<Option<String>> {
+        match app::route(request.path(), request.is_websocket()) {
+            Route::Page => {
+                let (response, body) = app::page(request.request().method());
+                Decision::Respond(response, body.into())
+            }
+            // This listener speaks HTTP/1.1 only.
+            Route::Echo => {
+                Decision::accept(app::announcement(request.query(), http::Version::HTTP_11))
+            }
+            Route::NotWebSocket => plain(http::StatusCode::BAD_REQUEST, app::NOT_WEBSOCKET),
+            Route::NotFound => plain(http::StatusCode::NOT_FOUND, app::NOT_FOUND),
+        }
+    }
+
+    fn on_open(&mut self, cx: &mut Context<'_>, id: ConnId, announcement: &mut Option<String>) {
+        if let Some(text) = announcement.take()
+            && let Err(e) = cx.send(id, Message::text(text))
+        {
+            eprintln!("{id}: {e}");
+        }
+    }
+
+    /// Echoes every message. When the client closes, the core answers with the client's
+    /// code and reason, and the connection ends.
+    fn on_message(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: ConnId,
+        _: &mut Self::Conn,
+        message: Message,
+    ) {
+        if let Err(e) = cx.send(id, message) {
+            eprintln!("{id}: {e}");
+        }
+    }
+
+    fn on_close(&mut self, _: &mut Context<'_>, id: ConnId, _: Self::Conn, closed: Closed) {
+        match closed.error {
+            None => println!("client closed: {:?}", closed.frame),
+            Some(e) => eprintln!("{id}: {e}"),
+        }
+    }
+
+    fn on_error(&mut self, peer: SocketAddr, error: Error) {
+        eprintln!("{peer}: {error}");
+    }
+}
+
+fn plain(status: http::StatusCode, body: &'static [u8]) -> Decision<Option<String>> {
+    Decision::Respond(ropeway_core::handshake::reject(status), body.into())
+}
+
+/// Serves until Ctrl-C.
+pub fn run(options: Options) -> Result<(), String> {
+    let config = Config {
+        websocket: (*app::server_config(&options)).clone(),
+        ..Config::default()
+    };
+    let tls = app::tls_config(&options)?;
+    let mut listeners = Vec::new();
+    for addr in &options.listen {
+        match std::net::TcpListener::bind(addr) {
+            Ok(listener) => {
+                app::listening(tls.is_some(), addr);
+                listeners.push(listener);
+            }
+            // [::1] is missing on hosts without IPv6; the other address still serves.
+            Err(e) => eprintln!("cannot listen on {addr}: {e}"),
+        }
+    }
+    if listeners.is_empty() {
+        return Err("no address to listen on".into());
+    }
+    let mut server = Server::from_listeners(listeners, config).map_err(|e| e.to_string())?;
+    if let Some(tls) = tls.clone() {
+        server = server.with_tls(tls);
+    }
+    let handle = server.handle();
+    let mut signals = Signals::new([Signal::Int]).map_err(|e| e.to_string())?;
+    std::thread::spawn(move || {
+        smol::block_on(signals.next());
+        handle.stop();
+    });
+    app::ready(tls.is_some(), &options);
+    server.run(Sample).map_err(|e| e.to_string())
+}

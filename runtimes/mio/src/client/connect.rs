@@ -1,0 +1,183 @@
+//! Connecting: TCP with the connect timeout, TLS for `wss://` (within the same timeout),
+//! then the opening handshake with the handshake timeout. The request and its checks are the
+//! core's [`ClientHandshake`]; this file only moves its bytes.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Instant;
+
+use bytes::BytesMut;
+use http::Response;
+use ropeway_common::{ClientConfig, os_seeded_entropy};
+use ropeway_core::Error;
+use ropeway_core::driver::Driver;
+use ropeway_core::handshake::{ClientHandshake, ClientRequest};
+
+use super::options::Options;
+use super::shared::{Shared, State};
+use super::websocket::WebSocket;
+
+/// Connects to `url` (`ws://…` or `wss://…`) with the default settings. Returns the
+/// connection and the server's 101 response.
+pub fn connect(url: &str) -> Result<(WebSocket, Response<()>), Error> {
+    connect_with(
+        ClientRequest::from_url(url)?,
+        &ClientConfig::default(),
+        Options::default(),
+    )
+}
+
+/// Connects as `request` describes (URL, subprotocols, headers such as an auth token), with
+/// `config` (connect and handshake timeouts, TLS, extensions, the core's limits and
+/// keep-alive) and `options` (read and write timeouts).
+///
+/// Name resolution happens before the connect timeout starts and is not bounded by it (the
+/// standard library's resolver blocks); pass an IP address to avoid it.
+pub fn connect_with(
+    request: ClientRequest,
+    config: &ClientConfig,
+    options: Options,
+) -> Result<(WebSocket, Response<()>), Error> {
+    let addrs: Vec<_> = (request.host(), request.port())
+        .to_socket_addrs()?
+        .collect();
+    let deadline = Instant::now() + config.connect_timeout;
+    let tcp = open_tcp(&addrs, deadline)?;
+    tcp.set_nodelay(config.nodelay)?;
+    #[cfg(feature = "tls")]
+    let tls = if request.is_secure() {
+        Some(Box::new(super::tls::handshake(
+            &tcp,
+            request.host(),
+            config,
+            deadline,
+        )?))
+    } else {
+        None
+    };
+    #[cfg(not(feature = "tls"))]
+    if request.is_secure() {
+        return Err(Error::Tls(ropeway_core::driver::TlsError::from_kind(
+            ropeway_core::driver::TlsErrorKind::NotBuilt,
+        )));
+    }
+
+    let mut entropy = os_seeded_entropy()?;
+    let deadline = Instant::now() + config.handshake_timeout;
+    let mut out = BytesMut::new();
+    let mut handshake = ClientHandshake::new(
+        &request,
+        config.extensions.clone(),
+        &mut entropy,
+        &config.core.limits,
+        &mut out,
+    );
+    let mut buf = BytesMut::with_capacity(1024);
+    #[cfg(feature = "tls")]
+    let accepted = match tls {
+        Some(mut tls) => {
+            let mut tcp_ref = &tcp;
+            let mut stream = rustls::Stream::new(tls.as_mut(), &mut tcp_ref);
+            let accepted = exchange(&mut stream, &tcp, &out, &mut handshake, &mut buf, deadline)?;
+            (accepted, Some(tls))
+        }
+        None => {
+            let accepted = exchange(&mut &tcp, &tcp, &out, &mut handshake, &mut buf, deadline)?;
+            (accepted, None)
+        }
+    };
+    #[cfg(feature = "tls")]
+    let (accepted, tls) = accepted;
+    #[cfg(not(feature = "tls"))]
+    let accepted = exchange(&mut &tcp, &tcp, &out, &mut handshake, &mut buf, deadline)?;
+
+    let (conn, response) =
+        accepted.into_connection(&config.core, Box::new(entropy), Instant::now());
+    let state = State {
+        driver: Driver::new(conn, buf, config.read_buffer_size),
+        #[cfg(feature = "tls")]
+        tls,
+    };
+    let shared = Shared::new(state, tcp, &options)?;
+    Ok((WebSocket::new(shared), response))
+}
+
+/// Connects to the first address that answers before `deadline`.
+fn open_tcp(addrs: &[std::net::SocketAddr], deadline: Instant) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::ConnectTimeout);
+        }
+        match TcpStream::connect_timeout(addr, left) {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e) if e.kind() == io::ErrorKind::TimedOut => Err(Error::ConnectTimeout),
+        Some(e) => Err(Error::Io(e)),
+        None => Err(Error::Io(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the host name resolved to no address",
+        ))),
+    }
+}
+
+/// Sets the socket's timeouts to what is left until `deadline`; `None` if it has passed.
+pub(crate) fn time_left(tcp: &TcpStream, deadline: Instant) -> io::Result<Option<()>> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Ok(None);
+    }
+    tcp.set_read_timeout(Some(left))?;
+    tcp.set_write_timeout(Some(left))?;
+    Ok(Some(()))
+}
+
+/// Whether `e` is a socket timeout (`WouldBlock` on Unix, `TimedOut` on Windows).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Writes the request and reads until the core accepts the response, within `deadline`.
+fn exchange(
+    io: &mut impl ReadWrite,
+    tcp: &TcpStream,
+    request: &[u8],
+    handshake: &mut ClientHandshake,
+    buf: &mut BytesMut,
+    deadline: Instant,
+) -> Result<ropeway_core::handshake::ClientAccepted, Error> {
+    let timed = |e: io::Error| {
+        if is_timeout(&e) {
+            Error::HandshakeTimeout
+        } else {
+            Error::Io(e)
+        }
+    };
+    time_left(tcp, deadline)?.ok_or(Error::HandshakeTimeout)?;
+    io.write_all(request).map_err(timed)?;
+    io.flush().map_err(timed)?;
+    let mut chunk = [0; 1024];
+    loop {
+        if let Some(accepted) = handshake.recv(buf)? {
+            return Ok(accepted);
+        }
+        time_left(tcp, deadline)?.ok_or(Error::HandshakeTimeout)?;
+        // Small reads: the response is small, and bytes past it are kept as the first frames.
+        let n = io.read(&mut chunk).map_err(timed)?;
+        if n == 0 {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A byte stream both ways: the TCP socket or the TLS stream over it.
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}

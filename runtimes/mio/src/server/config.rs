@@ -1,0 +1,79 @@
+//! The event-loop server's settings: the WebSocket settings every runtime shares, plus what
+//! only an event loop has (loops, the cross-thread queue, the slow-consumer policy).
+
+use ropeway_core::{CloseCode, ServerConfig};
+
+/// The most loops one server runs (a [`super::ConnId`] names its loop in 8 bits).
+pub const MAX_LOOPS: usize = 256;
+
+/// Settings of a [`super::Server`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The WebSocket settings shared with the other runtimes: limits (frame, message,
+    /// handshake, queued output), keep-alive, close and handshake timeouts, origin
+    /// allow-list, permessage-deflate, read size.
+    pub websocket: ServerConfig,
+    /// Event loops, each on its own thread, each serving its connections to their end
+    /// (default 1; at most [`MAX_LOOPS`]).
+    pub loops: usize,
+    /// Commands a [`super::Handle`] may queue for one loop before it reports
+    /// [`super::HandleError::Full`] (default 4,096). The queue is bounded: a thread that sends
+    /// faster than the loop serves learns it instead of growing memory.
+    pub queue_capacity: usize,
+    /// What happens to a message for a connection whose queued output is over its limit
+    /// (`websocket.core.limits.max_queued_output`): see [`SlowConsumer`].
+    pub slow_consumer: SlowConsumer,
+    /// How messages reach the handler: whole, or in pieces (see [`Delivery`]).
+    pub delivery: Delivery,
+    /// Readiness events taken from the OS per poll (default 1,024).
+    pub events_capacity: usize,
+    /// Reads of one connection in a row before the loop turns to the others (default 16):
+    /// a peer that sends without pause cannot starve the rest of its loop.
+    pub read_budget: u32,
+    /// Set `TCP_NODELAY` on accepted connections (default true: WebSocket messages are
+    /// written whole, and Nagle's algorithm would only delay them).
+    pub nodelay: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            websocket: ServerConfig::default(),
+            loops: 1,
+            queue_capacity: 4096,
+            slow_consumer: SlowConsumer::Drop,
+            delivery: Delivery::Messages,
+            events_capacity: 1024,
+            read_budget: 16,
+            nodelay: true,
+        }
+    }
+}
+
+/// What the server does with a message for a connection that does not read fast enough:
+/// one whose queued output is at its limit (`max_queued_output`, default 1 MiB) when the
+/// message is sent. Memory per connection stays bounded either way (the limit plus one
+/// message); the policy decides who pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlowConsumer {
+    /// Drop the message: the send reports [`super::SendError::Dropped`] (in the loop), or
+    /// [`super::Handler::on_dropped`] is called (for a send from a [`super::Handle`] or a
+    /// broadcast). The connection stays open. The default: a chat or ticker where a late
+    /// message is worth little.
+    Drop,
+    /// Close the connection with this code (1008 policy violation, 1013 try again later),
+    /// reason "slow consumer": a peer that cannot keep up is let go, the way a feed that
+    /// must not have gaps would rather lose the subscriber than the message.
+    Close(CloseCode),
+}
+
+/// How received messages reach the handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Whole messages, [`super::Handler::on_message`] (up to `max_message_size`).
+    Messages,
+    /// Pieces of at most this many bytes as they arrive, [`super::Handler::on_piece`] (like
+    /// the reference stack's `ReceiveAsync` into a buffer with `EndOfMessage`): a message of
+    /// any size streams through without being assembled. Clamped to 1..=32 KiB.
+    Pieces(usize),
+}

@@ -1,0 +1,136 @@
+//! [`Context`]: what a [`super::Handler`] answers with, by connection id.
+
+use std::time::Instant;
+
+use ropeway_core::{CloseFrame, Message, PreparedMessage, SendOptions};
+
+use super::conns::Conns;
+use super::error::SendError;
+use super::handle::Handle;
+use super::id::ConnId;
+
+/// The loop, as a handler sees it: send to any connection by id (of this loop, or of another
+/// through the [`Handle`]), close, broadcast, and manage groups.
+///
+/// Sends only queue: everything queued during one turn of the loop is written at its end,
+/// one write per connection. A send to a connection whose queued output is at its limit
+/// follows [`super::Config::slow_consumer`] and says so in its result.
+pub struct Context<'a> {
+    pub(crate) conns: &'a mut Conns,
+    pub(crate) handle: &'a Handle,
+    pub(crate) now: Instant,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("loop", &self.conns.loop_index())
+            .field("connections", &self.conns.len())
+            .finish()
+    }
+}
+
+impl Context<'_> {
+    /// Sends a message (text, binary, ping, pong or close) to `id`.
+    pub fn send(&mut self, id: ConnId, message: Message) -> Result<(), SendError> {
+        self.send_with(id, message, SendOptions::default())
+    }
+
+    /// Sends with per-message options, e.g. without compression for a message that mixes
+    /// secrets with attacker-controlled data.
+    pub fn send_with(
+        &mut self,
+        id: ConnId,
+        message: Message,
+        options: SendOptions,
+    ) -> Result<(), SendError> {
+        if id.loop_index != self.conns.loop_index() {
+            return self.handle.send(id, message).map_err(SendError::Queue);
+        }
+        self.conns
+            .deliver(id, false, |driver| driver.send(message, options))
+    }
+
+    /// Sends a message encoded once for many connections (see [`PreparedMessage`]).
+    pub fn send_prepared(
+        &mut self,
+        id: ConnId,
+        message: &PreparedMessage,
+    ) -> Result<(), SendError> {
+        if id.loop_index != self.conns.loop_index() {
+            return self
+                .handle
+                .send_prepared(id, message)
+                .map_err(SendError::Queue);
+        }
+        self.conns.deliver(id, false, |driver| {
+            driver.send_prepared(message, SendOptions::default())
+        })
+    }
+
+    /// Starts the close handshake of `id` (`None`: no status code). The connection ends
+    /// when the peer answers, or after the close timeout; then [`super::Handler::on_close`].
+    pub fn close(&mut self, id: ConnId, frame: Option<CloseFrame>) -> Result<(), SendError> {
+        if id.loop_index != self.conns.loop_index() {
+            return self.handle.close(id, frame).map_err(SendError::Queue);
+        }
+        self.conns.close(id, frame)
+    }
+
+    /// Sends `message` to every open connection of this loop, encoded once; returns how many
+    /// took it (a slow consumer may not). For every loop, use [`Context::handle`].
+    pub fn broadcast(&mut self, message: &PreparedMessage) -> usize {
+        self.conns.broadcast(None, message, true)
+    }
+
+    /// Sends `message` to every connection of this loop in `group`; returns how many took
+    /// it. For every loop, use [`Handle::broadcast_to`].
+    pub fn broadcast_to(&mut self, group: &str, message: &PreparedMessage) -> usize {
+        self.conns.broadcast(Some(group), message, true)
+    }
+
+    /// Adds `id` (an open connection of this loop) to `group` (a room, a topic); returns
+    /// false if there is no such connection. A connection leaves its groups when it ends.
+    /// Groups are per loop: a broadcast from a [`Handle`] reaches the group on every loop.
+    /// A connection's end takes it out of every group of its loop, which costs a look at
+    /// each group: thousands of groups per loop are fine, millions are not.
+    pub fn join(&mut self, id: ConnId, group: &str) -> bool {
+        self.conns.join(id, group)
+    }
+
+    /// Takes `id` out of `group`.
+    pub fn leave(&mut self, id: ConnId, group: &str) {
+        self.conns.leave(id, group);
+    }
+
+    /// Bytes queued on `id` and not yet taken by its socket (the slow-consumer policy acts
+    /// at `max_queued_output`); `None` if `id` is no open connection of this loop.
+    pub fn queued_output(&mut self, id: ConnId) -> Option<usize> {
+        self.conns.queued_output(id)
+    }
+
+    /// Members of `group` on this loop.
+    pub fn group_len(&self, group: &str) -> usize {
+        self.conns.group_len(group)
+    }
+
+    /// Connections on this loop, in their handshake or open.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// This loop's index.
+    pub fn loop_index(&self) -> usize {
+        usize::from(self.conns.loop_index())
+    }
+
+    /// A handle to every loop of the server, to keep or give to other threads.
+    pub fn handle(&self) -> &Handle {
+        self.handle
+    }
+
+    /// The time this turn of the loop started.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+}
