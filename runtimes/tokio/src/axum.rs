@@ -63,7 +63,6 @@ use bytes::BytesMut;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Version};
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
 use ropeway_core::handshake::{Accept, HandshakeError, UpgradeRequest, accept_request, reject};
 use ropeway_core::{Error, ServerConfig};
 
@@ -201,6 +200,7 @@ impl WebSocketUpgrade {
         };
         let (parts, ()) = std::mem::take(&mut accepted.response).into_parts();
         let on_upgrade = self.on_upgrade;
+        let version = self.version;
         tokio::spawn(async move {
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,
@@ -212,7 +212,8 @@ impl WebSocketUpgrade {
             let now = tokio::time::Instant::now().into_std();
             let conn = accepted.into_connection(&config, now);
             let size = config.read_buffer_size;
-            let ws = WebSocket::from_parts(TokioIo::new(upgraded), conn, BytesMut::new(), size);
+            let io = UpgradedIo::new(upgraded, version);
+            let ws = WebSocket::from_parts(io, conn, BytesMut::new(), size);
             callback(ws).await;
         });
         Response::from_parts(parts, Body::empty())

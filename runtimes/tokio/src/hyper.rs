@@ -29,6 +29,7 @@
 //! ```
 
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -41,8 +42,87 @@ use ropeway_core::{Error, ServerConfig};
 
 use crate::websocket::WebSocket;
 
-/// The transport of an upgraded hyper connection.
-pub type UpgradedIo = TokioIo<Upgraded>;
+/// The transport of an upgraded hyper connection: the TCP/TLS connection after an HTTP/1.1
+/// upgrade, or one HTTP/2 stream after an extended CONNECT.
+///
+/// Over HTTP/2, hyper copies each write whole into a channel towards its connection task
+/// and reports it written before the stream's flow-control window allows it on the wire, so
+/// one write of a 16 MiB message would park 16 MiB in hyper, past the connection's
+/// `max_queued_output`. Each write is therefore cut to [`UpgradedIo::MAX_H2_WRITE`]: what
+/// hyper holds for a peer that does not read stays at about two such pieces, and the rest
+/// waits in the driver's queue, which its output limit bounds.
+#[derive(Debug)]
+pub struct UpgradedIo {
+    inner: TokioIo<Upgraded>,
+    max_write: usize,
+}
+
+impl UpgradedIo {
+    /// The largest write handed to hyper at once over HTTP/2 (64 KiB).
+    pub const MAX_H2_WRITE: usize = 64 * 1024;
+
+    /// Wraps hyper's upgraded connection; `version` is the HTTP version that carried the
+    /// upgrade (writes are cut to [`UpgradedIo::MAX_H2_WRITE`] over HTTP/2).
+    pub fn new(upgraded: Upgraded, version: http::Version) -> UpgradedIo {
+        let max_write = match version {
+            http::Version::HTTP_2 => Self::MAX_H2_WRITE,
+            _ => usize::MAX,
+        };
+        UpgradedIo {
+            inner: TokioIo::new(upgraded),
+            max_write,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for UpgradedIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for UpgradedIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = buf.len().min(self.max_write);
+        Pin::new(&mut self.inner).poll_write(cx, &buf[..n])
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.max_write == usize::MAX {
+            return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        }
+        // hyper's HTTP/2 stream has no vectored write: it writes the first non-empty slice.
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        self.poll_write(cx, first)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.max_write == usize::MAX && self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
 
 /// Validates `request` as a WebSocket upgrade (and its `Origin` against the allow-list) and
 /// returns the 101 response to send back, plus a future that yields the [`WebSocket`] once
@@ -165,7 +245,7 @@ impl Future for PendingUpgrade {
         let accepted = this.accepted.take().ok_or(Error::Closed)?;
         let now = tokio::time::Instant::now().into_std();
         let conn = accepted.into_connection(&this.config, now);
-        let io = TokioIo::new(upgraded);
+        let io = UpgradedIo::new(upgraded, this.version);
         let size = this.config.read_buffer_size;
         Poll::Ready(Ok(WebSocket::from_parts(io, conn, BytesMut::new(), size)))
     }

@@ -255,7 +255,7 @@ async fn h2_websocket(
     let entropy = ropeway_common::os_seeded_entropy().unwrap();
     let now = tokio::time::Instant::now().into_std();
     let conn = Connection::client(config.core, Box::new(entropy), now);
-    let io = TokioIo::new(upgraded);
+    let io = UpgradedIo::new(upgraded, http::Version::HTTP_2);
     let ws = WebSocket::from_parts(io, conn, BytesMut::new(), config.read_buffer_size);
     (response, ws)
 }

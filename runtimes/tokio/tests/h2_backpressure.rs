@@ -197,3 +197,58 @@ async fn a_client_sending_to_a_server_that_does_not_read_waits_at_the_stream_win
     })
     .await;
 }
+
+/// A message far larger than the output limit, sent to a peer that does not read: hyper's
+/// HTTP/2 stream copies each write whole into its own channel and reports it written, so
+/// without `UpgradedIo` cutting writes to 64 KiB a 4 MiB send "completed" at once and two of
+/// them sat in hyper (8 MiB past a 256 KiB limit). Now no such send completes: the message
+/// waits in the driver's queue, bounded by the output limit's accounting, and hyper holds
+/// at most a couple of 64 KiB pieces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_message_to_a_non_reading_peer_is_not_parked_whole_in_hyper() {
+    const BIG: usize = 4 << 20;
+    bounded(async {
+        let (listener, addr) = listen().await;
+        let (completed_tx, mut completed_rx) = mpsc::unbounded_channel();
+        let handler = move |mut request: http::Request<Incoming>| {
+            let completed = completed_tx.clone();
+            async move {
+                let (response, pending) =
+                    ropeway_tokio::hyper::upgrade::<_, Full<Bytes>>(&mut request, &ws_config())
+                        .unwrap();
+                tokio::spawn(async move {
+                    let mut ws = pending.await.unwrap();
+                    let mut done = 0usize;
+                    for _ in 0..3 {
+                        let big = Message::binary(bytes_of_len(BIG));
+                        match timeout(BLOCKED_AFTER * 2, ws.send(big)).await {
+                            Ok(result) => {
+                                result.unwrap();
+                                done += 1;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    completed.send(done).unwrap();
+                });
+                response
+            }
+        };
+        tokio::spawn(serve(
+            listener,
+            None,
+            ServeConfig::default(),
+            handler,
+            std::future::pending(),
+        ));
+        let client = h2_client(addr).await;
+        let (_not_reading, _) = client.websocket("/big").await.unwrap();
+        let completed = completed_rx.recv().await.unwrap();
+        assert_eq!(
+            completed, 0,
+            "{completed} sends of 4 MiB completed to a peer that reads nothing (stream window \
+             256 KiB, output limit 256 KiB)"
+        );
+    })
+    .await;
+}
