@@ -54,6 +54,7 @@ pub use ropeway_common::ClientConfig;
 #[cfg(feature = "tls")]
 pub use ropeway_common::tls::default_client_config;
 pub use ropeway_core::driver::Piece;
+pub use ropeway_core::extension::ExtensionOffer;
 pub use ropeway_core::handshake::ClientRequest;
 pub use ropeway_core::{
     CloseCode, CloseFrame, Config, ConnectionError, Error, Limits, Message, MessageKind,

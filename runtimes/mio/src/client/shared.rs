@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ropeway_core::Error;
 use ropeway_core::driver::{Driver, Goal, Next, READ_SCRATCH};
+use ropeway_core::extension::ExtensionOffer;
 
 use super::options::{Options, Timeout};
 
@@ -87,6 +88,11 @@ pub(crate) struct Shared {
     /// Whether the connection was split (a reader then wakes every [`WAKE_SLICE`]).
     split: AtomicBool,
     read_timeout: Option<Duration>,
+    /// The subprotocol the opening handshake agreed on: fixed from then on, so kept here
+    /// and read without the state lock.
+    protocol: Option<String>,
+    /// The extensions the opening handshake agreed on (fixed, like `protocol`).
+    extensions: Vec<ExtensionOffer>,
 }
 
 impl Shared {
@@ -98,6 +104,8 @@ impl Shared {
         socket.set_read_timeout(None)?;
         socket.set_write_timeout(write_timeout)?;
         let reader = socket.try_clone()?;
+        let protocol = state.driver.connection().protocol().map(str::to_owned);
+        let extensions = state.driver.connection().negotiated_extensions().to_vec();
         #[cfg(feature = "tls")]
         let plain = if state.tls.is_some() {
             vec![0; TLS_PLAINTEXT].into_boxed_slice()
@@ -121,7 +129,19 @@ impl Shared {
             }),
             split: AtomicBool::new(false),
             read_timeout: options.read_timeout,
+            protocol,
+            extensions,
         })
+    }
+
+    /// The subprotocol the opening handshake agreed on.
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The extensions the opening handshake agreed on.
+    pub(crate) fn extensions(&self) -> &[ExtensionOffer] {
+        &self.extensions
     }
 
     pub(crate) fn set_split(&self) {

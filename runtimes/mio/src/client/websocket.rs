@@ -7,6 +7,7 @@ use std::io;
 use std::sync::Arc;
 
 use ropeway_core::driver::{Goal, Next, Piece};
+use ropeway_core::extension::ExtensionOffer;
 use ropeway_core::{
     CloseFrame, Error, Event, Message, MessageKind, PreparedMessage, SendOptions, State,
 };
@@ -131,6 +132,30 @@ impl WebSocket {
         self.shared.state().driver.connection().state()
     }
 
+    /// The subprotocol the opening handshake agreed on (the server's choice among those the
+    /// request offered with [`super::ClientRequest::protocol`]); `None` when none was.
+    ///
+    /// ```no_run
+    /// use ropeway_mio::client::{self, ClientRequest};
+    ///
+    /// let request = ClientRequest::from_url("ws://127.0.0.1:9001/chat")?.protocol("chat.v1");
+    /// let (ws, _response) = client::connect_with(request, &Default::default(), Default::default())?;
+    /// if ws.protocol() != Some("chat.v1") {
+    ///     eprintln!("the server speaks no chat.v1");
+    /// }
+    /// # Ok::<(), ropeway_mio::client::Error>(())
+    /// ```
+    pub fn protocol(&self) -> Option<&str> {
+        self.shared.protocol()
+    }
+
+    /// The extensions the opening handshake agreed on, with their parameters as the 101
+    /// response named them (e.g. `permessage-deflate; server_no_context_takeover`); empty
+    /// when none was.
+    pub fn extensions(&self) -> &[ExtensionOffer] {
+        self.shared.extensions()
+    }
+
     /// Splits the connection into a [`Reader`] for one thread and a cloneable [`Writer`]
     /// for others. Pings are answered by whichever thread is in a call; a reader blocked in
     /// `recv` answers them itself.
@@ -162,6 +187,16 @@ impl Reader {
     /// Receives the next piece of a message into `buf` (see [`WebSocket::recv_piece`]).
     pub fn recv_piece(&mut self, buf: &mut [u8]) -> Option<Result<Piece, Error>> {
         recv_piece(&self.shared, buf)
+    }
+
+    /// The subprotocol the opening handshake agreed on (see [`WebSocket::protocol`]).
+    pub fn protocol(&self) -> Option<&str> {
+        self.shared.protocol()
+    }
+
+    /// The extensions the opening handshake agreed on (see [`WebSocket::extensions`]).
+    pub fn extensions(&self) -> &[ExtensionOffer] {
+        self.shared.extensions()
     }
 }
 
@@ -209,6 +244,16 @@ impl Writer {
     /// passed).
     pub fn close(&self, frame: Option<CloseFrame>) -> Result<(), Error> {
         close(&self.shared, frame)
+    }
+
+    /// The subprotocol the opening handshake agreed on (see [`WebSocket::protocol`]).
+    pub fn protocol(&self) -> Option<&str> {
+        self.shared.protocol()
+    }
+
+    /// The extensions the opening handshake agreed on (see [`WebSocket::extensions`]).
+    pub fn extensions(&self) -> &[ExtensionOffer] {
+        self.shared.extensions()
     }
 }
 

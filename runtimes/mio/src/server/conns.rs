@@ -346,6 +346,21 @@ impl Conns {
         }
     }
 
+    /// The driver of `id` if it is an open connection of this loop.
+    pub(crate) fn open_driver(&self, id: ConnId) -> Option<&Driver> {
+        if id.loop_index != self.loop_index {
+            return None;
+        }
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        match slot.entry.as_ref()?.state {
+            State::Open(ref driver) => Some(driver),
+            State::Handshake(_) => None,
+        }
+    }
+
     /// Members of `group` on this loop.
     pub(crate) fn group_len(&self, group: &str) -> usize {
         self.groups.get(group).map_or(0, HashSet::len)

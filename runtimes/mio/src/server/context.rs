@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use ropeway_core::extension::ExtensionOffer;
 use ropeway_core::{CloseFrame, Message, PreparedMessage, SendOptions};
 
 use super::conns::Conns;
@@ -107,6 +108,50 @@ impl Context<'_> {
     /// at `max_queued_output`); `None` if `id` is no open connection of this loop.
     pub fn queued_output(&mut self, id: ConnId) -> Option<usize> {
         self.conns.queued_output(id)
+    }
+
+    /// The subprotocol the opening handshake of `id` agreed on (the one
+    /// [`super::Decision::accept_protocol`] named); `None` when none was, or if `id` is no
+    /// open connection of this loop (the value lives with the connection, on its loop).
+    ///
+    /// ```
+    /// use ropeway_mio::Message;
+    /// use ropeway_mio::server::{ConnId, Context, Decision, Handler, Incoming};
+    ///
+    /// struct Versioned;
+    ///
+    /// impl Handler for Versioned {
+    ///     type Conn = ();
+    ///
+    ///     fn on_request(&mut self, request: &Incoming<'_>) -> Decision<()> {
+    ///         let offered = request.upgrade().ok();
+    ///         match offered.as_ref().and_then(|u| u.select_protocol(&["chat.v2", "chat.v1"])) {
+    ///             Some(protocol) => Decision::accept_protocol(protocol, ()),
+    ///             None => Decision::accept(()),
+    ///         }
+    ///     }
+    ///
+    ///     fn on_message(&mut self, cx: &mut Context<'_>, id: ConnId, _: &mut (), message: Message) {
+    ///         // Answer in the dialect this connection agreed on.
+    ///         let reply = match cx.protocol(id) {
+    ///             Some("chat.v2") => Message::text("v2 reply"),
+    ///             _ => message,
+    ///         };
+    ///         let _ = cx.send(id, reply);
+    ///     }
+    /// }
+    /// ```
+    pub fn protocol(&self, id: ConnId) -> Option<&str> {
+        self.conns.open_driver(id)?.connection().protocol()
+    }
+
+    /// The extensions the opening handshake of `id` agreed on, with their parameters as the
+    /// 101 response named them (e.g. `permessage-deflate; server_no_context_takeover`);
+    /// empty when none was, or if `id` is no open connection of this loop.
+    pub fn extensions(&self, id: ConnId) -> &[ExtensionOffer] {
+        self.conns
+            .open_driver(id)
+            .map_or(&[], |driver| driver.connection().negotiated_extensions())
     }
 
     /// Members of `group` on this loop.

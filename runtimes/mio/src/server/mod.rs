@@ -81,5 +81,6 @@ pub use handler::{Closed, Decision, Handler, Incoming, PieceRef};
 pub use http::{Response, StatusCode};
 pub use id::ConnId;
 pub use ropeway_core::ServerConfig;
+pub use ropeway_core::extension::ExtensionOffer;
 pub use ropeway_core::handshake::Accept;
 pub use serve::{Running, Server};
