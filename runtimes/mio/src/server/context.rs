@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use ropeway_core::extension::ExtensionOffer;
-use ropeway_core::{CloseFrame, Message, PreparedMessage, SendOptions};
+use ropeway_core::{CloseFrame, Message, MessageKind, PreparedMessage, SendOptions};
 
 use super::conns::Conns;
 use super::error::SendError;
@@ -66,6 +66,30 @@ impl Context<'_> {
         }
         self.conns.deliver(id, false, |driver| {
             driver.send_prepared(message, SendOptions::default())
+        })
+    }
+
+    /// Sends one fragment of a message to `id` (see
+    /// [`ropeway_core::Connection::send_fragment`]): `fin` ends the message. With
+    /// [`super::Delivery::Pieces`], a message of any size can stream through the loop, each
+    /// piece that arrives going out as a fragment, without being held whole.
+    ///
+    /// Each fragment is queued like a message, under [`super::Config::slow_consumer`]: one
+    /// refused (the connection's queued output at its limit) leaves the message unfinished
+    /// and its bytes missing, so close the connection then. Nothing tells the handler when
+    /// the output drains, so stream at the pace of what arrives (an echo, a proxy, a peer
+    /// that acknowledges), not from a loop. No other data message may go to `id` until the
+    /// last fragment: it is refused (a send as [`SendError::Invalid`]). Only for connections
+    /// of this loop (another loop's id: [`SendError::NotOpen`]).
+    pub fn send_fragment(
+        &mut self,
+        id: ConnId,
+        kind: MessageKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        self.conns.deliver(id, false, |driver| {
+            driver.send_fragment(kind, payload, fin, SendOptions::default())
         })
     }
 
