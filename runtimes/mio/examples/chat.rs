@@ -6,12 +6,18 @@
 //! cargo run -p ropeway-mio --example chat
 //! # in other terminals, any WebSocket client, e.g.
 //! websocat 'ws://127.0.0.1:9002/chat?alice'
+//! cargo run -p ropeway-mio --example chat -- --self-test   # two blocking clients, here
 //! ```
 
 use std::io::BufRead;
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use ropeway_mio::server::{Closed, Config, ConnId, Context, Decision, Handler, Incoming, Server};
-use ropeway_mio::{Bytes, Message, MessageKind, PreparedMessage};
+use ropeway_mio::client::{self, ClientRequest, Options, WebSocket};
+use ropeway_mio::server::{
+    Closed, Config, ConnId, Context, Decision, Handle, Handler, Incoming, Server,
+};
+use ropeway_mio::{Bytes, Error, Message, MessageKind, PreparedMessage};
 
 /// The room everyone joins.
 const ROOM: &str = "lobby";
@@ -59,13 +65,26 @@ impl Handler for Chat {
     }
 }
 
-fn main() -> std::io::Result<()> {
-    let server = Server::bind("127.0.0.1:9002", Config::default())?;
-    println!(
-        "chat on ws://{}/chat?NAME; type to announce",
-        server.local_addr()?
-    );
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let self_test = std::env::args().any(|a| a == "--self-test");
+    let server = Server::bind(
+        if self_test {
+            "127.0.0.1:0"
+        } else {
+            "127.0.0.1:9002"
+        },
+        Config::default(),
+    )?;
+    let addr = server.local_addr()?;
     let handle = server.handle();
+    if self_test {
+        let running = server.spawn(Chat)?;
+        self_test_against(addr, &handle)?;
+        running.stop()?;
+        println!("chat self-test: ok");
+        return Ok(());
+    }
+    println!("chat on ws://{addr}/chat?NAME; type to announce");
     std::thread::spawn(move || {
         for text in std::io::stdin().lock().lines().map_while(Result::ok) {
             // The loop's queue is bounded: a full one says so instead of growing.
@@ -74,5 +93,39 @@ fn main() -> std::io::Result<()> {
             }
         }
     });
-    server.run(Chat)
+    Ok(server.run(Chat)?)
+}
+
+/// Two blocking clients join; what one says, both hear, and so is what the server
+/// announces from another thread; a leaving one is announced.
+fn self_test_against(addr: SocketAddr, handle: &Handle) -> Result<(), Error> {
+    // A read timeout: a self-test that goes wrong fails instead of waiting forever.
+    let join = |name: &str| {
+        let request = ClientRequest::from_url(&format!("ws://{addr}/chat?{name}"))?;
+        let options = Options::default().read_timeout(Some(Duration::from_secs(10)));
+        client::connect_with(request, &Default::default(), options)
+    };
+    let (mut alice, _) = join("alice")?;
+    hear(&mut alice, "* alice joined")?;
+    let (mut bob, _) = join("bob")?;
+    hear(&mut bob, "* bob joined")?;
+    hear(&mut alice, "* bob joined")?;
+    alice.send(Message::text("hello, bob"))?;
+    hear(&mut alice, "alice: hello, bob")?;
+    hear(&mut bob, "alice: hello, bob")?;
+    handle
+        .broadcast_to(ROOM, &line("server: welcome".to_owned()))
+        .expect("the loop's queue has room");
+    hear(&mut alice, "server: welcome")?;
+    hear(&mut bob, "server: welcome")?;
+    bob.close(None)?;
+    hear(&mut alice, "* bob left")?;
+    alice.close(None)
+}
+
+/// The next message `ws` receives is the text `expected`.
+fn hear(ws: &mut WebSocket, expected: &str) -> Result<(), Error> {
+    let heard = ws.recv().ok_or(Error::Closed)??;
+    assert_eq!(heard.as_text(), Some(expected));
+    Ok(())
 }
