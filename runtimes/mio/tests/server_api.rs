@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use ropeway_core::deflate::{DeflateClient, DeflateConfig, DeflateServer};
 use ropeway_mio::Message;
 use ropeway_mio::client::{self, ClientConfig, ClientRequest};
-use ropeway_mio::server::{Closed, Config, ConnId, Context, Decision, Handler, Incoming};
+use ropeway_mio::server::{
+    Closed, Config, ConnId, Context, Decision, Delivery, Handler, Incoming, PieceRef,
+};
 use server_support::TestServer;
 
 /// What the handler saw, one line per callback.
@@ -130,4 +132,60 @@ fn the_handler_sees_nothing_agreed_when_nothing_was_offered() {
     let (answer, lines) = exchange(server, &seen, request, &ClientConfig::default());
     assert_eq!(answer, "None []");
     assert_eq!(lines, ["open None []", "message None []", "close None []"]);
+}
+
+/// Echoes each piece as it arrives as a fragment of one answer; records what a whole
+/// message sent in the middle of that answer gets.
+#[derive(Clone, Default)]
+struct FragmentEcho {
+    mid_message_send: Arc<Mutex<Vec<String>>>,
+}
+
+impl Handler for FragmentEcho {
+    type Conn = ();
+
+    fn on_request(&mut self, _: &Incoming<'_>) -> Decision<()> {
+        Decision::accept(())
+    }
+
+    fn on_piece(&mut self, cx: &mut Context<'_>, id: ConnId, _: &mut (), piece: PieceRef<'_>) {
+        cx.send_fragment(id, piece.kind, piece.data, piece.end)
+            .expect("a fragment queued");
+        if !piece.end {
+            let refused = cx.send(id, Message::text("not now"));
+            self.mid_message_send
+                .lock()
+                .unwrap()
+                .push(format!("{refused:?}"));
+        }
+    }
+
+    fn on_message(&mut self, _: &mut Context<'_>, _: ConnId, _: &mut (), _: Message) {}
+}
+
+/// A 300 KB message streams through the loop in pieces of at most 4 KiB, each sent straight
+/// back as a fragment: the client gets one message with the same bytes. A whole message
+/// sent while the answer is unfinished is refused as invalid, and the answer stays intact.
+#[test]
+fn send_fragment_streams_a_message_back_piece_by_piece() {
+    let handler = FragmentEcho::default();
+    let refused = handler.mid_message_send.clone();
+    let config = Config {
+        delivery: Delivery::Pieces(4096),
+        ..Config::default()
+    };
+    let server = TestServer::start(config, handler);
+    let (mut ws, _) = client::connect(&server.url("/")).expect("connect");
+    let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    ws.send(Message::binary(payload.clone())).expect("send");
+    let echoed = ws.recv().expect("the answer").expect("ok");
+    assert_eq!(echoed, Message::binary(payload));
+    ws.close(None).expect("close");
+    server.stop().expect("the loop ended cleanly");
+    let refused = refused.lock().unwrap();
+    assert!(refused.len() >= 300_000 / 4096, "{}", refused.len());
+    assert!(
+        refused.iter().all(|r| r.starts_with("Err(Invalid(")),
+        "{refused:?}"
+    );
 }
