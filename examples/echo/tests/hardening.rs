@@ -2,7 +2,7 @@
 //! (item 2) and strict answers on the page (item 5), on both runtimes.
 //!
 //! Each case starts the real `ropeway-echo` binary on a free port of 127.0.0.1 (`--runtime
-//! tokio` or `--runtime smol`). Linux only (`/proc`, `sh -c 'ulimit -n'`); loopback only;
+//! tokio`, `smol` or `mio`). Linux only (`/proc`, `sh -c 'ulimit -n'`); loopback only;
 //! each case is bounded in connections and time.
 
 #![cfg(target_os = "linux")]
@@ -14,7 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The runtimes whose accept loop the sample owns (mio's loop is the library's, tested in
+/// runtimes/mio/tests/server_accept.rs).
 const RUNTIMES: [&str; 2] = ["tokio", "smol"];
+/// Every runtime the sample serves its page on.
+const PAGE_RUNTIMES: [&str; 3] = ["tokio", "smol", "mio"];
 
 /// The descriptor limit the server runs with in the exhaustion case: a few for stdio, the
 /// runtime's epoll and wake-up descriptors and the listener, the rest for connections.
@@ -271,7 +275,7 @@ fn out_of_descriptors_the_accept_loop_pauses_logs_once_and_recovers() {
 
 #[test]
 fn the_page_answers_head_without_a_body_and_405_to_other_methods() {
-    for runtime in RUNTIMES {
+    for runtime in PAGE_RUNTIMES {
         let server = Server::start(runtime, None);
         let get = server.request("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
         let (get_head, page) = head_and_body(&get);
