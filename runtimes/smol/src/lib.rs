@@ -3,8 +3,9 @@
 //!
 //! A thin binding: the core's [`ropeway_core::driver::Driver`] decides every step of a
 //! connection (and [`ropeway_core::handshake::ServerHandshake`] every step of the opening
-//! handshake); this crate carries the steps out with futures-io transports, an
-//! `async_io::Timer` and, for [`WebSocket::split`], a task on smol's global executor.
+//! handshake), and ropeway-async carries the steps out, written once for every async
+//! runtime; this crate maps them onto futures-io transports, an `async_io::Timer` and smol's
+//! global executor ([`Smol`]), and opens TCP and TLS for the client.
 //!
 //! ```no_run
 //! use ropeway_smol::{Message, server};
@@ -44,13 +45,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
+mod runtime;
 pub mod server;
-mod split;
 pub mod tls;
-mod websocket;
 
 pub use client::{ClientConfig, connect, connect_with};
 pub use http;
+pub use ropeway_async::{ReadHalf, WriteHalf};
 pub use ropeway_common::TrySendError;
 pub use ropeway_core::driver::{Piece, TlsError, TlsErrorKind};
 pub use ropeway_core::extension::ExtensionOffer;
@@ -59,10 +60,21 @@ pub use ropeway_core::{
     CloseCode, CloseFrame, Config, ConnectionError, Error, HandshakeError, Limits, Message,
     MessageKind, PreparedMessage, SendOptions, ServerConfig, Utf8Bytes,
 };
+pub use runtime::Smol;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
 pub use server::{Incoming, accept};
-pub use split::{ReadHalf, SplitTask, WriteHalf};
 pub use tls::MaybeTlsStream;
-pub use websocket::WebSocket;
+
+/// A WebSocket connection over any futures-io transport (`async_net::TcpStream`, a TLS
+/// stream, an `Async<UnixStream>`, an in-memory pipe): ropeway-async's
+/// [`WebSocket`](ropeway_async::WebSocket) on [`Smol`]. Its methods and their examples are
+/// documented there.
+pub type WebSocket<S> = ropeway_async::WebSocket<S, Smol>;
+
+/// The task that drives a split connection, from
+/// [`WebSocket::split_task`](ropeway_async::WebSocket::split_task), to spawn on an executor
+/// of your own (`executor.spawn(task).detach()`); [`WebSocket::split`](ropeway_async::WebSocket::split)
+/// spawns it on smol's global executor.
+pub type SplitTask<S> = ropeway_async::SplitTask<S, Smol>;

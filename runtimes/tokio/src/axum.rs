@@ -66,8 +66,8 @@ use hyper::upgrade::OnUpgrade;
 use ropeway_core::handshake::{Accept, HandshakeError, UpgradeRequest, accept_request, reject};
 use ropeway_core::{Error, ServerConfig};
 
+use crate::WebSocket;
 use crate::hyper::UpgradedIo;
-use crate::websocket::WebSocket;
 
 /// Extracts a WebSocket request, HTTP/1.1 upgrade or HTTP/2 extended CONNECT, validated as
 /// the core validates every WebSocket request. Choose the answer (subprotocol, settings,

@@ -1,19 +1,17 @@
 //! The client side: connect to a `ws://` or `wss://` URL, or run the handshake over a
-//! transport the application opened itself. The request and its checks are the core's
-//! [`ClientHandshake`]; this file connects, writes, reads and times it out.
+//! transport the application opened itself. The handshake is ropeway-async's, the request
+//! and its checks the core's; tokio only opens the transport (`runtime.rs`).
 
-use bytes::BytesMut;
 use http::Response;
-use ropeway_common::os_seeded_entropy;
 use ropeway_core::Error;
-use ropeway_core::handshake::{ClientHandshake, ClientRequest};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use ropeway_core::handshake::ClientRequest;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use ropeway_common::ClientConfig;
 
+use crate::WebSocket;
+use crate::runtime::Tokio;
 use crate::tls::MaybeTlsStream;
-use crate::websocket::WebSocket;
 
 /// Connects to `url` (`ws://…` or `wss://…`) with the default settings. Returns the
 /// connection and the server's 101 response.
@@ -26,19 +24,7 @@ pub async fn connect_with(
     request: ClientRequest,
     config: &ClientConfig,
 ) -> Result<(WebSocket<MaybeTlsStream>, Response<()>), Error> {
-    let open = async {
-        let tcp = TcpStream::connect((request.host(), request.port())).await?;
-        tcp.set_nodelay(config.nodelay)?;
-        if request.is_secure() {
-            crate::tls::connect(tcp, request.host(), config).await
-        } else {
-            Ok(MaybeTlsStream::Plain(tcp))
-        }
-    };
-    let stream = Box::pin(tokio::time::timeout(config.connect_timeout, open))
-        .await
-        .map_err(|_| Error::ConnectTimeout)??;
-    handshake(stream, &request, config).await
+    ropeway_async::client::connect_with::<Tokio>(request, config).await
 }
 
 /// Runs the client handshake over a transport the application opened itself.
@@ -74,40 +60,5 @@ pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     request: &ClientRequest,
     config: &ClientConfig,
 ) -> Result<(WebSocket<S>, Response<()>), Error> {
-    // The handshake's state is large and short-lived; boxed, it stays out of the caller's
-    // future, which lives as long as the connection.
-    Box::pin(handshake_unboxed(io, request, config)).await
-}
-
-async fn handshake_unboxed<S: AsyncRead + AsyncWrite + Unpin>(
-    mut io: S,
-    request: &ClientRequest,
-    config: &ClientConfig,
-) -> Result<(WebSocket<S>, Response<()>), Error> {
-    let mut entropy = os_seeded_entropy()?;
-    let exchange = async {
-        let mut out = BytesMut::new();
-        let limits = &config.core.limits;
-        let extensions = config.extensions.clone();
-        let mut handshake =
-            ClientHandshake::new(request, extensions, &mut entropy, limits, &mut out);
-        io.write_all(&out).await?;
-        io.flush().await?;
-        let mut buf = BytesMut::with_capacity(1024);
-        loop {
-            if let Some(accepted) = handshake.recv(&mut buf)? {
-                return Ok::<_, Error>((accepted, buf));
-            }
-            if io.read_buf(&mut buf).await? == 0 {
-                return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
-            }
-        }
-    };
-    let (accepted, buffered) = tokio::time::timeout(config.handshake_timeout, exchange)
-        .await
-        .map_err(|_| Error::HandshakeTimeout)??;
-    let now = tokio::time::Instant::now().into_std();
-    let (conn, response) = accepted.into_connection(&config.core, Box::new(entropy), now);
-    let ws = WebSocket::from_parts(io, conn, buffered, config.read_buffer_size);
-    Ok((ws, response))
+    ropeway_async::client::handshake::<Tokio, S>(io, request, config).await
 }

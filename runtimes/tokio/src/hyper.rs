@@ -40,7 +40,7 @@ use hyper_util::rt::TokioIo;
 use ropeway_core::handshake::{Accept, Accepted, UpgradeRequest, accept_request, clone_head};
 use ropeway_core::{Error, ServerConfig};
 
-use crate::websocket::WebSocket;
+use crate::WebSocket;
 
 /// The transport of an upgraded hyper connection: the TCP/TLS connection after an HTTP/1.1
 /// upgrade, or one HTTP/2 stream after an extended CONNECT.

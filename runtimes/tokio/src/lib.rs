@@ -2,7 +2,9 @@
 //!
 //! A thin binding: the core's [`ropeway_core::driver::Driver`] decides every step of a
 //! connection (and [`ropeway_core::handshake::ServerHandshake`] every step of the opening
-//! handshake); this crate carries the steps out with tokio's sockets, timer and tasks.
+//! handshake), and ropeway-async carries the steps out, written once for every async
+//! runtime; this crate maps them onto tokio's sockets, timer and tasks ([`Tokio`]), opens
+//! TCP and TLS for the client, and adds hyper, HTTP/2 and axum.
 //!
 //! ```no_run
 //! use ropeway_tokio::{Message, server};
@@ -46,13 +48,13 @@ pub mod h2;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
+mod runtime;
 pub mod server;
-mod split;
 pub mod tls;
-mod websocket;
 
 pub use client::{ClientConfig, connect, connect_with};
 pub use http;
+pub use ropeway_async::{ReadHalf, WriteHalf};
 pub use ropeway_common::TrySendError;
 pub use ropeway_core::driver::{Piece, TlsError, TlsErrorKind};
 pub use ropeway_core::extension::ExtensionOffer;
@@ -61,10 +63,19 @@ pub use ropeway_core::{
     CloseCode, CloseFrame, Config, ConnectionError, Error, HandshakeError, Limits, Message,
     MessageKind, PreparedMessage, SendOptions, ServerConfig, Utf8Bytes,
 };
+pub use runtime::Tokio;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
 pub use server::{Incoming, accept};
-pub use split::{ReadHalf, WriteHalf};
 pub use tls::MaybeTlsStream;
-pub use websocket::WebSocket;
+
+/// A WebSocket connection over any tokio transport (`TcpStream`, a TLS stream, a hyper
+/// upgrade, an in-memory duplex): ropeway-async's [`WebSocket`](ropeway_async::WebSocket)
+/// on [`Tokio`]. Its methods and their examples are documented there.
+pub type WebSocket<S> = ropeway_async::WebSocket<S, Tokio>;
+
+/// The task that drives a split connection, from
+/// [`WebSocket::split_task`](ropeway_async::WebSocket::split_task), for an executor of your
+/// own; [`WebSocket::split`](ropeway_async::WebSocket::split) spawns it with `tokio::spawn`.
+pub type SplitTask<S> = ropeway_async::SplitTask<S, Tokio>;

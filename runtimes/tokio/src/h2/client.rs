@@ -22,8 +22,8 @@ use tokio::net::TcpStream;
 use super::server::{frame_size, window};
 use super::stream::H2Stream;
 use super::transport::Transport;
+use crate::WebSocket;
 use crate::tls::MaybeTlsStream;
-use crate::websocket::WebSocket;
 
 /// How [`H2Client::connect`] and [`connect`] use HTTP/2. Every limit has a safe default.
 #[derive(Clone, Debug)]

@@ -3,20 +3,20 @@
 //! queue). Senders wait while the queued output is over its limit, so the channel and the
 //! core's output together bound the memory a slow peer can hold.
 
-use std::future::{Future, poll_fn};
+use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
+use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use ropeway_common::{Inbound, Outbound, ReadState, Step, TrySendError};
 use ropeway_core::driver::Piece;
 use ropeway_core::{Bytes, CloseFrame, Error, Message, MessageKind, SendOptions};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
-use tokio_util::sync::PollSender;
 
+use crate::runtime::Io;
 use crate::websocket::WebSocket;
 
 /// Messages received but not yet taken by the read half: the driver stops reading from the
@@ -32,6 +32,9 @@ pub struct ReadHalf {
     /// Tells the driving task to hand out pieces (`recv_piece`) rather than messages.
     pieces: Arc<AtomicBool>,
     state: ReadState,
+    /// Dropped with the read half, which the driving task notices even while it waits on
+    /// the transport.
+    _alive: oneshot::Receiver<Infallible>,
 }
 
 impl ReadHalf {
@@ -92,7 +95,7 @@ impl ReadHalf {
             return Poll::Ready(Some(message));
         }
         loop {
-            let Some(item) = ready!(self.rx.poll_recv(cx)) else {
+            let Some(item) = ready!(Pin::new(&mut self.rx).poll_next(cx)) else {
                 return Poll::Ready(None);
             };
             if let Step::Ready(message) = self.state.message(item) {
@@ -111,7 +114,7 @@ impl ReadHalf {
             if let Some(piece) = self.state.take_rest(buf) {
                 return Poll::Ready(Some(Ok(piece)));
             }
-            let Some(item) = ready!(self.rx.poll_recv(cx)) else {
+            let Some(item) = ready!(Pin::new(&mut self.rx).poll_next(cx)) else {
                 return Poll::Ready(None);
             };
             if let Step::Ready(piece) = self.state.piece(item) {
@@ -133,7 +136,7 @@ impl Stream for ReadHalf {
 /// reference stack's "background service writes to the socket" pattern).
 #[derive(Clone, Debug)]
 pub struct WriteHalf {
-    tx: mpsc::Sender<Outbound>,
+    tx: async_channel::Sender<Outbound>,
 }
 
 impl WriteHalf {
@@ -184,7 +187,7 @@ impl WriteHalf {
     /// match writer.try_send(Message::text("tick")) {
     ///     Ok(()) => {}
     ///     Err(TrySendError::Full(_message)) => { /* drop it, or drop the subscriber */ }
-    ///     Err(other) => eprintln!("not sent: {other}"), // closed, or an invalid message
+    ///     Err(e) => return Err(ropeway_tokio::Error::Closed).inspect_err(|_| drop(e)),
     /// }
     /// assert_eq!(reader.recv().await.expect("echo")?.as_text(), Some("tick"));
     /// # Ok(()) }
@@ -196,8 +199,8 @@ impl WriteHalf {
         self.tx
             .try_send(Outbound::Message(message, SendOptions::default()))
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(item) => TrySendError::Full(item.into_message()),
-                mpsc::error::TrySendError::Closed(item) => {
+                async_channel::TrySendError::Full(item) => TrySendError::Full(item.into_message()),
+                async_channel::TrySendError::Closed(item) => {
                     TrySendError::Closed(item.into_message())
                 }
             })
@@ -287,19 +290,20 @@ impl WriteHalf {
     }
 }
 
-pub(crate) fn split<S>(ws: WebSocket<S>) -> (ReadHalf, WriteHalf)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
-    let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
-    let watched = inbound_tx.clone();
+pub(crate) fn split_task<S, R: Io<S>>(
+    ws: WebSocket<S, R>,
+) -> (ReadHalf, WriteHalf, SplitTask<S, R>) {
+    // A bounded futures channel holds `buffer` plus one message per sender; the task is the
+    // only sender.
+    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE - 1);
+    let (outbound_tx, outbound_rx) = async_channel::bounded(OUTBOUND_QUEUE);
+    let (alive_tx, alive_rx) = oneshot::channel();
     let pieces = Arc::new(AtomicBool::new(false));
-    let task = Task {
+    let task = SplitTask {
         ws,
-        inbound: PollSender::new(inbound_tx),
-        reader_dropped: Box::pin(async move { watched.closed().await }),
-        outbound: outbound_rx,
+        inbound: inbound_tx,
+        reader_dropped: alive_tx,
+        outbound: Box::pin(outbound_rx),
         pieces: pieces.clone(),
         piece_mode: false,
         piece_mid: false,
@@ -307,44 +311,62 @@ where
         writers_gone: false,
         abandoned: false,
     };
-    tokio::spawn(async move {
-        let mut task = task;
-        poll_fn(|cx| task.poll(cx)).await;
-    });
     let reader = ReadHalf {
         rx: inbound_rx,
+        _alive: alive_rx,
         pieces,
         state: ReadState::default(),
     };
-    (reader, WriteHalf { tx: outbound_tx })
+    (reader, WriteHalf { tx: outbound_tx }, task)
 }
 
 /// The task that drives a split connection: moves messages between the halves' channels
-/// and the driver, which decides everything else.
-struct Task<S> {
-    ws: WebSocket<S>,
-    inbound: PollSender<Result<Inbound, Error>>,
+/// and the driver, which decides everything else. [`WebSocket::split`] spawns it on the
+/// runtime; [`WebSocket::split_task`] hands it over to be spawned on any executor.
+/// It completes when the connection has ended.
+#[must_use = "nothing moves on a split connection until its task runs"]
+pub struct SplitTask<S, R: Io<S>> {
+    ws: WebSocket<S, R>,
+    inbound: mpsc::Sender<Result<Inbound, Error>>,
     /// Set by the read half: hand out pieces rather than messages.
     pieces: Arc<AtomicBool>,
     /// Handing out pieces (switched only between messages).
     piece_mode: bool,
     /// In piece mode: the last piece did not end its message.
     piece_mid: bool,
-    /// Ready once the read half is dropped. `inbound` alone cannot tell: while it holds a
-    /// reserved slot it reports ready even after the receiver is gone, and dropping the
+    /// Canceled once the read half is dropped. `inbound` alone cannot tell: dropping the
     /// receiver does not wake a task that waits on the socket.
-    reader_dropped: Pin<Box<dyn Future<Output = ()> + Send>>,
-    outbound: mpsc::Receiver<Outbound>,
+    reader_dropped: oneshot::Sender<Infallible>,
+    /// Pinned: an async-channel receiver is not `Unpin`.
+    outbound: Pin<Box<async_channel::Receiver<Outbound>>>,
     reader_gone: bool,
     writers_gone: bool,
     abandoned: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
+impl<S, R: Io<S>> std::fmt::Debug for SplitTask<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SplitTask")
+            .field("ws", &self.ws)
+            .field("reader_gone", &self.reader_gone)
+            .field("writers_gone", &self.writers_gone)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Unpin, R: Io<S>> Future for SplitTask<S, R> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.get_mut().poll_task(cx)
+    }
+}
+
+impl<S: Unpin, R: Io<S>> SplitTask<S, R> {
     /// Ready when the connection has ended.
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll_task(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            if !self.reader_gone && self.reader_dropped.as_mut().poll(cx).is_ready() {
+            if !self.reader_gone && self.reader_dropped.poll_canceled(cx).is_ready() {
                 self.reader_gone = true;
             }
             let took = self.take_outbound(cx);
@@ -353,7 +375,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                 self.ws.abandon();
             }
             if !self.reader_gone {
-                match self.inbound.poll_reserve(cx) {
+                match self.inbound.poll_ready(cx) {
                     Poll::Ready(Ok(())) => self.ws.set_app_behind(false),
                     Poll::Ready(Err(_)) => self.reader_gone = true,
                     // The reader is behind: the driver stops reading from the peer until it
@@ -369,13 +391,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
                         self.outbound.close();
                     }
                     if !self.reader_gone {
-                        let _ = self.inbound.send_item(item);
+                        let _ = self.inbound.start_send(item);
                     }
                 }
                 Poll::Ready(None) => {
                     // Refuse sends before the read half can see the end: once the end is
                     // reported on either half, every send reports it.
                     self.outbound.close();
+                    self.inbound.close_channel();
                     return Poll::Ready(());
                 }
                 Poll::Pending if !took => return Poll::Pending,
@@ -412,7 +435,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Task<S> {
     fn take_outbound(&mut self, cx: &mut Context<'_>) -> bool {
         let mut took = false;
         while !self.writers_gone && matches!(self.ws.poll_ready_to_send(cx), Poll::Ready(Ok(()))) {
-            match self.outbound.poll_recv(cx) {
+            match self.outbound.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     if let Err(e) = self.ws.queue_outbound(item) {
                         tracing::debug!("dropped a message the connection refused: {e}");

@@ -1,28 +1,27 @@
-//! `WebSocket`: one connection over a tokio transport. The core's [`Driver`] decides every
-//! step; this file only carries the steps out with tokio's I/O and timer. All state lives in
-//! the driver, never in a future, so dropping a `recv` or `send` future (e.g. in
-//! `tokio::select!`) loses nothing.
+//! `WebSocket`: one connection over a runtime's transport, and its public API. The core's
+//! [`Driver`] decides every step; `drive.rs` carries the steps out through the runtime's
+//! [`Io`]. All state lives in the driver, never in a future, so dropping a `recv` or `send`
+//! future (e.g. in a `select!`) loses nothing.
 
 use std::future::poll_fn;
-use std::io::IoSlice;
-use std::mem::{ManuallyDrop, MaybeUninit};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
-use ropeway_core::driver::{Driver, Goal, Next, Piece, READ_SCRATCH, ReadInto};
+use ropeway_core::driver::{Driver, Goal, Next, Piece};
 use ropeway_core::{CloseFrame, Connection, Error, Message, MessageKind};
 use ropeway_core::{PreparedMessage, SendOptions, State};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Sleep;
 
-/// Buffers handed to one vectored write.
-const WRITE_SLICES: usize = 16;
+use crate::drive::Wakeup;
+use crate::runtime::Io;
 
-/// A WebSocket connection over any tokio transport (`TcpStream`, a TLS stream, a hyper
-/// upgrade, an in-memory duplex).
+/// A WebSocket connection over a transport `S` of the runtime `R` (a TCP or TLS stream, a
+/// hyper upgrade, an in-memory pipe). Applications name it through their binding:
+/// `ropeway_tokio::WebSocket<S>` and `ropeway_smol::WebSocket<S>` are this type with the
+/// runtime filled in.
 ///
 /// Receive with [`WebSocket::recv`] (or as a [`Stream`]), send with [`WebSocket::send`] (or
 /// as a [`Sink`]). To send from other tasks, [`WebSocket::split`] it.
@@ -57,14 +56,15 @@ const WRITE_SLICES: usize = 16;
 /// }
 /// # Ok(()) }
 /// ```
-pub struct WebSocket<S> {
-    io: S,
-    driver: Driver,
+pub struct WebSocket<S, R: Io<S>> {
+    pub(crate) io: S,
+    pub(crate) driver: Driver,
     /// The one timer; boxed and kept only while a deadline is armed.
-    sleep: Option<Pin<Box<Sleep>>>,
+    pub(crate) wakeup: Option<Box<Wakeup<R>>>,
+    _runtime: PhantomData<fn() -> R>,
 }
 
-impl<S> std::fmt::Debug for WebSocket<S> {
+impl<S, R: Io<S>> std::fmt::Debug for WebSocket<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocket")
             .field("driver", &self.driver)
@@ -72,7 +72,7 @@ impl<S> std::fmt::Debug for WebSocket<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     /// Wraps a transport on which the opening handshake is done. `buffered` holds bytes read
     /// past the handshake (the first frames), which are decoded first.
     pub fn from_parts(
@@ -84,7 +84,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         WebSocket {
             io,
             driver: Driver::new(conn, buffered, read_buffer_size),
-            sleep: None,
+            wakeup: None,
+            _runtime: PhantomData,
         }
     }
 
@@ -430,8 +431,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Splits the connection into a receiving half and a cloneable sending half that other
-    /// tasks can use. A task spawned on the current tokio runtime then drives the connection,
-    /// so pings are answered and keep-alive runs whichever half is in use.
+    /// tasks can use. A task spawned on the runtime (`tokio::spawn` on the current tokio
+    /// runtime, smol's global executor) then drives the connection, so pings are answered and
+    /// keep-alive runs whichever half is in use. To drive it on an executor of your own, use
+    /// [`WebSocket::split_task`].
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -466,7 +469,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     where
         S: Send + 'static,
     {
-        crate::split::split(self)
+        let (reader, writer, task) = self.split_task();
+        R::spawn(task);
+        (reader, writer)
+    }
+
+    /// Like [`WebSocket::split`], but returns the task that drives the connection instead
+    /// of spawning it: spawn it on any executor. Nothing moves on the connection until it
+    /// runs; it completes when the connection has ended.
+    pub fn split_task(
+        self,
+    ) -> (
+        crate::split::ReadHalf,
+        crate::split::WriteHalf,
+        crate::split::SplitTask<S, R>,
+    ) {
+        crate::split::split_task(self)
     }
 
     /// Queues a message without writing it.
@@ -559,132 +577,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
         }
     }
-
-    /// Carries out the driver's steps towards `goal` until it is reached (a message, an
-    /// event, ready, ended) or everything waits.
-    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Next> {
-        self.driver.handle_wakeup();
-        loop {
-            // The I/O steps own nothing: dropping them needs no call.
-            let next = ManuallyDrop::new(self.driver.poll(goal));
-            match &*next {
-                Next::Wait { .. } => return Poll::Pending,
-                Next::Write => self.write(cx),
-                Next::Flush => self.flush(cx),
-                Next::Read => {
-                    if self.read(cx) {
-                        // Blocked, and nothing else to do: the driver would say Wait.
-                        return Poll::Pending;
-                    }
-                }
-                &Next::Timer(deadline) => self.poll_timer(cx, deadline),
-                Next::Shutdown { .. } => match Pin::new(&mut self.io).poll_shutdown(cx) {
-                    Poll::Ready(_) => {
-                        self.sleep = None;
-                        self.driver.handle_shutdown();
-                    }
-                    Poll::Pending => self.driver.handle_write_blocked(now()),
-                },
-                _ => return Poll::Ready(ManuallyDrop::into_inner(next)),
-            }
-        }
-    }
-
-    /// One write of the queued output; several frames go out at once.
-    fn write(&mut self, cx: &mut Context<'_>) {
-        let clock = now;
-        let io = Pin::new(&mut self.io);
-        let written = if io.is_write_vectored() && !self.driver.transmit_is_contiguous() {
-            // Headers and payloads queued by reference go out in one write.
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let count = self.driver.poll_transmit_vectored(clock, &mut slices);
-            match count {
-                // One buffer: a plain write is cheaper in the kernel.
-                1 => io.poll_write(cx, &slices[0]),
-                _ => io.poll_write_vectored(cx, &slices[..count]),
-            }
-        } else {
-            io.poll_write(cx, self.driver.poll_transmit_with(clock))
-        };
-        match written {
-            Poll::Ready(Ok(n)) => {
-                if self.driver.handle_written(n) {
-                    self.flush(cx);
-                }
-            }
-            Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
-            Poll::Pending => self.driver.handle_write_blocked(now()),
-        }
-    }
-
-    fn flush(&mut self, cx: &mut Context<'_>) {
-        match Pin::new(&mut self.io).poll_flush(cx) {
-            Poll::Ready(Ok(())) => self.driver.handle_flushed(),
-            Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
-            Poll::Pending => self.driver.handle_write_blocked(now()),
-        }
-    }
-
-    /// One read, where the driver says: into the stack while nothing is buffered (an idle
-    /// connection holds no buffer), else into the driver's buffer.
-    /// Returns whether it was blocked with nothing else to do (wait now).
-    fn read(&mut self, cx: &mut Context<'_>) -> bool {
-        let io = Pin::new(&mut self.io);
-        let result = match self.driver.read_into() {
-            ReadInto::Scratch => {
-                let mut scratch = [MaybeUninit::<u8>::uninit(); READ_SCRATCH];
-                let mut scratch = ReadBuf::uninit(&mut scratch);
-                match io.poll_read(cx, &mut scratch) {
-                    Poll::Ready(Ok(())) => {
-                        self.driver.handle_read_slice(scratch.filled());
-                        return false;
-                    }
-                    other => other.map_ok(|()| 0),
-                }
-            }
-            ReadInto::Buffer(buf) => tokio_util::io::poll_read_buf(io, cx, buf),
-        };
-        match result {
-            Poll::Ready(Ok(n)) => {
-                self.driver.handle_read(n);
-                false
-            }
-            Poll::Ready(Err(e)) => {
-                self.driver.handle_io_error(e);
-                false
-            }
-            Poll::Pending => self.driver.handle_read_blocked(),
-        }
-    }
-
-    /// Arms the one sleep for `deadline`; fires the core's timers if it has passed.
-    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: std::time::Instant) {
-        let deadline = tokio::time::Instant::from_std(deadline);
-        let sleep = match &mut self.sleep {
-            Some(sleep) => {
-                if sleep.deadline() != deadline {
-                    sleep.as_mut().reset(deadline);
-                }
-                sleep
-            }
-            None => self
-                .sleep
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
-        };
-        if sleep.as_mut().poll(cx).is_ready() {
-            self.driver.handle_timeout(now());
-        } else {
-            self.driver.handle_timer_pending();
-        }
-    }
 }
 
-/// The time, from tokio's clock (which tests can pause and advance).
-fn now() -> std::time::Instant {
-    tokio::time::Instant::now().into_std()
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+impl<S: Unpin, R: Io<S>> Stream for WebSocket<S, R> {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -692,7 +587,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+impl<S: Unpin, R: Io<S>> Sink<Message> for WebSocket<S, R> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
