@@ -33,8 +33,12 @@ pub enum ProtocolError {
     FragmentedControlFrame,
     /// A control frame with a payload over 125 bytes.
     ControlFrameTooLong(u64),
-    /// A payload length in a longer encoding than needed, or with the top bit set.
+    /// A payload length in a longer encoding than needed (RFC 6455 §5.2), such as a control
+    /// frame's length of at most 125 in the 16-bit form.
     NonMinimalLength,
+    /// A 64-bit payload length with its most significant bit set, which RFC 6455 §5.2
+    /// requires to be 0.
+    LengthMsbSet,
     /// A client sent an unmasked frame.
     UnmaskedFrame,
     /// A server sent a masked frame.
@@ -126,6 +130,9 @@ impl fmt::Display for ProtocolError {
                 write!(f, "control frame payload of {len} bytes (at most 125)")
             }
             ProtocolError::NonMinimalLength => f.write_str("payload length not minimally encoded"),
+            ProtocolError::LengthMsbSet => {
+                f.write_str("most significant bit of the 64-bit payload length is set")
+            }
             ProtocolError::UnmaskedFrame => f.write_str("unmasked frame from a client"),
             ProtocolError::MaskedFrame => f.write_str("masked frame from a server"),
             ProtocolError::UnexpectedContinuation => {
