@@ -47,8 +47,11 @@ pub enum ProtocolError {
     UnexpectedContinuation,
     /// A new text or binary frame while a fragmented message was unfinished.
     ExpectedContinuation,
-    /// A text message (or a close reason) that is not valid UTF-8.
+    /// A text message that is not valid UTF-8.
     InvalidUtf8,
+    /// A close frame whose reason is not valid UTF-8 (RFC 6455 §5.5.1, answered with 1007
+    /// like invalid text, but named apart: no text message was involved).
+    InvalidCloseReason,
     /// A close frame with a one-byte payload.
     TruncatedClosePayload,
     /// A close frame with a status code not allowed on the wire.
@@ -102,7 +105,9 @@ impl ProtocolError {
     /// The close code this error is answered with.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
+                CloseCode::INVALID_PAYLOAD
+            }
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::InflateRatio { .. } => CloseCode::MESSAGE_TOO_BIG,
@@ -142,6 +147,7 @@ impl fmt::Display for ProtocolError {
                 f.write_str("new data frame inside an unfinished fragmented message")
             }
             ProtocolError::InvalidUtf8 => f.write_str("invalid UTF-8 in text"),
+            ProtocolError::InvalidCloseReason => f.write_str("close reason is not valid UTF-8"),
             ProtocolError::TruncatedClosePayload => f.write_str("close payload of one byte"),
             ProtocolError::InvalidCloseCode(code) => write!(f, "close code {code} not allowed"),
             ProtocolError::FrameTooLarge { len, max } => {

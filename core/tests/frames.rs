@@ -273,6 +273,20 @@ fn a_short_control_frame_in_a_longer_length_form_is_not_minimally_encoded() {
 }
 
 #[test]
+fn an_invalid_utf8_close_reason_is_named_as_the_close_reason() {
+    for role in ROLES {
+        let (error, close) = failure(role, &frame(role, true, 0, 8, b"\x03\xe8ok \xff"));
+        assert_eq!(close.code, CloseCode::INVALID_PAYLOAD, "{role:?}");
+        assert_eq!(close.reason, "close reason is not valid UTF-8", "{role:?}");
+        assert_eq!(
+            error,
+            Some(ConnectionError::Protocol(ProtocolError::InvalidCloseReason)),
+            "{role:?}"
+        );
+    }
+}
+
+#[test]
 fn continuation_rules() {
     for role in ROLES {
         assert_fails(
@@ -390,7 +404,7 @@ fn close_payload_rules() {
         assert_fails(
             role,
             &frame(role, true, 0, 8, b"\x03\xe8\xff"),
-            ProtocolError::InvalidUtf8,
+            ProtocolError::InvalidCloseReason,
         );
     }
 }

@@ -447,7 +447,7 @@ impl Connection {
                 let frame = parse_close_payload(&payload).map_err(|e| match e {
                     ClosePayloadError::Truncated => ProtocolError::TruncatedClosePayload,
                     ClosePayloadError::InvalidCode(code) => ProtocolError::InvalidCloseCode(code),
-                    ClosePayloadError::InvalidReason => ProtocolError::InvalidUtf8,
+                    ClosePayloadError::InvalidReason => ProtocolError::InvalidCloseReason,
                 })?;
                 if self.state == State::Open {
                     self.encoder.queue_close(frame.as_ref());
