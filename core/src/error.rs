@@ -29,6 +29,9 @@ pub enum ProtocolError {
     /// RSV bits on a control frame that the negotiated extension claims for data frames:
     /// control frames are never compressed or otherwise transformed (RFC 7692 §6.1).
     ControlFrameReservedBits(u8),
+    /// RSV bits the negotiated extension claims, on a continuation frame: they belong on the
+    /// first frame of a message only (RFC 7692 §6.1 for permessage-deflate's RSV1).
+    ContinuationReservedBits(u8),
     /// A control frame with FIN clear: control frames are never fragmented.
     FragmentedControlFrame,
     /// A control frame with a payload over 125 bytes.
@@ -130,6 +133,11 @@ impl fmt::Display for ProtocolError {
                 f,
                 "RSV bits {bits:#05b} on a control frame: control frames are never compressed"
             ),
+            ProtocolError::ContinuationReservedBits(bits) => write!(
+                f,
+                "{} set on a continuation frame: only the first frame of a message carries it",
+                rsv_names(*bits)
+            ),
             ProtocolError::FragmentedControlFrame => f.write_str("fragmented control frame"),
             ProtocolError::ControlFrameTooLong(len) => {
                 write!(f, "control frame payload of {len} bytes (at most 125)")
@@ -166,6 +174,20 @@ impl fmt::Display for ProtocolError {
 }
 
 impl std::error::Error for ProtocolError {}
+
+/// The RSV bits in `bits` (RSV1 in bit 2) by name, as RFC 6455 and RFC 7692 call them.
+fn rsv_names(bits: u8) -> &'static str {
+    match bits & 0b111 {
+        0b100 => "RSV1",
+        0b010 => "RSV2",
+        0b001 => "RSV3",
+        0b110 => "RSV1 and RSV2",
+        0b101 => "RSV1 and RSV3",
+        0b011 => "RSV2 and RSV3",
+        0b111 => "RSV1, RSV2 and RSV3",
+        _ => "no RSV bit",
+    }
+}
 
 /// The application used the API in a way the protocol does not allow. Nothing was queued.
 ///

@@ -278,9 +278,10 @@ impl Connection {
         let message = match (header.opcode, self.decoder.message.as_mut()) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Continuation, Some(message)) => {
-                // Extension bits belong on the first frame of a message only.
+                // Extension bits belong on the first frame of a message only (RFC 7692 §6.1).
+                // Unclaimed bits were refused above, so these are claimed ones, misplaced.
                 if header.rsv != 0 {
-                    return Err(ProtocolError::ReservedBits(header.rsv));
+                    return Err(ProtocolError::ContinuationReservedBits(header.rsv));
                 }
                 message
             }
