@@ -29,12 +29,19 @@ pub enum ProtocolError {
     /// RSV bits on a control frame that the negotiated extension claims for data frames:
     /// control frames are never compressed or otherwise transformed (RFC 7692 §6.1).
     ControlFrameReservedBits(u8),
+    /// RSV bits the negotiated extension claims, on a continuation frame: they belong on the
+    /// first frame of a message only (RFC 7692 §6.1 for permessage-deflate's RSV1).
+    ContinuationReservedBits(u8),
     /// A control frame with FIN clear: control frames are never fragmented.
     FragmentedControlFrame,
     /// A control frame with a payload over 125 bytes.
     ControlFrameTooLong(u64),
-    /// A payload length in a longer encoding than needed, or with the top bit set.
+    /// A payload length in a longer encoding than needed (RFC 6455 §5.2), such as a control
+    /// frame's length of at most 125 in the 16-bit form.
     NonMinimalLength,
+    /// A 64-bit payload length with its most significant bit set, which RFC 6455 §5.2
+    /// requires to be 0.
+    LengthMsbSet,
     /// A client sent an unmasked frame.
     UnmaskedFrame,
     /// A server sent a masked frame.
@@ -43,8 +50,11 @@ pub enum ProtocolError {
     UnexpectedContinuation,
     /// A new text or binary frame while a fragmented message was unfinished.
     ExpectedContinuation,
-    /// A text message (or a close reason) that is not valid UTF-8.
+    /// A text message that is not valid UTF-8.
     InvalidUtf8,
+    /// A close frame whose reason is not valid UTF-8 (RFC 6455 §5.5.1, answered with 1007
+    /// like invalid text, but named apart: no text message was involved).
+    InvalidCloseReason,
     /// A close frame with a one-byte payload.
     TruncatedClosePayload,
     /// A close frame with a status code not allowed on the wire.
@@ -98,7 +108,9 @@ impl ProtocolError {
     /// The close code this error is answered with.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
+                CloseCode::INVALID_PAYLOAD
+            }
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::InflateRatio { .. } => CloseCode::MESSAGE_TOO_BIG,
@@ -121,11 +133,19 @@ impl fmt::Display for ProtocolError {
                 f,
                 "RSV bits {bits:#05b} on a control frame: control frames are never compressed"
             ),
+            ProtocolError::ContinuationReservedBits(bits) => write!(
+                f,
+                "{} set on a continuation frame: only the first frame of a message carries it",
+                rsv_names(*bits)
+            ),
             ProtocolError::FragmentedControlFrame => f.write_str("fragmented control frame"),
             ProtocolError::ControlFrameTooLong(len) => {
                 write!(f, "control frame payload of {len} bytes (at most 125)")
             }
             ProtocolError::NonMinimalLength => f.write_str("payload length not minimally encoded"),
+            ProtocolError::LengthMsbSet => {
+                f.write_str("most significant bit of the 64-bit payload length is set")
+            }
             ProtocolError::UnmaskedFrame => f.write_str("unmasked frame from a client"),
             ProtocolError::MaskedFrame => f.write_str("masked frame from a server"),
             ProtocolError::UnexpectedContinuation => {
@@ -135,6 +155,7 @@ impl fmt::Display for ProtocolError {
                 f.write_str("new data frame inside an unfinished fragmented message")
             }
             ProtocolError::InvalidUtf8 => f.write_str("invalid UTF-8 in text"),
+            ProtocolError::InvalidCloseReason => f.write_str("close reason is not valid UTF-8"),
             ProtocolError::TruncatedClosePayload => f.write_str("close payload of one byte"),
             ProtocolError::InvalidCloseCode(code) => write!(f, "close code {code} not allowed"),
             ProtocolError::FrameTooLarge { len, max } => {
@@ -153,6 +174,20 @@ impl fmt::Display for ProtocolError {
 }
 
 impl std::error::Error for ProtocolError {}
+
+/// The RSV bits in `bits` (RSV1 in bit 2) by name, as RFC 6455 and RFC 7692 call them.
+fn rsv_names(bits: u8) -> &'static str {
+    match bits & 0b111 {
+        0b100 => "RSV1",
+        0b010 => "RSV2",
+        0b001 => "RSV3",
+        0b110 => "RSV1 and RSV2",
+        0b101 => "RSV1 and RSV3",
+        0b011 => "RSV2 and RSV3",
+        0b111 => "RSV1, RSV2 and RSV3",
+        _ => "no RSV bit",
+    }
+}
 
 /// The application used the API in a way the protocol does not allow. Nothing was queued.
 ///

@@ -91,9 +91,10 @@ impl FrameHeader {
     /// Decodes a header from the start of `buf`.
     ///
     /// Returns `Ok(None)` when more bytes are needed, or the header and its length. Checks
-    /// what the header alone can tell, in RFC order: reserved opcode, fragmented or oversized
-    /// control frame, non-minimal length. RSV bits, masking and size limits depend on the
-    /// connection and are checked by the caller.
+    /// what the header alone can tell: reserved opcode, fragmented control frame, the length's
+    /// encoding (minimal, top bit clear: RFC 6455 §5.2), then a control frame's length (at
+    /// most 125: §5.5). RSV bits, masking and size limits depend on the connection and are
+    /// checked by the caller.
     #[inline]
     pub fn decode(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
         let [b0, b1, ..] = *buf else { return Ok(None) };
@@ -102,28 +103,12 @@ impl FrameHeader {
         let opcode = OpCode::from_u8(b0 & 0x0f)?;
         let masked = b1 & 0x80 != 0;
         let len7 = b1 & 0x7f;
-        if opcode.is_control() {
-            if !fin {
-                return Err(ProtocolError::FragmentedControlFrame);
-            }
-            if len7 > 125 {
-                // Report the length the peer claimed, not its 7-bit length code.
-                let claimed = match len7 {
-                    126 => buf
-                        .get(2..4)
-                        .map(|b| u64::from(u16::from_be_bytes([b[0], b[1]]))),
-                    _ => buf.get(2..10).map(|b| {
-                        let mut be = [0u8; 8];
-                        be.copy_from_slice(b);
-                        u64::from_be_bytes(be)
-                    }),
-                };
-                let Some(claimed) = claimed else {
-                    return Ok(None);
-                };
-                return Err(ProtocolError::ControlFrameTooLong(claimed));
-            }
+        if opcode.is_control() && !fin {
+            return Err(ProtocolError::FragmentedControlFrame);
         }
+        // The length's own encoding (§5.2) is checked before what it may be for this opcode
+        // (§5.5), so a 10-byte ping in the 16-bit form is named for its real fault, the
+        // encoding, not called over 125 bytes.
         let (payload_len, mut pos) = match len7 {
             126 => {
                 let Some(bytes) = buf.get(2..4) else {
@@ -142,13 +127,20 @@ impl FrameHeader {
                 let mut be = [0u8; 8];
                 be.copy_from_slice(bytes);
                 let len = u64::from_be_bytes(be);
-                if len <= u64::from(u16::MAX) || len >> 63 != 0 {
+                if len >> 63 != 0 {
+                    return Err(ProtocolError::LengthMsbSet);
+                }
+                if len <= u64::from(u16::MAX) {
                     return Err(ProtocolError::NonMinimalLength);
                 }
                 (len, 10)
             }
             n => (u64::from(n), 2),
         };
+        // After the encoding checks, so the error names the length the peer claimed.
+        if opcode.is_control() && payload_len > MAX_CONTROL_PAYLOAD as u64 {
+            return Err(ProtocolError::ControlFrameTooLong(payload_len));
+        }
         let mask = if masked {
             let Some(bytes) = buf.get(pos..pos + 4) else {
                 return Ok(None);
@@ -296,7 +288,16 @@ mod tests {
         );
         assert_eq!(
             decode(&[0x82, 0x7f, 0x80, 0, 0, 0, 0, 1, 0, 0]),
+            Err(ProtocolError::LengthMsbSet)
+        );
+        // A control frame's length is checked for its encoding before its size.
+        assert_eq!(
+            decode(&[0x89, 0x7e, 0x00, 0x0a]),
             Err(ProtocolError::NonMinimalLength)
+        );
+        assert_eq!(
+            decode(&[0x89, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            Err(ProtocolError::LengthMsbSet)
         );
         let (h, _) = decode(&[0xf2, 0x00]).unwrap().unwrap();
         assert_eq!(h.rsv, 0b111);

@@ -357,10 +357,53 @@ fn rsv1_on_a_continuation_frame_is_a_protocol_error() {
     pair.server.drain();
     assert_eq!(
         pair.server.error,
-        Some(ConnectionError::Protocol(ProtocolError::ReservedBits(
-            0b100
-        )))
+        Some(ConnectionError::Protocol(
+            ProtocolError::ContinuationReservedBits(0b100)
+        ))
     );
+}
+
+#[test]
+fn rsv1_on_a_continuation_frame_is_named_in_the_close_reason() {
+    for role in ROLES {
+        let mut pair = pair(
+            DeflateConfig::default(),
+            DeflateConfig::default(),
+            Config::default(),
+            4,
+        );
+        // A compressed first fragment (text, RSV1, not final, 1 byte), then a final
+        // continuation with RSV1 set: RFC 7692 §6.1 puts RSV1 on a message's first frame only.
+        let bytes: &[u8] = match role {
+            Role::Server => &[0x41, 0x81, 0, 0, 0, 0, 0xf2, 0xc0, 0x81, 0, 0, 0, 0, 0x00],
+            Role::Client => &[0x41, 0x01, 0xf2, 0xc0, 0x01, 0x00],
+        };
+        pair.side(role).input.extend_from_slice(bytes);
+        pair.side(role).drain();
+        assert_eq!(
+            pair.side(role).error,
+            Some(ConnectionError::Protocol(
+                ProtocolError::ContinuationReservedBits(0b100)
+            )),
+            "{role:?}"
+        );
+        pair.flow(role);
+        let close = pair
+            .side(other(role))
+            .take_events()
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Close(frame) => frame,
+                _ => None,
+            })
+            .expect("a close frame with a reason");
+        assert_eq!(close.code, CloseCode::PROTOCOL_ERROR, "{role:?}");
+        assert_eq!(
+            close.reason,
+            "RSV1 set on a continuation frame: only the first frame of a message carries it",
+            "{role:?}"
+        );
+    }
 }
 
 #[test]

@@ -203,6 +203,89 @@ fn non_minimal_lengths_fail() {
     }
 }
 
+/// What `bytes` fail with, and the close frame queued for the peer: its code and the reason
+/// that tells whoever debugs the peer which rule it broke.
+fn failure(role: Role, bytes: &[u8]) -> (Option<ConnectionError>, CloseFrame) {
+    let mut c = conn(role);
+    let (_, error) = feed(&mut c, bytes);
+    let close = queued_close(&mut c).expect("a close frame is queued");
+    (error, close)
+}
+
+/// A frame header as the peer of `role` sends it, with the 7-bit length code `len7`, the
+/// extended length bytes `extended` and (towards a server) a zero mask key.
+fn header_with_length(role: Role, b0: u8, len7: u8, extended: &[u8]) -> Vec<u8> {
+    let mask_bit = if role == Role::Server { 0x80 } else { 0 };
+    let mut bytes = vec![b0, mask_bit | len7];
+    bytes.extend_from_slice(extended);
+    if role == Role::Server {
+        bytes.extend([0; 4]);
+    }
+    bytes
+}
+
+#[test]
+fn a_64_bit_length_with_the_top_bit_set_is_named_as_such() {
+    for role in ROLES {
+        for len in [1u64 << 63, u64::MAX] {
+            let bytes = header_with_length(role, 0x82, 127, &len.to_be_bytes());
+            let (error, close) = failure(role, &bytes);
+            assert_eq!(close.code, CloseCode::PROTOCOL_ERROR, "{role:?} {len}");
+            assert_eq!(
+                close.reason, "most significant bit of the 64-bit payload length is set",
+                "{role:?} {len}"
+            );
+            assert_eq!(
+                error,
+                Some(ConnectionError::Protocol(ProtocolError::LengthMsbSet)),
+                "{role:?} {len}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_short_control_frame_in_a_longer_length_form_is_not_minimally_encoded() {
+    for role in ROLES {
+        // A 10-byte ping in the 16-bit form, a 2-byte close and a 125-byte pong in the
+        // 64-bit form: each payload fits in 125 bytes; its length's encoding is what is wrong.
+        let cases = [
+            (0x89, 126, 10u64.to_be_bytes()[6..].to_vec(), 10),
+            (0x88, 126, 2u64.to_be_bytes()[6..].to_vec(), 2),
+            (0x8a, 127, 125u64.to_be_bytes().to_vec(), 125),
+        ];
+        for (b0, len7, extended, len) in cases {
+            let mut bytes = header_with_length(role, b0, len7, &extended);
+            bytes.extend(vec![0x03; len]);
+            let (error, close) = failure(role, &bytes);
+            assert_eq!(close.code, CloseCode::PROTOCOL_ERROR, "{role:?} {b0:#x}");
+            assert_eq!(
+                close.reason, "payload length not minimally encoded",
+                "{role:?} {b0:#x}"
+            );
+            assert_eq!(
+                error,
+                Some(ConnectionError::Protocol(ProtocolError::NonMinimalLength)),
+                "{role:?} {b0:#x}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_invalid_utf8_close_reason_is_named_as_the_close_reason() {
+    for role in ROLES {
+        let (error, close) = failure(role, &frame(role, true, 0, 8, b"\x03\xe8ok \xff"));
+        assert_eq!(close.code, CloseCode::INVALID_PAYLOAD, "{role:?}");
+        assert_eq!(close.reason, "close reason is not valid UTF-8", "{role:?}");
+        assert_eq!(
+            error,
+            Some(ConnectionError::Protocol(ProtocolError::InvalidCloseReason)),
+            "{role:?}"
+        );
+    }
+}
+
 #[test]
 fn continuation_rules() {
     for role in ROLES {
@@ -321,7 +404,7 @@ fn close_payload_rules() {
         assert_fails(
             role,
             &frame(role, true, 0, 8, b"\x03\xe8\xff"),
-            ProtocolError::InvalidUtf8,
+            ProtocolError::InvalidCloseReason,
         );
     }
 }

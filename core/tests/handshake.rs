@@ -242,6 +242,43 @@ fn http2_extended_connect_errors_have_their_statuses() {
     assert_eq!(code, 405);
 }
 
+/// Adapters that parse the head themselves (hyper, axum, HTTP/2) hand the core a request
+/// with every header line: the core refuses ambiguous framing there too.
+#[test]
+fn upgrades_parsed_elsewhere_are_refused_for_differing_content_lengths() {
+    let http11 = http::Request::get("/chat")
+        .header("host", "server.example.com")
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-version", "13")
+        .header("content-length", "0")
+        .header("content-length", "7")
+        .body(())
+        .unwrap();
+    let h2 = extended_connect(
+        "CONNECT",
+        H2,
+        &[
+            ("sec-websocket-version", "13"),
+            ("content-length", "0"),
+            ("content-length", "7"),
+        ],
+    );
+    for result in [
+        UpgradeRequest::from_request(http11),
+        UpgradeRequest::from_extended_connect(h2, Some("websocket")),
+    ] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, HandshakeError::InvalidFraming(_)), "{err:?}");
+        assert_eq!(err.status(), 400);
+        assert_eq!(
+            err.to_string(),
+            "invalid message framing: Content-Length values differ"
+        );
+    }
+}
+
 #[test]
 fn http2_extended_connect_routes_like_an_upgrade_origin_subprotocol_extensions() {
     use ropeway_core::ServerConfig;
@@ -722,6 +759,116 @@ mod server_handshake {
         }
         let empty_body = with(GOOD, "Host:", "Content-Length: 0\r\nHost:");
         assert!(answer(&empty_body, &config, Accept::default()).1);
+    }
+
+    /// What `recv` alone makes of `head`: what it returns and the answer it queued. Every
+    /// runtime calls it on every request, a page as much as an upgrade.
+    fn received(head: &str) -> (Result<Option<http::Request<()>>, HandshakeError>, String) {
+        let config = ServerConfig::default();
+        let mut handshake = ServerHandshake::new(&config);
+        let mut input = BytesMut::from(head.as_bytes());
+        let result = handshake.recv(&mut input, &config);
+        let out = String::from_utf8_lossy(handshake.output()).into_owned();
+        (result, out)
+    }
+
+    /// A plain request's head up to its last header line.
+    const PAGE: &str = "GET / HTTP/1.1\r\nHost: a\r\n";
+
+    /// Asserts that `recv` refuses `head` with 400 and the reason `why`, and that an upgrade
+    /// among them is not answered with 101 either.
+    fn assert_framing_refused(head: &str, why: &str) {
+        let (result, out) = received(head);
+        assert!(out.starts_with("HTTP/1.1 400"), "{head}\n{out}");
+        assert!(
+            out.ends_with(&format!("\r\n\r\ninvalid message framing: {why}\n")),
+            "{head}\n{out}"
+        );
+        assert!(
+            matches!(result, Err(HandshakeError::InvalidFraming(w)) if w == why),
+            "{head}\n{result:?}"
+        );
+        let (out, accepted) = answer(head, &ServerConfig::default(), Accept::default());
+        assert!(
+            !accepted && out.starts_with("HTTP/1.1 400"),
+            "{head}\n{out}"
+        );
+    }
+
+    #[test]
+    fn differing_content_lengths_are_refused_with_400_on_pages_and_upgrades() {
+        for head in [
+            format!("{PAGE}Content-Length: 5\r\nContent-Length: 50\r\n\r\n"),
+            format!("{PAGE}Content-Length: 5, 50\r\n\r\n"),
+            with(
+                GOOD,
+                "Host:",
+                "Content-Length: 0\r\nContent-Length: 7\r\nHost:",
+            ),
+            with(GOOD, "Host:", "Content-Length: 0, 7\r\nHost:"),
+        ] {
+            assert_framing_refused(&head, "Content-Length values differ");
+        }
+    }
+
+    #[test]
+    fn content_length_with_transfer_encoding_is_refused_with_400_on_pages_and_upgrades() {
+        for head in [
+            format!("{PAGE}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            format!("{PAGE}Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n"),
+            with(
+                GOOD,
+                "Host:",
+                "Transfer-Encoding: chunked\r\nContent-Length: 0\r\nHost:",
+            ),
+        ] {
+            assert_framing_refused(&head, "both Transfer-Encoding and Content-Length");
+        }
+    }
+
+    #[test]
+    fn an_invalid_content_length_is_refused_with_400_on_pages_and_upgrades() {
+        // `+5` and `-0` parse as Rust integers but are not `1*DIGIT`; the last is 2^64.
+        for value in [
+            "abc",
+            "+5",
+            "-0",
+            "5x",
+            "",
+            "5,,5",
+            "0x10",
+            "18446744073709551616",
+        ] {
+            let field = format!("Content-Length: {value}\r\n");
+            assert_framing_refused(
+                &format!("{PAGE}{field}\r\n"),
+                "Content-Length is not a number",
+            );
+            let upgrade = with(GOOD, "Host:", &format!("{field}Host:"));
+            assert_framing_refused(&upgrade, "Content-Length is not a number");
+        }
+    }
+
+    #[test]
+    fn identical_repeated_content_lengths_count_as_one() {
+        for head in [
+            format!("{PAGE}Content-Length: 5\r\nContent-Length: 5\r\n\r\n"),
+            format!("{PAGE}Content-Length: 5, 5\r\n\r\n"),
+        ] {
+            let (result, out) = received(&head);
+            assert!(
+                matches!(result, Ok(Some(_))) && out.is_empty(),
+                "{head}\n{out}"
+            );
+        }
+        for empty in [
+            "Content-Length: 0\r\nContent-Length: 0\r\n",
+            "Content-Length: 0, 0\r\n",
+        ] {
+            let head = with(GOOD, "Host:", &format!("{empty}Host:"));
+            let (out, accepted) = answer(&head, &ServerConfig::default(), Accept::default());
+            assert!(accepted && out.starts_with("HTTP/1.1 101"), "{head}\n{out}");
+        }
     }
 
     #[test]

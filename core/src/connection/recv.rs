@@ -278,9 +278,10 @@ impl Connection {
         let message = match (header.opcode, self.decoder.message.as_mut()) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Continuation, Some(message)) => {
-                // Extension bits belong on the first frame of a message only.
+                // Extension bits belong on the first frame of a message only (RFC 7692 §6.1).
+                // Unclaimed bits were refused above, so these are claimed ones, misplaced.
                 if header.rsv != 0 {
-                    return Err(ProtocolError::ReservedBits(header.rsv));
+                    return Err(ProtocolError::ContinuationReservedBits(header.rsv));
                 }
                 message
             }
@@ -447,7 +448,7 @@ impl Connection {
                 let frame = parse_close_payload(&payload).map_err(|e| match e {
                     ClosePayloadError::Truncated => ProtocolError::TruncatedClosePayload,
                     ClosePayloadError::InvalidCode(code) => ProtocolError::InvalidCloseCode(code),
-                    ClosePayloadError::InvalidReason => ProtocolError::InvalidUtf8,
+                    ClosePayloadError::InvalidReason => ProtocolError::InvalidCloseReason,
                 })?;
                 if self.state == State::Open {
                     self.encoder.queue_close(frame.as_ref());

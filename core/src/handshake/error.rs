@@ -60,6 +60,13 @@ pub enum HandshakeError {
     /// An upgrade request with a body (`Content-Length` other than 0, or
     /// `Transfer-Encoding`): what follows the head must be WebSocket frames.
     UnexpectedBody,
+    /// The request's body framing is invalid (RFC 9112 §6.3): both `Transfer-Encoding` and
+    /// `Content-Length`, `Content-Length` values that differ, or one that is not a number.
+    /// Two readers of such a head (a proxy and this server) can disagree on where its body
+    /// ends and the next request starts (request smuggling), so it is refused with 400 and
+    /// the connection closed, plain request or upgrade alike. Says which of the three; no
+    /// peer bytes are echoed.
+    InvalidFraming(&'static str),
     /// The request's `Origin` is not on the server's allow-list (answered with 403).
     ForbiddenOrigin(Option<String>),
     /// The server application chose a subprotocol the client did not offer (RFC 6455
@@ -145,6 +152,7 @@ impl fmt::Display for HandshakeError {
             HandshakeError::ForbiddenOrigin(o) => write!(f, "origin {o:?} is not allowed"),
             HandshakeError::DuplicateHeader(name) => write!(f, "more than one {name} header"),
             HandshakeError::UnexpectedBody => f.write_str("an upgrade request cannot have a body"),
+            HandshakeError::InvalidFraming(why) => write!(f, "invalid message framing: {why}"),
             HandshakeError::ProtocolNotOffered(p) => {
                 write!(f, "subprotocol {p:?} was not offered by the client")
             }

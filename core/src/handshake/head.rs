@@ -1,6 +1,7 @@
 //! Finding and parsing an HTTP/1.1 head that may arrive a byte at a time, and writing one.
 
 use bytes::{BufMut, BytesMut};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 use super::error::HandshakeError;
@@ -56,6 +57,66 @@ pub(crate) fn to_header_map(fields: &[httparse::Header<'_>]) -> Result<HeaderMap
         map.append(name, value);
     }
     Ok(map)
+}
+
+/// How a request head delimits its body (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyFraming {
+    /// Neither `Transfer-Encoding` nor `Content-Length`: a request has no body.
+    None,
+    /// `Content-Length`: this many bytes.
+    Length(u64),
+    /// `Transfer-Encoding` (and no `Content-Length`).
+    TransferCoded,
+}
+
+/// The body framing of a request head, or [`HandshakeError::InvalidFraming`] when two readers
+/// of the head could disagree on it (RFC 9112 §6.3, items 3 and 5): both `Transfer-Encoding`
+/// and `Content-Length`, `Content-Length` values that differ, or one that is not `1*DIGIT`.
+/// Such a head is refused whatever the request, because once the framing is in doubt so is
+/// where the next request on the connection starts.
+///
+/// Identical repeated values (`5, 5`, or two lines of `5`) count as one, as RFC 9110 §8.6
+/// allows: every reader finds the same length, so they cannot split the stream differently,
+/// and intermediaries that repeat or fold the field stay interoperable.
+pub(crate) fn body_framing(headers: &HeaderMap) -> Result<BodyFraming, HandshakeError> {
+    let transfer_coded = headers.contains_key(TRANSFER_ENCODING);
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        if transfer_coded {
+            // RFC 9112 lets a server let Transfer-Encoding win, but a proxy in front that let
+            // Content-Length win would see different requests on the same bytes.
+            return Err(HandshakeError::InvalidFraming(
+                "both Transfer-Encoding and Content-Length",
+            ));
+        }
+        // A list arises where lines were folded into one; each element must be a length.
+        for element in value.as_bytes().split(|&b| b == b',') {
+            let n = decimal(element.trim_ascii()).ok_or(HandshakeError::InvalidFraming(
+                "Content-Length is not a number",
+            ))?;
+            if length.is_some_and(|m| m != n) {
+                return Err(HandshakeError::InvalidFraming(
+                    "Content-Length values differ",
+                ));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(n) => BodyFraming::Length(n),
+        None if transfer_coded => BodyFraming::TransferCoded,
+        None => BodyFraming::None,
+    })
+}
+
+/// `1*DIGIT` as a `u64`; `None` for anything else, including a sign (which `str::parse`
+/// would take) and a value past `u64::MAX`.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 pub(crate) fn parse_error(e: httparse::Error) -> HandshakeError {

@@ -4,16 +4,16 @@ use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use http::header::{
-    CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, ORIGIN, SEC_WEBSOCKET_ACCEPT,
+    CONNECTION, CONTENT_TYPE, HOST, HeaderName, ORIGIN, SEC_WEBSOCKET_ACCEPT,
     SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
-    TRANSFER_ENCODING, UPGRADE,
+    UPGRADE,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 
 use super::WEBSOCKET_VERSION;
 use super::accept_key::{accept_key, is_valid_key};
 use super::error::HandshakeError;
-use super::head::{HeadFinder, parse_error, to_header_map};
+use super::head::{BodyFraming, HeadFinder, body_framing, parse_error, to_header_map};
 use super::headers::{has_token, joined, list_elements};
 use crate::extension::{Extension, ExtensionOffer, ServerExtension, parse_extensions};
 use crate::limits::Limits;
@@ -38,6 +38,9 @@ impl RequestReader {
 
     /// Input: parses the request once its head is complete in `input`, and splits the head
     /// off; bytes after it (the first frames) stay in `input`. `Ok(None)`: read more.
+    /// A head whose body framing is invalid (RFC 9112 §6.3: `Transfer-Encoding` with
+    /// `Content-Length`, differing or non-numeric `Content-Length`) is an error
+    /// ([`HandshakeError::InvalidFraming`], 400), whatever the request.
     pub fn recv(&mut self, input: &mut BytesMut) -> Result<Option<Request<()>>, HandshakeError> {
         // A TLS ClientHello (a handshake record, 0x16, of TLS 1.x) where a request line
         // belongs: a wss:// URL for this plain port. Answered at once (400) rather than
@@ -66,6 +69,9 @@ impl RequestReader {
             .body(())
             .map_err(|e| HandshakeError::MalformedHead(e.to_string()))?;
         *request.headers_mut() = to_header_map(parsed.headers)?;
+        // Checked for every request, not only upgrades: a plain request whose framing is in
+        // doubt is the smuggling case, and the runtime must answer it with 400, not route it.
+        body_framing(request.headers())?;
         input.advance(end);
         Ok(Some(request))
     }
@@ -123,6 +129,8 @@ pub struct UpgradeRequest {
 impl UpgradeRequest {
     /// Validates an HTTP/1.1 upgrade request (RFC 6455 §4.2.1): `Upgrade: websocket`, GET,
     /// HTTP/1.1 or later, `Host`, `Connection: upgrade`, version 13, a 16-byte key.
+    /// No body, and no invalid body framing (RFC 9112 §6.3), which is refused even where a
+    /// [`RequestReader`] did not parse the head.
     ///
     /// A malformed `Sec-WebSocket-Extensions` is not an error: its offers are ignored and the
     /// connection opens without extensions.
@@ -132,11 +140,8 @@ impl UpgradeRequest {
             return Err(HandshakeError::NotWebSocket);
         }
         check_single_headers(headers)?;
-        let has_body = headers
-            .get(CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0")
-            || headers.contains_key(TRANSFER_ENCODING);
-        if has_body {
+        // Again here: adapters that parse the head themselves (hyper) call this directly.
+        if has_body(headers)? {
             return Err(HandshakeError::UnexpectedBody);
         }
         if request.method() != Method::GET {
@@ -172,8 +177,8 @@ impl UpgradeRequest {
     /// Errors, in this order: not CONNECT → 405; no `:protocol` (a plain CONNECT, a proxy
     /// tunnel) → 400 ([`HandshakeError::NotWebSocket`]); not HTTP/2 → 400; a `:protocol` other
     /// than `websocket` → 501 ([`HandshakeError::UnsupportedProtocol`]); a body
-    /// (`Content-Length` other than 0) → 400; a duplicated deciding header → 400; a wrong or
-    /// missing version → 426 with `Sec-WebSocket-Version: 13`.
+    /// (`Content-Length` other than 0) or invalid body framing → 400; a duplicated deciding
+    /// header → 400; a wrong or missing version → 426 with `Sec-WebSocket-Version: 13`.
     pub fn from_extended_connect(
         request: Request<()>,
         protocol: Option<&str>,
@@ -193,10 +198,7 @@ impl UpgradeRequest {
             return Err(HandshakeError::UnsupportedProtocol(protocol.to_owned()));
         }
         let headers = request.headers();
-        if headers
-            .get(CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0")
-        {
+        if has_body(headers)? {
             // The stream after the 200 carries WebSocket frames, not a request body.
             return Err(HandshakeError::UnexpectedBody);
         }
@@ -335,6 +337,15 @@ impl UpgradeRequest {
         }
         response
     }
+}
+
+/// Whether an upgrade request has a body (what follows its head must be frames), or an
+/// error when its framing is invalid.
+fn has_body(headers: &HeaderMap) -> Result<bool, HandshakeError> {
+    Ok(!matches!(
+        body_framing(headers)?,
+        BodyFraming::None | BodyFraming::Length(0)
+    ))
 }
 
 /// Headers whose value decides something and so must appear once.

@@ -124,8 +124,9 @@ impl ServerHandshake {
 
     /// Input: the bytes read so far. Returns the request once its head is complete (the bytes
     /// after it, the first frames, stay in `input`); `Ok(None)`: read more. A head over the
-    /// limits is answered with 431, a malformed one with 400, and a WebSocket request from an
-    /// origin not on the allow-list with 403: the answer is queued and the error returned.
+    /// limits is answered with 431, a malformed one or one with invalid body framing (RFC 9112
+    /// §6.3, plain request or not) with 400, and a WebSocket request from an origin not on the
+    /// allow-list with 403: the answer is queued and the error returned.
     pub fn recv(
         &mut self,
         input: &mut BytesMut,
