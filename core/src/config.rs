@@ -34,10 +34,13 @@ pub struct Config {
     /// How long to wait for the peer's side of the close handshake (and, as a client, for
     /// the server to end the transport) after sending a close frame. Default 5 seconds.
     pub close_timeout: Duration,
-    /// Output that the transport takes nothing of for this long (the peer stopped reading)
-    /// ends the connection with [`ConnectionError::WriteStalled`], so a peer that never reads
-    /// cannot hold this side's queued output, or a task waiting in `send`, forever. `None`
-    /// waits forever. Default 30 seconds.
+    /// Output that the transport stops taking (a write would block) must be written out, all
+    /// of what was queued at that moment, within this long, or the connection ends with
+    /// [`ConnectionError::WriteStalled`]: a peer that never reads, or reads only a trickle
+    /// (a few bytes whenever the kernel's buffers grow), cannot hold this side's queued output,
+    /// or a task waiting in `send`, forever. A live reader drains the backlog at its own
+    /// pace; it must average at least the backlog (at most `max_queued_output` plus one
+    /// message) per timeout. `None` waits forever. Default 30 seconds.
     ///
     /// [`ConnectionError::WriteStalled`]: crate::ConnectionError::WriteStalled
     pub write_stall_timeout: Option<Duration>,

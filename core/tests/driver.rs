@@ -634,3 +634,81 @@ fn events_are_the_same_through_the_driver_whatever_the_cuts() {
         assert_eq!(events[1], Event::Ping("p".into()));
     }
 }
+
+/// A peer that floods tiny frames fills every read, so its connection never waits on its
+/// own: without a budget, an executor with no cooperative budget (smol) or an event loop
+/// serves it alone while every other connection starves (issue #21). The driver hands out
+/// at most `WORK_BUDGET` events in a row, then says `Yield`, whatever the runtime.
+#[test]
+fn a_flood_of_tiny_frames_yields_after_the_work_budget() {
+    use ropeway_core::driver::{Driver, WORK_BUDGET};
+    use ropeway_core::{BytesMut, Connection};
+
+    let now = std::time::Instant::now();
+    let pongs = 3 * usize::from(WORK_BUDGET) + 10;
+    let mut input = BytesMut::new();
+    for _ in 0..pongs {
+        input.extend_from_slice(&frame_to(Role::Server, OpCode::Pong, b"p"));
+    }
+    let mut driver = Driver::new(Connection::server(quiet(), now), input, 4096);
+    let (mut delivered, mut yields, mut in_a_row) = (0, 0, 0);
+    while delivered < pongs {
+        match driver.poll(Goal::Message) {
+            Next::Message(Message::Pong(_)) => {
+                delivered += 1;
+                in_a_row += 1;
+                assert!(
+                    in_a_row <= usize::from(WORK_BUDGET),
+                    "{in_a_row} events without a yield"
+                );
+            }
+            Next::Yield => {
+                assert_eq!(in_a_row, usize::from(WORK_BUDGET), "yielded early");
+                yields += 1;
+                in_a_row = 0;
+            }
+            other => panic!("unexpected step {other:?}"),
+        }
+    }
+    assert_eq!(yields, 3);
+    // Sending never yields: only goals that receive take input.
+    assert!(!matches!(driver.poll(Goal::Flushed), Next::Yield));
+}
+
+/// A connection that waits for input between messages (a request-response exchange) starts
+/// a fresh budget each time, so it never yields.
+#[test]
+fn a_connection_that_waits_between_messages_never_yields() {
+    use ropeway_core::driver::{Driver, ReadInto, WORK_BUDGET};
+    use ropeway_core::{BytesMut, Connection};
+
+    let now = std::time::Instant::now();
+    let mut driver = Driver::new(Connection::server(quiet(), now), BytesMut::new(), 4096);
+    for _ in 0..4 * usize::from(WORK_BUDGET) {
+        loop {
+            match driver.poll(Goal::Message) {
+                Next::Read => {
+                    if driver.handle_read_blocked() {
+                        break;
+                    }
+                }
+                Next::Yield => panic!("a connection that waits must not yield"),
+                other => panic!("unexpected step {other:?}"),
+            }
+        }
+        let frame = frame_to(Role::Server, OpCode::Text, b"hi");
+        driver.handle_readable();
+        assert!(matches!(driver.poll(Goal::Message), Next::Read));
+        match driver.read_into() {
+            ReadInto::Scratch => driver.handle_read_slice(&frame),
+            ReadInto::Buffer(buf) => {
+                buf.extend_from_slice(&frame);
+                driver.handle_read(frame.len());
+            }
+        }
+        assert_eq!(
+            driver.poll(Goal::Message).into_message().unwrap().unwrap(),
+            Message::text("hi")
+        );
+    }
+}

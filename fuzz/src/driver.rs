@@ -216,6 +216,8 @@ impl DriverEndpoint {
                     }
                 }
                 Next::Wait { .. } => return false,
+                // One caller, nobody else to let run.
+                Next::Yield => {}
                 Next::Shutdown { .. } => self.driver.handle_shutdown(),
                 Next::Ended(error) => {
                     if error.is_some() {

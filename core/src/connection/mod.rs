@@ -80,6 +80,11 @@ pub struct Connection {
     eof: bool,
     /// The transport should end now, whatever is still queued (dead peer, timeout).
     abort: bool,
+    /// While the write stall timer runs: how much of the output queued when it started is
+    /// still unwritten. Only writing all of it stops the timer, so a peer that reads a
+    /// trickle (a few bytes whenever the kernel's buffers grow) cannot hold the output
+    /// forever; it must read the backlog within the timeout.
+    stall_backlog: u32,
     /// When the last keep-alive ping was handed to the transport: the next one is due an
     /// interval after it, however quickly the peer answered.
     last_ping: Option<Instant>,
@@ -161,6 +166,7 @@ impl Connection {
             heard_from_peer: false,
             eof: false,
             abort: false,
+            stall_backlog: 0,
             last_ping: None,
         }
     }
@@ -332,13 +338,17 @@ impl Connection {
     }
 
     /// Input: the transport took none of the queued output (would block) at `now`. Starts the
-    /// write stall timer unless it runs already; any progress stops it.
+    /// write stall timer unless it runs already. Writing everything that was queued when it
+    /// started stops it; partial progress does not (a peer that reads a trickle would
+    /// otherwise hold the output forever).
     pub fn handle_write_blocked(&mut self, now: Instant) {
         let Some(timeout) = self.config.write_stall_timeout else {
             return;
         };
-        if self.encoder.queued() > 0 && !self.timers.is_armed(Timer::WriteStall) && !self.abort {
+        let queued = self.encoder.queued();
+        if queued > 0 && !self.timers.is_armed(Timer::WriteStall) && !self.abort {
             self.timers.set(Timer::WriteStall, now + timeout);
+            self.stall_backlog = u32::try_from(queued).unwrap_or(u32::MAX);
         }
     }
 

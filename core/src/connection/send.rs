@@ -507,8 +507,12 @@ impl Connection {
     /// assert_eq!(conn.queued_output(), out - 40);
     /// ```
     pub fn advance_transmit(&mut self, n: usize) {
-        if n > 0 {
-            self.timers.stop(Timer::WriteStall);
+        if n > 0 && self.timers.is_armed(Timer::WriteStall) {
+            let written = u32::try_from(n).unwrap_or(u32::MAX);
+            self.stall_backlog = self.stall_backlog.saturating_sub(written);
+            if self.stall_backlog == 0 {
+                self.timers.stop(Timer::WriteStall);
+            }
         }
         self.encoder.advance(n);
         let out = &mut self.encoder.out;

@@ -22,6 +22,7 @@
 //! | [`Next::Timer`] | compares the deadline with the clock | [`Driver::handle_timeout`] if it passed, else arms a wake-up and reports [`Driver::handle_timer_pending`] |
 //! | [`Next::Shutdown`] | shuts the transport down (gracefully or not) | [`Driver::handle_shutdown`], or `handle_write_blocked` while it is under way |
 //! | [`Next::Wait`] | waits for the readiness and deadline it names | [`Driver::handle_readable`] / [`Driver::handle_writable`] (or [`Driver::handle_wakeup`]) |
+//! | [`Next::Yield`] | lets other connections run (a future wakes itself and returns `Pending`) | nothing: polls again later |
 //! | [`Next::Message`], [`Next::Event`], [`Next::Ready`], [`Next::Ended`] | has what it waited for | — |
 //!
 //! * A future calls [`Driver::handle_wakeup`] at the start of each poll (it does not know
@@ -62,10 +63,14 @@ mod flags;
 mod next;
 mod read;
 mod spare;
+mod step;
 
 pub use self::error::{Error, TlsError, TlsErrorKind};
 pub use self::next::{Goal, Next, Piece, ReadInto};
 pub use self::read::READ_SCRATCH;
+pub use self::step::{
+    BufferRead, FlushStep, ScratchRead, ShutdownStep, Step, TimerStep, Wait, WriteStep,
+};
 
 use std::io::{self, IoSlice};
 use std::time::Instant;
@@ -131,7 +136,19 @@ pub struct Driver {
     flags: Flags,
     /// The connection's timer epoch when the caller last armed a wake-up for its deadline.
     timer_epoch: u8,
+    /// Work done since the connection last waited for input: events handed out and reads.
+    /// At [`WORK_BUDGET`] the driver says [`Next::Yield`].
+    work: u8,
 }
+
+/// How many events (messages, pieces, pings, pongs) and reads one connection gets in a row
+/// before it must let others run ([`Next::Yield`]). A peer that floods tiny frames
+/// (pongs, empty fragments) fills every read, so the connection never waits on its own; an
+/// executor without a cooperative budget of its own (smol), or an event loop, would then
+/// serve it alone. 64 is below tokio's budget (128 operations per task poll), so every runtime
+/// yields as often as tokio already did, and far above what a normal request-response
+/// exchange does between two waits.
+pub const WORK_BUDGET: u8 = 64;
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,6 +173,7 @@ impl Driver {
             phase: Phase::Running,
             flags: Flags::default(),
             timer_epoch: 0,
+            work: 0,
         }
     }
 
@@ -176,7 +194,39 @@ impl Driver {
         self.phase == Phase::Running && self.conn.can_send()
     }
 
-    /// The next step towards `goal`.
+    /// The next step towards `goal`, answered through the step itself (see [`Step`]): the
+    /// typed form of [`Driver::poll`], and the one to use.
+    pub fn step(&mut self, goal: Goal) -> Step<'_> {
+        let next = self.poll(goal);
+        Step::from_next(self, goal, next)
+    }
+
+    /// [`Driver::step`] for a future being polled: it does not know what woke it, so
+    /// everything blocked is retried.
+    pub fn step_woken(&mut self, goal: Goal) -> Step<'_> {
+        self.handle_wakeup();
+        self.step(goal)
+    }
+
+    /// Whether the next read goes into the caller's scratch ([`Step::ReadScratch`]).
+    fn reads_into_scratch(&self) -> bool {
+        self.reader.wants_scratch()
+    }
+
+    /// The read buffer, with room made for the next read ([`Step::ReadBuffer`]).
+    fn buffer_for_read(&mut self) -> &mut BytesMut {
+        let rest = self.conn.read_hint(self.reader.buf.len());
+        self.reader.buffer_for_read(rest, self.flags.partial())
+    }
+
+    /// The wait step for `goal`, said without looking for other work (the caller just
+    /// found the read blocked after everything else was done).
+    fn wait_for(&mut self, goal: Goal) -> Next {
+        self.wait(goal)
+    }
+
+    /// The next step towards `goal`, untyped: the caller answers with the matching
+    /// `handle_*` call. Prefer [`Driver::step`], whose steps carry their answers.
     pub fn poll(&mut self, goal: Goal) -> Next {
         self.flags.set_partial(goal == Goal::Piece);
         if self.phase == Phase::Running {
@@ -209,6 +259,10 @@ impl Driver {
     /// While running: decode, write, flush, then the goal, the end of a clean close, the
     /// timer, a read, or wait.
     fn poll_running(&mut self, goal: Goal) -> Next {
+        if self.work >= WORK_BUDGET && goal.receives() {
+            self.work = 0;
+            return Next::Yield;
+        }
         loop {
             if let Some(error) = self.conn.error() {
                 // A timer ended it (dead peer, close timeout), or decoding did earlier.
@@ -224,6 +278,7 @@ impl Driver {
                             if let Some(Slot::Held(held)) = self.slot.take().map(|slot| *slot)
                                 && let Some(next) = self.deliver(goal, held)
                             {
+                                self.work = self.work.saturating_add(1);
                                 return next;
                             }
                             continue;
@@ -243,6 +298,7 @@ impl Driver {
                                         // the event out.
                                         self.slot = Some(Box::new(Slot::Held(event)));
                                     } else if let Some(next) = self.deliver(goal, event) {
+                                        self.work = self.work.saturating_add(1);
                                         return next;
                                     }
                                     continue;
@@ -465,13 +521,13 @@ impl Driver {
 
     /// Input: `n` bytes were read into [`ReadInto::Buffer`]; 0 is the end of the stream.
     pub fn handle_read(&mut self, n: usize) {
-        let direct = self.reader.is_direct();
-        self.reader.filled(n, direct);
+        self.reader.filled(n);
         if n == 0 {
             self.handle_eof();
         } else if self.phase == Phase::Draining {
             self.drop_drained(n);
         } else {
+            self.work = self.work.saturating_add(1);
             self.conn.handle_bytes_received();
         }
     }
@@ -484,6 +540,7 @@ impl Driver {
         } else if self.phase == Phase::Draining {
             self.drop_drained(bytes.len());
         } else {
+            self.work = self.work.saturating_add(1);
             self.conn.handle_bytes_received();
             self.reader.filled_from(bytes);
         }
@@ -502,6 +559,7 @@ impl Driver {
     /// before the read was asked for), so a caller may wait at once.
     pub fn handle_read_blocked(&mut self) -> bool {
         self.flags.set_read_blocked(true);
+        self.work = 0;
         if self.reader.buf.is_empty() {
             self.reader.release_if_empty();
             spare::keep_from(&mut self.conn);

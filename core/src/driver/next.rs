@@ -79,6 +79,11 @@ pub enum Next {
         /// Wake up at this time (already announced with [`Next::Timer`]).
         deadline: Option<Instant>,
     },
+    /// The connection has done its share of work ([`super::WORK_BUDGET`] events and reads)
+    /// without waiting for input: let other connections run, then poll again. A future wakes
+    /// its own waker and returns `Pending`; an event loop moves on and comes back to this
+    /// connection on its next turn. Nothing needs reporting. Only goals that receive yield.
+    Yield,
     /// Shut the transport down: `graceful` (TCP FIN, TLS close_notify, HTTP/2 END_STREAM)
     /// after a close handshake or a protocol error whose close frame went out; otherwise
     /// abort (drop the socket, RST_STREAM) because the peer is gone. Then report

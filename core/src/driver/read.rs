@@ -28,6 +28,9 @@ pub(super) struct Reader {
     /// KiB to read straight into a heap buffer while large frames keep arriving (0: read
     /// into the caller's scratch first).
     direct_kib: u8,
+    /// The read handed out last goes straight into an empty heap buffer: its size decides
+    /// whether the next one does too. (Asked after the read, the buffer is no longer empty.)
+    reading_direct: bool,
 }
 
 impl Reader {
@@ -36,6 +39,7 @@ impl Reader {
             buf: buffered,
             size: read_buffer_size.clamp(256, u32::MAX as usize) as u32,
             direct_kib: 0,
+            reading_direct: false,
         }
     }
 
@@ -43,17 +47,28 @@ impl Reader {
         self.size as usize
     }
 
+    /// Whether the next read goes into the caller's scratch (nothing buffered, reads small).
+    pub(super) fn wants_scratch(&self) -> bool {
+        self.buf.is_empty() && self.direct_kib == 0
+    }
+
     /// Where the next read goes. `frame_rest` is how much more the frame in progress needs
     /// (already checked against the frame limit); `partial` callers take pieces as they come
     /// and need no more than a read's worth.
     pub(super) fn read_into(&mut self, frame_rest: usize, partial: bool) -> ReadInto<'_> {
-        if self.buf.is_empty() && self.direct_kib == 0 {
+        if self.wants_scratch() {
             return ReadInto::Scratch;
         }
+        ReadInto::Buffer(self.buffer_for_read(frame_rest, partial))
+    }
+
+    /// The buffer, with room made for the next read (see [`Reader::read_into`]).
+    pub(super) fn buffer_for_read(&mut self, frame_rest: usize, partial: bool) -> &mut BytesMut {
+        self.reading_direct = self.buf.is_empty();
         if self.buf.is_empty() {
             let direct = usize::from(self.direct_kib) << 10;
             self.buf.reserve(direct.max(self.size()));
-            return ReadInto::Buffer(&mut self.buf);
+            return &mut self.buf;
         }
         let want = if partial {
             self.size()
@@ -63,20 +78,15 @@ impl Reader {
         if self.buf.capacity() - self.buf.len() < self.size() / 2 {
             self.buf.reserve(want);
         }
-        ReadInto::Buffer(&mut self.buf)
+        &mut self.buf
     }
 
     /// `n` bytes were read into the buffer. While reads stay large, the next one goes
-    /// straight into a buffer sized like this one.
-    pub(super) fn filled(&mut self, n: usize, was_direct: bool) {
-        if was_direct {
+    /// straight into a buffer sized like this one; a small one goes back to the scratch.
+    pub(super) fn filled(&mut self, n: usize) {
+        if std::mem::take(&mut self.reading_direct) {
             self.direct_kib = if n >= DIRECT_READ_MIN { kib(n) } else { 0 };
         }
-    }
-
-    /// Whether the next read goes straight into a heap buffer.
-    pub(super) fn is_direct(&self) -> bool {
-        self.buf.is_empty() && self.direct_kib > 0
     }
 
     /// Bytes read into the caller's scratch: kept exactly (usually whole frames, whose

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
-use ropeway_core::driver::{Driver, Goal, Next, ReadInto};
+use ropeway_core::driver::{Driver, Goal, Next, Step};
 use ropeway_core::{Config, Role};
 
 use super::{Chunker, Pair, Whole};
@@ -175,70 +175,79 @@ impl Driven {
                 &mut self.server_transport,
             ),
         };
-        driver.handle_wakeup();
+        // The typed step contract, as the async adapter carries it out: each step is
+        // answered through itself, and the answer is the next step.
+        let mut step = driver.step_woken(goal);
         for _ in 0..1_000_000 {
-            match driver.poll(goal) {
-                Next::Write => {
-                    let out = driver.poll_transmit_with(|| now);
+            step = match step {
+                Step::Write(mut write) => {
+                    let out = write.bytes(|| now);
                     let room = outgoing.capacity.saturating_sub(outgoing.len());
                     let n = out.len().min(room).min(self.chunker.next());
                     if outgoing.closed || outgoing.reset || outgoing.refused {
-                        driver.handle_io_error(io::ErrorKind::BrokenPipe.into());
+                        write.failed(io::ErrorKind::BrokenPipe.into())
                     } else if n == 0 {
-                        driver.handle_write_blocked(now);
+                        write.blocked(now)
                     } else {
                         outgoing.bytes.extend(&out[..n]);
-                        if driver.handle_written(n) {
-                            driver.handle_flushed();
-                        }
+                        write.written(n)
                     }
                 }
-                Next::Flush => driver.handle_flushed(),
-                Next::Read => {
+                Step::Flush(flush) => flush.flushed(),
+                Step::ReadScratch(read) => {
                     if incoming.reset && incoming.bytes.is_empty() {
-                        driver.handle_io_error(io::ErrorKind::ConnectionReset.into());
-                        continue;
-                    }
-                    if incoming.bytes.is_empty() {
+                        read.failed(io::ErrorKind::ConnectionReset.into())
+                    } else if incoming.bytes.is_empty() {
                         if incoming.closed {
-                            driver.handle_read(0);
-                        } else if driver.handle_read_blocked() {
-                            // The shortcut adapters take must tell the truth.
-                            let next = driver.poll(goal);
-                            assert!(matches!(next, Next::Wait { .. }), "{next:?}");
-                            return Outcome::Waiting;
+                            read.read(&[])
+                        } else {
+                            read.blocked()
                         }
-                        continue;
-                    }
-                    let n = incoming.len().min(read_size).min(self.chunker.next());
-                    let bytes: Vec<u8> = incoming.bytes.drain(..n).collect();
-                    match driver.read_into() {
-                        ReadInto::Scratch => driver.handle_read_slice(&bytes),
-                        ReadInto::Buffer(buf) => {
-                            buf.extend_from_slice(&bytes);
-                            driver.handle_read(bytes.len());
-                        }
-                    }
-                }
-                Next::Timer(deadline) => {
-                    if deadline <= now {
-                        driver.handle_timeout(now);
                     } else {
-                        driver.handle_timer_pending();
+                        let n = incoming.len().min(read_size).min(self.chunker.next());
+                        let bytes: Vec<u8> = incoming.bytes.drain(..n).collect();
+                        read.read(&bytes)
                     }
                 }
-                Next::Wait { .. } => return Outcome::Waiting,
-                Next::Shutdown { graceful } => {
-                    if graceful {
+                Step::ReadBuffer(mut read) => {
+                    if incoming.reset && incoming.bytes.is_empty() {
+                        read.failed(io::ErrorKind::ConnectionReset.into())
+                    } else if incoming.bytes.is_empty() {
+                        if incoming.closed {
+                            read.filled(0)
+                        } else {
+                            read.blocked()
+                        }
+                    } else {
+                        let n = incoming.len().min(read_size).min(self.chunker.next());
+                        read.buf().extend(incoming.bytes.drain(..n));
+                        read.filled(n)
+                    }
+                }
+                Step::Timer(timer) => {
+                    if timer.deadline() <= now {
+                        timer.expired(now)
+                    } else {
+                        timer.armed()
+                    }
+                }
+                Step::Wait(_) => return Outcome::Waiting,
+                // One connection per side, nobody else to let run.
+                Step::Yield => driver.step(goal),
+                Step::Shutdown(shutdown) => {
+                    if shutdown.graceful() {
                         outgoing.closed = true;
                     } else {
                         outgoing.reset = true;
                     }
-                    transport.shutdown.get_or_insert(graceful);
-                    driver.handle_shutdown();
+                    transport.shutdown.get_or_insert(shutdown.graceful());
+                    shutdown.done()
                 }
-                reached => return Outcome::Reached(reached),
-            }
+                Step::Message(message) => return Outcome::Reached(Next::Message(message)),
+                Step::Event(event) => return Outcome::Reached(Next::Event(event)),
+                Step::Ready => return Outcome::Reached(Next::Ready),
+                Step::Ended(error) => return Outcome::Reached(Next::Ended(error)),
+            };
         }
         panic!("{role:?} made steps forever without reaching {goal:?} or waiting");
     }

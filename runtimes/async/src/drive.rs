@@ -1,14 +1,13 @@
 //! Carries out the driver's steps on a runtime's transport and timer: the one loop every
-//! async runtime shares. The driver decides what comes next; this file only does it and
-//! reports what happened.
+//! async runtime shares. The driver decides what comes next; each step is answered through
+//! itself (the core's typed step contract), and the answer says what comes next.
 
-use std::io::IoSlice;
-use std::mem::ManuallyDrop;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use ropeway_core::driver::{Goal, Next, ReadInto};
+use ropeway_core::driver::{BufferRead, Goal, ScratchRead, Step, TimerStep, WriteStep};
 
 use crate::runtime::{Io, Runtime};
 use crate::websocket::WebSocket;
@@ -27,121 +26,134 @@ pub(crate) struct Wakeup<R: Runtime> {
 impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     /// Carries out the driver's steps towards `goal` until it is reached (a message, an
     /// event, ready, ended) or everything waits.
-    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Next> {
-        self.driver.handle_wakeup();
+    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Step<'_>> {
+        let io = &mut self.io;
+        let wakeup = &mut self.wakeup;
+        let mut step = self.driver.step_woken(goal);
         loop {
-            // The I/O steps own nothing: dropping them needs no call.
-            let next = ManuallyDrop::new(self.driver.poll(goal));
-            match &*next {
-                Next::Wait { .. } => return Poll::Pending,
-                Next::Write => self.write(cx),
-                Next::Flush => self.flush(cx),
-                Next::Read => {
-                    if self.read(cx) {
-                        // Blocked, and nothing else to do: the driver would say Wait.
-                        return Poll::Pending;
-                    }
+            step = match step {
+                Step::Wait(_) => return Poll::Pending,
+                Step::Yield => {
+                    // Let the executor run other tasks (smol has no cooperative budget of
+                    // its own), then come straight back.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
-                &Next::Timer(deadline) => self.poll_timer(cx, deadline),
-                Next::Shutdown { .. } => match R::poll_shutdown(Pin::new(&mut self.io), cx) {
-                    Poll::Ready(_) => {
-                        self.wakeup = None;
-                        self.driver.handle_shutdown();
-                    }
-                    Poll::Pending => self.driver.handle_write_blocked(R::now()),
+                Step::Write(write) => write_step::<S, R>(io, cx, write),
+                Step::Flush(flush) => match R::poll_flush(Pin::new(&mut *io), cx) {
+                    Poll::Ready(Ok(())) => flush.flushed(),
+                    Poll::Ready(Err(e)) => flush.failed(e),
+                    Poll::Pending => flush.blocked(R::now()),
                 },
-                _ => return Poll::Ready(ManuallyDrop::into_inner(next)),
+                Step::ReadScratch(read) => read_scratch::<S, R>(io, cx, read),
+                Step::ReadBuffer(read) => read_buffer::<S, R>(io, cx, read),
+                Step::Timer(timer) => timer_step::<R>(wakeup, cx, timer),
+                Step::Shutdown(shutdown) => match R::poll_shutdown(Pin::new(&mut *io), cx) {
+                    Poll::Ready(_) => {
+                        *wakeup = None;
+                        shutdown.done()
+                    }
+                    Poll::Pending => shutdown.blocked(R::now()),
+                },
+                reached => return Poll::Ready(reached),
             }
         }
     }
+}
 
-    /// One write of the queued output; several frames go out at once.
-    fn write(&mut self, cx: &mut Context<'_>) {
-        let clock = R::now;
-        let io = Pin::new(&mut self.io);
-        let written = if !self.driver.transmit_is_contiguous() && R::is_write_vectored(&io) {
-            // Headers and payloads queued by reference go out in one write.
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let count = self.driver.poll_transmit_vectored(clock, &mut slices);
-            match count {
-                // One buffer: a plain write is cheaper in the kernel.
-                1 => R::poll_write(io, cx, &slices[0]),
-                _ => R::poll_write_vectored(io, cx, &slices[..count]),
-            }
-        } else {
-            R::poll_write(io, cx, self.driver.poll_transmit_with(clock))
-        };
-        match written {
-            Poll::Ready(Ok(n)) => {
-                if self.driver.handle_written(n) {
-                    self.flush(cx);
-                }
-            }
-            Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
-            Poll::Pending => self.driver.handle_write_blocked(R::now()),
+/// One write of the queued output; several frames go out at once.
+fn write_step<'a, S: Unpin, R: Io<S>>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    mut step: WriteStep<'a>,
+) -> Step<'a> {
+    let io = Pin::new(io);
+    let written = if !step.is_contiguous() && R::is_write_vectored(&io) {
+        // Headers and payloads queued by reference go out in one write.
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+        let count = step.vectored(R::now, &mut slices);
+        match count {
+            // One buffer: a plain write is cheaper in the kernel.
+            1 => R::poll_write(io, cx, &slices[0]),
+            _ => R::poll_write_vectored(io, cx, &slices[..count]),
         }
+    } else {
+        R::poll_write(io, cx, step.bytes(R::now))
+    };
+    match written {
+        Poll::Ready(Ok(n)) => step.written(n),
+        Poll::Ready(Err(e)) => step.failed(e),
+        Poll::Pending => step.blocked(R::now()),
     }
+}
 
-    fn flush(&mut self, cx: &mut Context<'_>) {
-        match R::poll_flush(Pin::new(&mut self.io), cx) {
-            Poll::Ready(Ok(())) => self.driver.handle_flushed(),
-            Poll::Ready(Err(e)) => self.driver.handle_io_error(e),
-            Poll::Pending => self.driver.handle_write_blocked(R::now()),
-        }
+/// One read into the binding's scratch (nothing buffered: an idle connection holds no
+/// buffer).
+fn read_scratch<'a, S: Unpin, R: Io<S>>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    step: ScratchRead<'a>,
+) -> Step<'a> {
+    let mut step = Some(step);
+    let mut after = None;
+    let result = R::poll_read_scratch(Pin::new(io), cx, |bytes| {
+        after = step.take().map(|step| step.read(bytes));
+    });
+    match (after, step) {
+        (Some(next), _) => next,
+        (None, Some(step)) => match result {
+            Poll::Pending => step.blocked(),
+            Poll::Ready(Err(e)) => step.failed(e),
+            // A binding that reports a read without handing the bytes over broke its
+            // contract: an error, not a hang.
+            Poll::Ready(Ok(())) => step.failed(io::Error::other("a scratch read lost its bytes")),
+        },
+        // The step was answered only if `after` was set; polling again is harmless anyway.
+        (None, None) => Step::Yield,
     }
+}
 
-    /// One read, where the driver says: into the binding's scratch while nothing is buffered
-    /// (an idle connection holds no buffer), else into the driver's buffer.
-    /// Returns whether it was blocked with nothing else to do (wait now).
-    fn read(&mut self, cx: &mut Context<'_>) -> bool {
-        let io = Pin::new(&mut self.io);
-        let driver = &mut self.driver;
-        let result = match driver.read_into() {
-            ReadInto::Scratch => {
-                R::poll_read_scratch(io, cx, |read| driver.handle_read_slice(read))
-                    .map_ok(|()| None)
-            }
-            ReadInto::Buffer(buf) => R::poll_read_buf(io, cx, buf).map_ok(Some),
-        };
-        match result {
-            Poll::Ready(Ok(Some(n))) => {
-                self.driver.handle_read(n);
-                false
-            }
-            Poll::Ready(Ok(None)) => false,
-            Poll::Ready(Err(e)) => {
-                self.driver.handle_io_error(e);
-                false
-            }
-            Poll::Pending => self.driver.handle_read_blocked(),
-        }
+/// One read into the driver's buffer (a frame in progress, or large reads).
+fn read_buffer<'a, S: Unpin, R: Io<S>>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    mut step: BufferRead<'a>,
+) -> Step<'a> {
+    match R::poll_read_buf(Pin::new(io), cx, step.buf()) {
+        Poll::Ready(Ok(n)) => step.filled(n),
+        Poll::Ready(Err(e)) => step.failed(e),
+        Poll::Pending => step.blocked(),
     }
+}
 
-    /// Sets the one timer for `deadline` and fires the core's timers if it has passed.
-    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: Instant) {
-        let now = R::now();
-        if now >= deadline {
-            self.driver.handle_timeout(now);
-            return;
-        }
-        let wakeup = match &mut self.wakeup {
-            Some(wakeup) => {
-                if wakeup.deadline != Some(deadline) {
-                    R::reset_timer(wakeup.timer.as_mut(), deadline);
-                    wakeup.deadline = Some(deadline);
-                }
-                wakeup
+/// Sets the one timer for the step's deadline and fires the core's timers if it has passed.
+fn timer_step<'a, R: Runtime>(
+    wakeup: &mut Option<Box<Wakeup<R>>>,
+    cx: &mut Context<'_>,
+    step: TimerStep<'a>,
+) -> Step<'a> {
+    let deadline = step.deadline();
+    let now = R::now();
+    if now >= deadline {
+        return step.expired(now);
+    }
+    let wakeup = match wakeup {
+        Some(wakeup) => {
+            if wakeup.deadline != Some(deadline) {
+                R::reset_timer(wakeup.timer.as_mut(), deadline);
+                wakeup.deadline = Some(deadline);
             }
-            None => self.wakeup.insert(Box::new(Wakeup {
-                timer: Box::pin(R::timer(deadline)),
-                deadline: Some(deadline),
-            })),
-        };
-        if R::poll_timer(wakeup.timer.as_mut(), cx).is_ready() {
-            wakeup.deadline = None;
-            self.driver.handle_timeout(R::now());
-        } else {
-            self.driver.handle_timer_pending();
+            wakeup
         }
+        None => wakeup.insert(Box::new(Wakeup {
+            timer: Box::pin(R::timer(deadline)),
+            deadline: Some(deadline),
+        })),
+    };
+    if R::poll_timer(wakeup.timer.as_mut(), cx).is_ready() {
+        wakeup.deadline = None;
+        step.expired(R::now())
+    } else {
+        step.armed()
     }
 }

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, ready};
 use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
-use ropeway_core::driver::{Driver, Goal, Next, Piece};
+use ropeway_core::driver::{Driver, Goal, Piece, Step};
 use ropeway_core::{CloseFrame, Connection, Error, Message, MessageKind};
 use ropeway_core::{PreparedMessage, SendOptions, State};
 
@@ -425,9 +425,7 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     /// ```
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
         self.driver.close(frame)?;
-        poll_fn(|cx| self.poll_drive(cx, Goal::Closed))
-            .await
-            .into_done()
+        poll_fn(|cx| self.poll_drive(cx, Goal::Closed).map(Step::into_done)).await
     }
 
     /// Splits the connection into a receiving half and a cloneable sending half that other
@@ -508,10 +506,10 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
                 return Poll::Ready(Some(Ok(Inbound::Piece(data))));
             }
             match ready!(self.poll_drive(cx, Goal::Piece)) {
-                Next::Event(ropeway_core::Event::Close(frame)) => {
+                Step::Event(ropeway_core::Event::Close(frame)) => {
                     return Poll::Ready(Some(Ok(Inbound::Message(Message::Close(frame)))));
                 }
-                Next::Ended(error) => return Poll::Ready(error.map(Err)),
+                Step::Ended(error) => return Poll::Ready(error.map(Err)),
                 _ => {}
             }
         }
@@ -544,19 +542,19 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
             return Poll::Ready(Ok(()));
         }
         self.poll_drive(cx, Goal::SendReady)
-            .map(Next::into_send_ready)
+            .map(Step::into_send_ready)
     }
 
     /// Writes everything queued and flushes the transport.
     pub(crate) fn poll_flush_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.poll_drive(cx, Goal::Flushed).map(Next::into_done)
+        self.poll_drive(cx, Goal::Flushed).map(Step::into_done)
     }
 
     pub(crate) fn poll_recv(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
-        self.poll_drive(cx, Goal::Message).map(Next::into_message)
+        self.poll_drive(cx, Goal::Message).map(Step::into_message)
     }
 
     fn poll_recv_piece(
@@ -569,10 +567,10 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
                 return Poll::Ready(Some(Ok(piece)));
             }
             match ready!(self.poll_drive(cx, Goal::Piece)) {
-                Next::Event(ropeway_core::Event::Close(frame)) => {
+                Step::Event(ropeway_core::Event::Close(frame)) => {
                     return Poll::Ready(Some(Ok(Piece::Close(frame))));
                 }
-                Next::Ended(error) => return Poll::Ready(error.map(Err)),
+                Step::Ended(error) => return Poll::Ready(error.map(Err)),
                 _ => {}
             }
         }

@@ -29,6 +29,17 @@
 //! Server::bind("127.0.0.1:9001", Default::default())?.run(Echo)?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! # Why the blocking client lives in a crate named after mio
+//!
+//! The client ([`client`]) uses no mio: one connection gains nothing from an event loop, so
+//! it blocks on `std` sockets (its module docs say why). It lives here because this crate is
+//! ropeway's *without async* binding, the one the `ropeway` facade's `mio` feature selects:
+//! an application that runs the event-loop server and wants a client without pulling in an
+//! async runtime finds both behind one feature, `ropeway::mio::server` and
+//! `ropeway::mio::client`. A crate of its own would be a fourth binding for a few hundred
+//! lines and a second feature users would have to discover; if the client ever grows a
+//! dependency the server does not need, that is the moment to split it out.
 #![forbid(unsafe_code)]
 
 pub mod client;

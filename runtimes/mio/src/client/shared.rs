@@ -218,6 +218,8 @@ impl Shared {
                     st = self.release_write(st, &mut writing);
                     st = self.read_once(st, r, read_deadline)?;
                 }
+                // A blocking client runs one connection per caller: nobody else to let run.
+                Next::Yield => {}
                 Next::Timer(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {

@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use ropeway_common::{AcceptAction, AcceptBackoff};
-use ropeway_core::driver::{Goal, Next, Piece, READ_SCRATCH, ReadInto};
+use ropeway_core::driver::{BufferRead, Goal, Piece, READ_SCRATCH, ScratchRead, Step, WriteStep};
 use ropeway_core::handshake::{ServerHandshake, reject};
 use ropeway_core::{CloseFrame, Error, Event, Message};
 
@@ -315,6 +315,7 @@ impl<H: Handler> EventLoop<H> {
             Delivery::Pieces(_) => Goal::Piece,
         };
         let now = self.now;
+        let generation = self.conns.id(index).generation;
         loop {
             let Some(entry) = self.conns.entry_mut(index) else {
                 return;
@@ -322,87 +323,114 @@ impl<H: Handler> EventLoop<H> {
             let Entry {
                 transport,
                 state: State::Open(driver),
+                armed,
+                drained,
+                read_closed,
+                peer_close,
                 ..
             } = entry
             else {
                 return;
             };
-            match driver.poll(goal) {
-                Next::Write => {
-                    if stop_at_write {
-                        self.conns.mark_dirty(index);
-                        return;
-                    }
-                    write(transport, driver, now);
-                }
-                Next::Flush => match transport.flush() {
-                    Ok(()) => driver.handle_flushed(),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        driver.handle_write_blocked(now)
-                    }
-                    Err(e) => driver.handle_io_error(e),
-                },
-                Next::Read => {
-                    if budget == 0 {
-                        self.resume.push(index);
-                        return;
-                    }
-                    budget -= 1;
-                    if entry.drained {
-                        // The last read came back short: this one would only say
-                        // WouldBlock. Said now, with what was read decoded, so the driver
-                        // gives its emptied buffers up.
-                        entry.drained = false;
-                        driver.handle_read_blocked();
-                        continue;
-                    }
-                    let short = read(transport, driver, &mut self.buf);
-                    entry.drained = short && transport.is_plain() && !entry.read_closed;
-                }
-                Next::Timer(at) => {
-                    if at <= now {
-                        driver.handle_timeout(now);
-                    } else {
-                        if entry.armed.is_none_or(|armed| at < armed) {
-                            entry.armed = Some(at);
-                            let generation = self.conns.id(index).generation;
-                            self.timers.push(Deadline {
-                                at,
-                                index,
-                                generation,
-                            });
+            let mut step = driver.step(goal);
+            // Steps answered here; what needs the loop itself (the handler, the lists) ends
+            // the inner loop with what to do.
+            let then = loop {
+                step = match step {
+                    Step::Write(write) => {
+                        if stop_at_write {
+                            break Then::WriteLater;
                         }
-                        // Re-borrow: the entry was used above.
-                        if let Some(Entry {
-                            state: State::Open(driver),
-                            ..
-                        }) = self.conns.entry_mut(index)
-                        {
-                            driver.handle_timer_pending();
+                        write_step(transport, write, now)
+                    }
+                    Step::Flush(flush) => match transport.flush() {
+                        Ok(()) => flush.flushed(),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => flush.blocked(now),
+                        Err(e) => flush.failed(e),
+                    },
+                    Step::ReadScratch(read) => {
+                        if budget == 0 {
+                            break Then::ReadNextTurn;
+                        }
+                        budget -= 1;
+                        if std::mem::take(drained) {
+                            // The last read came back short: this one would only say
+                            // WouldBlock. Said now, with what was read decoded, so the driver
+                            // gives its emptied buffers up.
+                            read.blocked()
+                        } else {
+                            let (next, short) = read_scratch(transport, read, &mut self.buf);
+                            *drained = short && transport.is_plain() && !*read_closed;
+                            next
                         }
                     }
-                }
-                Next::Shutdown { graceful } => {
-                    let result = if graceful {
-                        transport.shutdown()
-                    } else {
-                        Ok(())
-                    };
-                    match result {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            driver.handle_write_blocked(now)
+                    Step::ReadBuffer(read) => {
+                        if budget == 0 {
+                            break Then::ReadNextTurn;
                         }
-                        _ => driver.handle_shutdown(),
+                        budget -= 1;
+                        if std::mem::take(drained) {
+                            read.blocked()
+                        } else {
+                            let (next, short) = read_buffer(transport, read);
+                            *drained = short && transport.is_plain() && !*read_closed;
+                            next
+                        }
                     }
+                    Step::Timer(timer) => {
+                        let at = timer.deadline();
+                        if at <= now {
+                            timer.expired(now)
+                        } else {
+                            if armed.is_none_or(|armed| at < armed) {
+                                *armed = Some(at);
+                                self.timers.push(Deadline {
+                                    at,
+                                    index,
+                                    generation,
+                                });
+                            }
+                            timer.armed()
+                        }
+                    }
+                    Step::Shutdown(shutdown) => {
+                        let result = if shutdown.graceful() {
+                            transport.shutdown()
+                        } else {
+                            Ok(())
+                        };
+                        match result {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                shutdown.blocked(now)
+                            }
+                            _ => shutdown.done(),
+                        }
+                    }
+                    Step::Wait(_) => return,
+                    // Its share of this turn is used: the other connections go first.
+                    Step::Yield => break Then::ReadNextTurn,
+                    Step::Message(message) => break Then::Dispatch(message),
+                    Step::Ready => break Then::TakePiece,
+                    Step::Event(Event::Close(frame)) => {
+                        *peer_close = frame.map(Box::new);
+                        driver.step(goal)
+                    }
+                    Step::Event(_) => driver.step(goal),
+                    Step::Ended(error) => break Then::Finish(error),
+                };
+            };
+            match then {
+                Then::WriteLater => {
+                    self.conns.mark_dirty(index);
+                    return;
                 }
-                Next::Wait { .. } => return,
-                Next::Message(message) => self.dispatch(index, message),
-                Next::Ready => self.take_piece(index),
-                Next::Event(Event::Close(frame)) => {
-                    entry.peer_close = frame.map(Box::new);
+                Then::ReadNextTurn => {
+                    self.resume.push(index);
+                    return;
                 }
-                Next::Event(_) => {}
-                Next::Ended(error) => {
+                Then::Dispatch(message) => self.dispatch(index, message),
+                Then::TakePiece => self.take_piece(index),
+                Then::Finish(error) => {
                     self.finish(index, error);
                     return;
                 }
@@ -755,82 +783,78 @@ impl<H: Handler> EventLoop<H> {
     }
 }
 
-/// One write of the queued output; several frames go out at once.
-fn write(transport: &mut Transport, driver: &mut ropeway_core::driver::Driver, now: Instant) {
+/// What [`EventLoop::drive`] does once a step needs the loop itself.
+enum Then {
+    /// Write at the end of the turn, with everything else queued on it this turn.
+    WriteLater,
+    /// Come back on the next turn (the read budget or the driver's work budget ran out).
+    ReadNextTurn,
+    /// Hand a message to the handler.
+    Dispatch(Message),
+    /// Hand a piece to the handler.
+    TakePiece,
+    /// The connection ended.
+    Finish(Option<Error>),
+}
+
+/// One write of the queued output; several frames go out at once. A write that takes
+/// everything is flushed in the same turn (the next step says so).
+fn write_step<'a>(transport: &mut Transport, mut step: WriteStep<'a>, now: Instant) -> Step<'a> {
     let clock = || now;
-    let result = if driver.transmit_is_contiguous() {
-        transport.write(driver.poll_transmit_with(clock))
+    let result = if step.is_contiguous() {
+        transport.write(step.bytes(clock))
     } else {
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-        let count = driver.poll_transmit_vectored(clock, &mut slices);
+        let count = step.vectored(clock, &mut slices);
         transport.write_vectored(&slices[..count])
     };
     match result {
-        Ok(n) => {
-            if driver.handle_written(n) {
-                match transport.flush() {
-                    Ok(()) => driver.handle_flushed(),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        driver.handle_write_blocked(now)
-                    }
-                    Err(e) => driver.handle_io_error(e),
-                }
-            }
-        }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => driver.handle_write_blocked(now),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-        Err(e) => driver.handle_io_error(e),
+        Ok(n) => step.written(n),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => step.blocked(now),
+        // Retried: the write step comes back.
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Step::Yield,
+        Err(e) => step.failed(e),
     }
 }
 
-/// One read where the driver says: the loop's buffer while no frame is partial, else the
-/// driver's own buffer.
+/// One read into the loop's buffer (no frame is partial), and whether it came back short.
 ///
-/// Returns whether the read came back short (some bytes, fewer than offered). On a plain
-/// socket the caller then takes the socket as emptied and answers the driver's next read
-/// step with "would block" without a system call, which saves the read that would only say
-/// `WouldBlock` after every message: the receive queue was empty when the read came back
-/// short, and any byte arriving later is a new readiness edge (epoll and kqueue report
-/// every arrival after the last event was taken). Bytes and the end of stream that arrived
-/// together before the event are the exception: such an event says read-closed, and the
-/// caller then reads on until `WouldBlock`. (Through TLS, bytes come out of rustls'
-/// buffers: a short read says nothing about the socket.)
-fn read(
+/// A short read (some bytes, fewer than offered) on a plain socket lets the caller take the
+/// socket as emptied and answer the driver's next read step with "would block" without a
+/// system call, which saves the read that would only say `WouldBlock` after every message:
+/// the receive queue was empty when the read came back short, and any byte arriving later
+/// is a new readiness edge (epoll and kqueue report every arrival after the last event was
+/// taken). Bytes and the end of stream that arrived together before the event are the
+/// exception: such an event says read-closed, and the caller then reads on until
+/// `WouldBlock`. (Through TLS, bytes come out of rustls' buffers: a short read says nothing
+/// about the socket.)
+fn read_scratch<'a>(
     transport: &mut Transport,
-    driver: &mut ropeway_core::driver::Driver,
+    step: ScratchRead<'a>,
     scratch: &mut [u8],
-) -> bool {
-    let result = match driver.read_into() {
-        ReadInto::Scratch => match transport.read(scratch) {
-            Ok(n) => {
-                driver.handle_read_slice(&scratch[..n]);
-                return n > 0 && n < scratch.len();
-            }
-            Err(e) => e,
-        },
-        ReadInto::Buffer(buf) => {
-            let len = buf.len();
-            let room = (buf.capacity() - len).clamp(4096, MAX_ZEROED_READ);
-            buf.resize(len + room, 0);
-            match transport.read(&mut buf[len..]) {
-                Ok(n) => {
-                    buf.truncate(len + n);
-                    driver.handle_read(n);
-                    return n > 0 && n < room;
-                }
-                Err(e) => {
-                    buf.truncate(len);
-                    e
-                }
-            }
-        }
-    };
-    match result.kind() {
-        io::ErrorKind::WouldBlock => {
-            driver.handle_read_blocked();
-        }
-        io::ErrorKind::Interrupted => {}
-        _ => driver.handle_io_error(result),
+) -> (Step<'a>, bool) {
+    match transport.read(scratch) {
+        Ok(n) => (step.read(&scratch[..n]), n > 0 && n < scratch.len()),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => (step.blocked(), false),
+        // Retried: the read step comes back.
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => (Step::Yield, false),
+        Err(e) => (step.failed(e), false),
     }
-    false
+}
+
+/// One read into the driver's buffer (a frame in progress), and whether it came back short
+/// (see [`read_scratch`]). The spare room is zeroed first, at most [`MAX_ZEROED_READ`].
+fn read_buffer<'a>(transport: &mut Transport, mut step: BufferRead<'a>) -> (Step<'a>, bool) {
+    let buf = step.buf();
+    let len = buf.len();
+    let room = (buf.capacity() - len).clamp(4096, MAX_ZEROED_READ);
+    buf.resize(len + room, 0);
+    let result = transport.read(&mut buf[len..]);
+    buf.truncate(len + *result.as_ref().unwrap_or(&0));
+    match result {
+        Ok(n) => (step.filled(n), n > 0 && n < room),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => (step.blocked(), false),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => (Step::Yield, false),
+        Err(e) => (step.failed(e), false),
+    }
 }
