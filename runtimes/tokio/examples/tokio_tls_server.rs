@@ -1,34 +1,31 @@
-//! A wss:// server: rustls terminates TLS (futures-rustls), ropeway runs the WebSocket over
+//! A wss:// server: rustls terminates TLS (tokio-rustls), ropeway runs the WebSocket over
 //! the TLS stream, and subprotocols are chosen among the client's offers.
 //!
 //! ```sh
-//! cargo run -p ropeway-smol --example tls_server -- CERT.pem KEY.pem   # wss://127.0.0.1:9443
-//! cargo run -p ropeway-smol --example tls_server -- --self-test        # a made-up certificate
+//! cargo run -p ropeway-tokio --example tokio_tls_server -- CERT.pem KEY.pem   # wss://127.0.0.1:9443
+//! cargo run -p ropeway-tokio --example tokio_tls_server -- --self-test        # a made-up certificate
 //! ```
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use futures_rustls::TlsAcceptor;
-use ropeway_smol::rustls;
-use ropeway_smol::rustls::pki_types::pem::PemObject;
-use ropeway_smol::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use ropeway_smol::server::{Incoming, ServerConfig};
-use ropeway_smol::{Accept, ClientConfig, ClientRequest, Error, Message};
-use smol::net::TcpListener;
+use ropeway_tokio::rustls;
+use ropeway_tokio::rustls::pki_types::pem::PemObject;
+use ropeway_tokio::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use ropeway_tokio::server::{Incoming, ServerConfig};
+use ropeway_tokio::{Accept, ClientConfig, ClientRequest, Error, Message};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    smol::block_on(run())
-}
-
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let self_test = args.first().map(String::as_str) == Some("--self-test");
     let (certs, key) = if self_test {
         made_up_certificate()
     } else {
         let [cert, key] = &args[..] else {
-            return Err("usage: tls_server CERT.pem KEY.pem | --self-test".into());
+            return Err("usage: tokio_tls_server CERT.pem KEY.pem | --self-test".into());
         };
         let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
         (certs, PrivateKeyDer::from_pem_file(key)?)
@@ -47,10 +44,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     let addr = listener.local_addr()?;
-    smol::spawn(async move {
+    tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
-            smol::spawn(async move {
+            tokio::spawn(async move {
                 // TLS first; then the WebSocket handshake runs inside the TLS stream.
                 let result = match acceptor.accept(tcp).await {
                     Ok(tls) => serve(tls).await,
@@ -59,11 +56,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 if let Err(e) = result {
                     eprintln!("connection: {e}");
                 }
-            })
-            .detach();
+            });
         }
-    })
-    .detach();
+    });
     if !self_test {
         println!(
             "wss://localhost:{} (certificate from {})",
@@ -73,12 +68,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         std::future::pending::<()>().await;
     }
     client(addr, certs[0].clone()).await?;
-    println!("tls_server self-test: ok");
+    println!("tokio_tls_server self-test: ok");
     Ok(())
 }
 
 /// One connection: accept with a subprotocol the client offered, then echo.
-async fn serve(tls: futures_rustls::server::TlsStream<smol::net::TcpStream>) -> Result<(), Error> {
+async fn serve(tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Result<(), Error> {
     let incoming = Incoming::read(tls, &ServerConfig::default()).await?;
     let protocol = incoming
         .upgrade()?
@@ -115,7 +110,7 @@ async fn client(addr: SocketAddr, cert: CertificateDer<'static>) -> Result<(), E
     };
     let request =
         ClientRequest::from_url(&format!("wss://localhost:{}/", addr.port()))?.protocol("echo.v1");
-    let (mut ws, _) = ropeway_smol::connect_with(request, &config).await?;
+    let (mut ws, _) = ropeway_tokio::connect_with(request, &config).await?;
     assert_eq!(ws.protocol(), Some("echo.v1"));
     ws.send(Message::text("over TLS")).await?;
     let echoed = ws.recv().await.ok_or(Error::Closed)??;

@@ -6,26 +6,23 @@
 //! connection's own task answers pings and sends keep-alive pings, whichever half is in use.
 //!
 //! ```sh
-//! cargo run -p ropeway-smol --example chat               # ws://127.0.0.1:9002
-//! cargo run -p ropeway-smol --example chat -- --self-test
+//! cargo run -p ropeway-tokio --example tokio_chat               # ws://127.0.0.1:9002
+//! cargo run -p ropeway-tokio --example tokio_chat -- --self-test
 //! ```
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ropeway_smol::server::{ServerConfig, accept_with_config};
-use ropeway_smol::{Error, Message, WriteHalf};
-use smol::net::TcpListener;
+use ropeway_tokio::server::{ServerConfig, accept_with_config};
+use ropeway_tokio::{Error, Message, WriteHalf};
+use tokio::net::TcpListener;
 
 /// Everyone connected: an id and the write half of each.
 type Subscribers = Arc<Mutex<Vec<(u64, WriteHalf)>>>;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    smol::block_on(run())
-}
-
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let self_test = std::env::args().any(|a| a == "--self-test");
     let listener = TcpListener::bind(if self_test {
         "127.0.0.1:0"
@@ -34,7 +31,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     let addr = listener.local_addr()?;
-    smol::spawn(serve(listener)).detach();
+    tokio::spawn(serve(listener));
     if self_test {
         return Ok(self_test_against(addr).await?);
     }
@@ -59,19 +56,18 @@ async fn serve(listener: TcpListener) {
         };
         next_id += 1;
         let (id, config, subscribers) = (next_id, config.clone(), subscribers.clone());
-        smol::spawn(async move {
+        tokio::spawn(async move {
             if let Err(e) = chat(id, tcp, &config, subscribers).await {
                 eprintln!("client {id}: {e}");
             }
-        })
-        .detach();
+        });
     }
 }
 
 /// One client: subscribe its write half, broadcast what it sends, unsubscribe at the end.
 async fn chat(
     id: u64,
-    tcp: smol::net::TcpStream,
+    tcp: tokio::net::TcpStream,
     config: &ServerConfig,
     subscribers: Subscribers,
 ) -> Result<(), Error> {
@@ -104,8 +100,8 @@ async fn chat(
 /// Two clients join; what one says, both hear.
 async fn self_test_against(addr: SocketAddr) -> Result<(), Error> {
     let url = format!("ws://{addr}/");
-    let (mut alice, _) = ropeway_smol::connect(&url).await?;
-    let (mut bob, _) = ropeway_smol::connect(&url).await?;
+    let (mut alice, _) = ropeway_tokio::connect(&url).await?;
+    let (mut bob, _) = ropeway_tokio::connect(&url).await?;
     // Wait until both are subscribed: each hears its own hello.
     for (ws, name) in [(&mut alice, "alice"), (&mut bob, "bob")] {
         ws.send(Message::text(format!("{name} joined"))).await?;
@@ -125,6 +121,6 @@ async fn self_test_against(addr: SocketAddr) -> Result<(), Error> {
     }
     alice.close(None).await?;
     bob.close(None).await?;
-    println!("chat self-test: ok");
+    println!("tokio_chat self-test: ok");
     Ok(())
 }

@@ -2,42 +2,45 @@
 //! header (an auth token) and a subprotocol.
 //!
 //! ```sh
-//! cargo run -p ropeway-tokio --example wss_client -- wss://host:port/path ROOTS.pem
-//! cargo run -p ropeway-tokio --example wss_client -- --self-test   # an in-process server
+//! cargo run -p ropeway-smol --example smol_wss_client -- wss://host:port/path ROOTS.pem
+//! cargo run -p ropeway-smol --example smol_wss_client -- --self-test   # an in-process server
 //! ```
 //!
-//! `ropeway_tokio::rustls` is the rustls this crate was built with, so the config built
+//! `ropeway_smol::rustls` is the rustls this crate was built with, so the config built
 //! here is the type `ClientConfig::tls` takes, whatever rustls version you depend on.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ropeway_tokio::http::{HeaderName, HeaderValue};
-use ropeway_tokio::rustls;
-use ropeway_tokio::rustls::pki_types::CertificateDer;
-use ropeway_tokio::rustls::pki_types::pem::PemObject;
-use ropeway_tokio::server::{Incoming, ServerConfig};
-use ropeway_tokio::{Accept, ClientConfig, ClientRequest, Error, Message};
+use ropeway_smol::http::{HeaderName, HeaderValue};
+use ropeway_smol::rustls;
+use ropeway_smol::rustls::pki_types::CertificateDer;
+use ropeway_smol::rustls::pki_types::pem::PemObject;
+use ropeway_smol::server::{Incoming, ServerConfig};
+use ropeway_smol::{Accept, ClientConfig, ClientRequest, Error, Message};
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    smol::block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--self-test") {
         let (url, roots) = start_test_server().await?;
-        let result = run(&url, &roots).await;
+        let result = talk(&url, &roots).await;
         let _ = std::fs::remove_file(&roots);
         result?;
-        println!("wss_client self-test: ok");
+        println!("smol_wss_client self-test: ok");
         return Ok(());
     }
     let [url, roots] = &args[..] else {
-        return Err("usage: wss_client wss://HOST:PORT/PATH ROOTS.pem | --self-test".into());
+        return Err("usage: smol_wss_client wss://HOST:PORT/PATH ROOTS.pem | --self-test".into());
     };
-    run(url, Path::new(roots)).await
+    talk(url, Path::new(roots)).await
 }
 
 /// Connects to `url` trusting only the certificates in the PEM file `roots`.
-async fn run(url: &str, roots: &Path) -> Result<(), Box<dyn std::error::Error>> {
+async fn talk(url: &str, roots: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut store = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(roots)? {
         store.add(cert?)?;
@@ -58,7 +61,7 @@ async fn run(url: &str, roots: &Path) -> Result<(), Box<dyn std::error::Error>> 
             HeaderName::from_static("authorization"),
             HeaderValue::from_static("Bearer example-token"),
         );
-    let (mut ws, response) = ropeway_tokio::connect_with(request, &config).await?;
+    let (mut ws, response) = ropeway_smol::connect_with(request, &config).await?;
     println!(
         "connected: {} with subprotocol {:?}",
         response.status(),
@@ -87,10 +90,10 @@ async fn start_test_server() -> Result<(String, PathBuf), Box<dyn std::error::Er
             vec![cert.der().clone()],
             rustls::pki_types::PrivateKeyDer::Pkcs8(key_pair.serialize_der().into()),
         )?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let acceptor = futures_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
-    tokio::spawn(async move {
+    smol::spawn(async move {
         let (tcp, _) = listener.accept().await?;
         let incoming =
             Incoming::read(acceptor.accept(tcp).await?, &ServerConfig::default()).await?;
@@ -116,6 +119,7 @@ async fn start_test_server() -> Result<(String, PathBuf), Box<dyn std::error::Er
             }
         }
         Ok::<_, Error>(())
-    });
+    })
+    .detach();
     Ok((format!("wss://localhost:{port}/chat"), pem))
 }

@@ -3,7 +3,7 @@
 //! HTTP/2 extended CONNECT alike, which is why it is registered with `any`.
 //!
 //! ```text
-//! cargo run -p ropeway-tokio --features axum --example axum_echo -- 127.0.0.1:3000
+//! cargo run -p ropeway-tokio --features axum --example tokio_axum_echo -- 127.0.0.1:3000
 //! ```
 //!
 //! Then `GET /` answers with text, and a WebSocket client on `ws://127.0.0.1:3000/ws`

@@ -3,10 +3,10 @@
 //! the server's stdin are announced to everyone from another thread through the `Handle`.
 //!
 //! ```text
-//! cargo run -p ropeway-mio --example chat
+//! cargo run -p ropeway-mio --example mio_chat
 //! # in other terminals, any WebSocket client, e.g.
 //! websocat 'ws://127.0.0.1:9002/chat?alice'
-//! cargo run -p ropeway-mio --example chat -- --self-test   # two blocking clients, here
+//! cargo run -p ropeway-mio --example mio_chat -- --self-test   # two blocking clients, here
 //! ```
 
 use std::io::BufRead;
@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let running = server.spawn(Chat)?;
         self_test_against(addr, &handle)?;
         running.stop()?;
-        println!("chat self-test: ok");
+        println!("mio_chat self-test: ok");
         return Ok(());
     }
     println!("chat on ws://{addr}/chat?NAME; type to announce");

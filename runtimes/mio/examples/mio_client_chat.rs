@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! cargo run -p ropeway-echo &                                     # the echo sample (port 5000)
-//! cargo run -p ropeway-mio --example client_chat -- ws://127.0.0.1:5000/ws
-//! cargo run -p ropeway-mio --example client_chat -- --self-test   # an echo server here
+//! cargo run -p ropeway-mio --example mio_client_chat -- ws://127.0.0.1:5000/ws
+//! cargo run -p ropeway-mio --example mio_client_chat -- --self-test   # an echo server here
 //! ```
 
 use std::io::BufRead;
@@ -94,7 +94,7 @@ fn self_test() -> Result<(), Box<dyn std::error::Error>> {
     chat(&url, paced, options, heard)?;
     assert_eq!(echoed, sent, "every line came back, in order");
     running.stop()?;
-    println!("client_chat self-test: ok");
+    println!("mio_client_chat self-test: ok");
     Ok(())
 }
 

@@ -7,23 +7,26 @@
 //! as the pieces arrive), so both sides raise it here.
 //!
 //! ```sh
-//! cargo run --release -p ropeway-tokio --example streaming               # ws://127.0.0.1:9003
-//! cargo run -p ropeway-tokio --example streaming -- --self-test [MiB]    # default 50
+//! cargo run --release -p ropeway-smol --example smol_streaming               # ws://127.0.0.1:9003
+//! cargo run -p ropeway-smol --example smol_streaming -- --self-test [MiB]    # default 50
 //! ```
 
 use std::net::SocketAddr;
 
-use ropeway_tokio::server::{ServerConfig, accept_with_config};
-use ropeway_tokio::{ClientConfig, ClientRequest, Error, MessageKind, Piece, WebSocket};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use futures_io::{AsyncRead, AsyncWrite};
+use ropeway_smol::server::{ServerConfig, accept_with_config};
+use ropeway_smol::{ClientConfig, ClientRequest, Error, MessageKind, Piece, WebSocket};
+use smol::net::TcpListener;
 
 const PIECE: usize = 64 * 1024;
 /// The limit both sides accept: larger than the 16 MiB default.
 const MAX_MESSAGE: usize = 256 * 1024 * 1024;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    smol::block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let self_test = args.next().as_deref() == Some("--self-test");
     let mib: usize = args.next().map_or(Ok(50), |a| a.parse())?;
@@ -34,29 +37,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move {
+    let server = smol::spawn(async move {
         loop {
             let (tcp, _) = listener.accept().await?;
-            tokio::spawn(async move {
+            smol::spawn(async move {
                 if let Err(e) = serve(tcp).await {
                     eprintln!("server: {e}");
                 }
-            });
+            })
+            .detach();
         }
         #[allow(unreachable_code)]
         Ok::<_, std::io::Error>(())
     });
     if !self_test {
         println!("streaming server on ws://{addr}");
-        return Ok(server.await??);
+        return Ok(server.await?);
     }
     client(addr, mib * 1024 * 1024).await?;
-    println!("streaming self-test: {mib} MiB each way, ok");
+    println!("smol_streaming self-test: {mib} MiB each way, ok");
     Ok(())
 }
 
 /// The server: read one message piece by piece, answer with a message of the same size.
-async fn serve(tcp: tokio::net::TcpStream) -> Result<(), Error> {
+async fn serve(tcp: smol::net::TcpStream) -> Result<(), Error> {
     let mut config = ServerConfig::default();
     config.core.limits.max_message_size = MAX_MESSAGE;
     let mut ws = accept_with_config(tcp, &config).await?;
@@ -75,7 +79,7 @@ async fn client(addr: SocketAddr, len: usize) -> Result<(), Error> {
     let mut config = ClientConfig::default();
     config.core.limits.max_message_size = MAX_MESSAGE;
     let request = ClientRequest::from_url(&format!("ws://{addr}/"))?;
-    let (mut ws, _) = ropeway_tokio::connect_with(request, &config).await?;
+    let (mut ws, _) = ropeway_smol::connect_with(request, &config).await?;
     let sent = send(&mut ws, len).await?;
     let Some((received, sum)) = receive(&mut ws).await? else {
         return Err(Error::Closed);

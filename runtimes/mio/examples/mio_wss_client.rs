@@ -2,8 +2,8 @@
 //! custom header (an auth token) and subprotocols offered in order of preference.
 //!
 //! ```sh
-//! cargo run -p ropeway-mio --example wss_client -- wss://host:port/path ROOTS.pem
-//! cargo run -p ropeway-mio --example wss_client -- --self-test   # an event-loop server here
+//! cargo run -p ropeway-mio --example mio_wss_client -- wss://host:port/path ROOTS.pem
+//! cargo run -p ropeway-mio --example mio_wss_client -- --self-test   # an event-loop server here
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -27,11 +27,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let protocol = result?;
         assert_eq!(protocol.as_deref(), Some("chat.v1"), "the server's choice");
         running.stop()?;
-        println!("wss_client self-test: ok");
+        println!("mio_wss_client self-test: ok");
         return Ok(());
     }
     let [url, roots] = &args[..] else {
-        return Err("usage: wss_client wss://HOST:PORT/PATH ROOTS.pem | --self-test".into());
+        return Err("usage: mio_wss_client wss://HOST:PORT/PATH ROOTS.pem | --self-test".into());
     };
     talk(url, Path::new(roots))?;
     Ok(())

@@ -11,8 +11,8 @@
 //! 16 MiB by default, counted as the pieces arrive), so both sides raise it here.
 //!
 //! ```sh
-//! cargo run --release -p ropeway-mio --example streaming               # ws://127.0.0.1:9003
-//! cargo run -p ropeway-mio --example streaming -- --self-test [MiB]    # default 50
+//! cargo run --release -p ropeway-mio --example mio_streaming               # ws://127.0.0.1:9003
+//! cargo run -p ropeway-mio --example mio_streaming -- --self-test [MiB]    # default 50
 //! ```
 
 use std::net::SocketAddr;
@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let running = server.spawn(StreamEcho)?;
     client(addr, mib * 1024 * 1024)?;
     running.stop()?;
-    println!("streaming self-test: {mib} MiB each way, ok");
+    println!("mio_streaming self-test: {mib} MiB each way, ok");
     Ok(())
 }
 

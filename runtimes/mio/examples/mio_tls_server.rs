@@ -2,8 +2,8 @@
 //! WebSocket over it, and the handler chooses a subprotocol among the client's offers.
 //!
 //! ```sh
-//! cargo run -p ropeway-mio --example tls_server -- CERT.pem KEY.pem   # wss://127.0.0.1:9443
-//! cargo run -p ropeway-mio --example tls_server -- --self-test        # a made-up certificate
+//! cargo run -p ropeway-mio --example mio_tls_server -- CERT.pem KEY.pem   # wss://127.0.0.1:9443
+//! cargo run -p ropeway-mio --example mio_tls_server -- --self-test        # a made-up certificate
 //! ```
 
 use std::net::SocketAddr;
@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         made_up_certificate()
     } else {
         let [cert, key] = &args[..] else {
-            return Err("usage: tls_server CERT.pem KEY.pem | --self-test".into());
+            return Err("usage: mio_tls_server CERT.pem KEY.pem | --self-test".into());
         };
         let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
         (certs, PrivateKeyDer::from_pem_file(key)?)
@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let running = server.spawn(VersionedEcho)?;
     client(addr, certs[0].clone())?;
     running.stop()?;
-    println!("tls_server self-test: ok");
+    println!("mio_tls_server self-test: ok");
     Ok(())
 }
 
