@@ -1,0 +1,6 @@
+//! The cases, one module per concern; each case is `pub async fn name<T: TestRuntime>()`
+//! and is listed in [`suite!`](crate::suite).
+// A case's name says what it checks; a doc comment on it adds only what the name cannot.
+#![allow(missing_docs)]
+
+pub mod echo;
