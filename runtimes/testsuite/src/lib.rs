@@ -18,7 +18,7 @@ pub use runtime::{Smol, TestRuntime, Tokio};
 
 /// Everything a case uses, in one import.
 pub mod prelude {
-    pub use crate::runtime::{ClientWs, ServerWs, TestRuntime, WebSocket};
+    pub use crate::runtime::{ClientWs, Incoming, ServerWs, TestRuntime, WebSocket};
     pub use crate::support::bounded::timeout;
     pub use crate::support::frames::{MASK, RawFrame, client_frame, close_payload, frame, op};
     pub use crate::support::http_head::{SAMPLE_KEY, header, status, upgrade_request};

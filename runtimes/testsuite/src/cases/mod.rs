@@ -3,4 +3,9 @@
 // A case's name says what it checks; a doc comment on it adds only what the name cannot.
 #![allow(missing_docs)]
 
+pub mod cancel;
+pub mod close;
 pub mod echo;
+pub mod handshake;
+pub mod hardening;
+pub mod pieces;

@@ -29,6 +29,10 @@ pub type ServerWs<T> = WebSocket<T, <T as TestRuntime>::Tcp>;
 /// The client's side: a WebSocket over the binding's client transport (TCP or TLS).
 pub type ClientWs<T> = WebSocket<T, <T as TestRuntime>::Client>;
 
+/// A request read by the binding's server, before the application decides on it.
+pub type Incoming<T> =
+    ropeway_async::server::Incoming<<T as TestRuntime>::Tcp, <T as TestRuntime>::Rt>;
+
 /// A runtime as the cases see it: its tasks, its clock, its sockets, and its binding's
 /// accept and connect.
 pub trait TestRuntime: Sized + Send + Sync + 'static {
@@ -56,6 +60,16 @@ pub trait TestRuntime: Sized + Send + Sync + 'static {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static;
+
+    /// Runs `task` in the background without awaiting it (its handle is dropped, and the
+    /// task runs on until it ends or the runtime does).
+    fn detach<F>(task: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        drop(Self::spawn(task));
+    }
 
     /// Waits `duration` on the runtime's timer.
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;

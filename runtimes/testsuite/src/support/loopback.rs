@@ -36,17 +36,17 @@ pub async fn connect<T: TestRuntime>(addr: SocketAddr, path: &str) -> ClientWs<T
 /// the test's runtime ends.
 pub async fn spawn_echo_server<T: TestRuntime>(config: ServerConfig) -> SocketAddr {
     let (listener, addr) = listen::<T>().await;
-    drop(T::spawn(async move {
+    T::detach(async move {
         while let Ok(tcp) = T::accept_tcp(&listener).await {
             let _ = T::set_nodelay(&tcp);
             let config = config.clone();
-            drop(T::spawn(async move {
+            T::detach(async move {
                 if let Ok(ws) = T::accept_with_config(tcp, &config).await {
                     let _ = echo(ws).await;
                 }
-            }));
+            });
         }
-    }));
+    });
     addr
 }
 
