@@ -10,6 +10,24 @@
 macro_rules! suite {
     ($rt:ty) => {
         $crate::__cases! { $rt;
+            api_details {
+                protocol_and_extensions_are_visible_in_both_roles,
+                nothing_agreed_is_none_and_empty,
+                try_send_gives_the_message_back_when_full_and_after_the_end,
+                write_half_streams_fragments,
+                read_half_streams_pieces_then_messages,
+                over_limit_is_reported_as_a_limit,
+                send_after_the_peer_was_declared_dead_reports_it,
+                ws_to_a_tls_port_says_use_wss,
+                wss_to_a_plain_port_says_use_ws,
+                wss_to_a_ropeway_plain_server_says_use_ws,
+            }
+            backpressure {
+                send_blocks_with_bounded_queued_output_when_the_peer_never_reads,
+                write_half_sends_block_instead_of_buffering_when_the_peer_never_reads,
+                close_returns_within_the_close_timeout_when_the_peer_never_reads,
+                a_peer_that_never_reads_is_dropped_at_the_write_stall_timeout_whatever_it_sends,
+            }
             cancel {
                 recv_dropped_by_a_timer_in_a_race_loses_nothing,
                 recv_piece_dropped_by_a_timer_in_a_race_loses_nothing,
@@ -25,7 +43,6 @@ macro_rules! suite {
                 invalid_utf8_in_a_text_message_fails_with_1007,
                 a_message_over_the_limit_is_refused_with_1009,
                 an_unanswered_close_ends_after_the_close_timeout,
-                a_client_whose_server_keeps_the_tcp_open_ends_after_the_close_timeout,
                 a_close_frame_without_a_code_is_echoed_without_one,
                 a_raw_client_close_gets_the_same_code_back_and_then_the_end_of_tcp,
                 an_upload_over_the_limit_gets_its_1009_close_not_a_reset,
@@ -60,10 +77,48 @@ macro_rules! suite {
             hardening {
                 a_deflate_bomb_under_the_message_limit_is_refused_with_1009,
             }
+            keepalive {
+                an_idle_connection_receives_pings_at_the_interval,
+                the_default_keep_alive_ratio_detects_a_dead_peer_after_interval_plus_timeout,
+                an_answering_peer_is_pinged_every_interval_with_the_default_ratio,
+                a_peer_that_keeps_answering_stays_connected_past_many_timeouts,
+                traffic_from_the_peer_postpones_the_ping,
+                a_dead_client_is_detected_within_interval_plus_timeout,
+                a_dead_server_is_detected_by_the_clients_keep_alive,
+                keep_alive_runs_over_an_in_memory_pipe,
+            }
+            peers {
+                #[ignore = "needs Python websockets: run scripts/test"]
+                python_websockets_client_checks_a_ropeway_echo_server within $crate::cases::peers::PEER_TEST_TIMEOUT,
+                #[ignore = "needs Python websockets: run scripts/test"]
+                a_ropeway_client_echoes_with_a_python_websockets_server within $crate::cases::peers::PEER_TEST_TIMEOUT,
+                #[ignore = "needs Python websockets: run scripts/test"]
+                a_python_websockets_server_selects_the_offered_subprotocol within $crate::cases::peers::PEER_TEST_TIMEOUT,
+                #[ignore = "needs Python websockets: run scripts/test"]
+                a_python_websockets_server_that_closes_first_is_answered within $crate::cases::peers::PEER_TEST_TIMEOUT,
+                #[ignore = "needs Python websockets: run scripts/test"]
+                python_websockets_client_negotiates_compression_with_a_ropeway_server within $crate::cases::peers::PEER_TEST_TIMEOUT,
+                #[ignore = "needs Python websockets: run scripts/test"]
+                a_ropeway_client_compresses_with_a_python_websockets_server within $crate::cases::peers::PEER_TEST_TIMEOUT,
+            }
             pieces {
                 a_1_mib_message_arrives_in_4_kib_pieces_with_one_end_of_message,
                 pieces_and_whole_messages_can_alternate_between_messages,
                 recv_piece_reports_a_protocol_error,
+            }
+            split {
+                the_read_half_answers_pings_and_cloned_write_halves_send_from_other_tasks,
+                dropping_both_halves_closes_the_connection_with_1000,
+                dropping_both_halves_of_an_idle_connection_closes_it_at_once,
+                dropping_the_write_half_first_and_the_read_half_later_closes_with_1000,
+                a_large_write_half_message_goes_out_while_the_reader_is_behind,
+                a_write_half_close_runs_the_close_handshake,
+                the_read_half_reports_a_vanished_peer,
+            }
+            tls {
+                a_ropeway_client_echoes_over_wss_with_a_trusted_certificate,
+                a_client_that_does_not_trust_the_certificate_fails_with_a_tls_error,
+                a_certificate_for_another_name_is_refused,
             }
         }
     };
