@@ -11,7 +11,8 @@
 
 pub mod cases;
 pub mod runtime;
-mod suite;
+#[doc(hidden)]
+pub mod suite;
 pub mod support;
 
 pub use runtime::{Smol, TestRuntime, Tokio};

@@ -43,6 +43,7 @@ macro_rules! suite {
                 invalid_utf8_in_a_text_message_fails_with_1007,
                 a_message_over_the_limit_is_refused_with_1009,
                 an_unanswered_close_ends_after_the_close_timeout,
+                a_client_whose_server_keeps_the_tcp_open_ends_after_the_close_timeout,
                 a_close_frame_without_a_code_is_echoed_without_one,
                 a_raw_client_close_gets_the_same_code_back_and_then_the_end_of_tcp,
                 an_upload_over_the_limit_gets_its_1009_close_not_a_reset,
@@ -135,6 +136,14 @@ macro_rules! __cases {
     )*) => {
         /// The runtime these tests run on.
         type Runtime = $rt;
+
+        /// Every `pub async fn` in `src/cases/` is in the list, so no case is written and
+        /// never run.
+        #[test]
+        fn every_case_is_listed() {
+            let listed = [$($(concat!(stringify!($module), "::", stringify!($case))),*),*];
+            $crate::suite::assert_lists_every_case(&listed);
+        }
         $(
             mod $module {
                 $(
@@ -152,4 +161,39 @@ macro_rules! __cases {
     };
     (@limit) => { $crate::support::bounded::TEST_TIMEOUT };
     (@limit $limit:expr) => { $limit };
+}
+
+/// Panics unless `listed` (`module::case`) names exactly the cases in `src/cases/`.
+#[doc(hidden)]
+pub fn assert_lists_every_case(listed: &[&str]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cases");
+    let mut written = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("src/cases") {
+        let path = entry.expect("a directory entry").path();
+        let module = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("a file name");
+        if module == "mod" {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("a case file");
+        for (_, rest) in source
+            .match_indices("pub async fn ")
+            .map(|(i, _)| source.split_at(i + 13))
+        {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            written.push(format!("{module}::{name}"));
+        }
+    }
+    let mut listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+    written.sort();
+    listed.sort();
+    assert_eq!(
+        written, listed,
+        "suite! must list every case in src/cases/, once"
+    );
 }
