@@ -3,6 +3,8 @@
 
 use ropeway_core::{Config, Limits};
 
+pub mod async_testee;
+
 /// What a testee was asked to do.
 #[derive(Debug)]
 pub enum Command {

@@ -18,6 +18,7 @@ pub mod deflate;
 pub mod procfs;
 pub mod readme;
 pub mod report;
+pub mod ropeway_server;
 pub mod server;
 pub mod wire;
 

@@ -1,6 +1,6 @@
 //! What the sample serves, the same on every runtime: the settings, the routes, the page
-//! and the plain answers. The runtime files (`serve_tokio.rs`, `serve_smol.rs`) only listen,
-//! accept and carry these out.
+//! and the plain answers. The serving files (`serve_async.rs` with `connection.rs`,
+//! `serve_https.rs`, `serve_mio.rs`) only listen, accept and carry these out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

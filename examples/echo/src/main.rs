@@ -8,7 +8,10 @@
 
 mod accept;
 mod app;
+mod async_runtime;
+mod connection;
 mod options;
+mod serve_async;
 mod serve_https;
 mod serve_mio;
 mod serve_smol;
@@ -16,6 +19,8 @@ mod serve_tokio;
 mod tls;
 
 use options::{Options, Runtime, USAGE};
+use ropeway_smol::Smol;
+use ropeway_tokio::Tokio;
 
 fn main() {
     let options = match Options::parse(std::env::args().skip(1)) {
@@ -32,8 +37,8 @@ fn main() {
         }
     };
     let result = match options.runtime {
-        Runtime::Tokio => serve_tokio::run(options),
-        Runtime::Smol => serve_smol::run(options),
+        Runtime::Tokio => serve_async::run::<Tokio>(options),
+        Runtime::Smol => serve_async::run::<Smol>(options),
         Runtime::Mio => serve_mio::run(options),
     };
     if let Err(e) = result {

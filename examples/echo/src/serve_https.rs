@@ -28,16 +28,15 @@ use hyper::service::Service as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use ropeway_common::AcceptBackoff;
 use ropeway_core::HandshakeError;
 use ropeway_tokio::axum::{WebSocketRejection, WebSocketUpgrade};
 use ropeway_tokio::server::plain;
-use ropeway_tokio::{Message, ServerConfig};
+use ropeway_tokio::{Message, ServerConfig, Tokio};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use crate::accept;
 use crate::app::{self, version_name};
+use crate::serve_async;
 
 /// HTTP/2 streams one connection may have open at once (WebSockets included): a browser
 /// needs a handful; the bound keeps one client from holding unbounded server state.
@@ -73,35 +72,14 @@ pub async fn accept_loop(
     let acceptor = TlsAcceptor::from(with_alpn(&tls));
     let handshake_timeout = config.handshake_timeout;
     let app = TowerToHyperService::new(router(config));
-    let mut backoff = AcceptBackoff::new();
-    loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(accepted) => {
-                accept::succeeded(&mut backoff);
-                accepted
-            }
-            Err(e) => {
-                if let Some(pause) = accept::failed(&mut backoff, &e) {
-                    tokio::time::sleep(pause).await;
-                }
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
+    serve_async::accept_loop::<Tokio, _, _>(listener, move |tcp, peer| {
         let info = ConnectionInfo {
             id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
             peer,
         };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(serve_connection(
-            tcp,
-            info,
-            acceptor,
-            app,
-            handshake_timeout,
-        ));
-    }
+        serve_connection(tcp, info, acceptor.clone(), app.clone(), handshake_timeout)
+    })
+    .await
 }
 
 /// The same TLS settings, offering HTTP/2 first and HTTP/1.1 for clients without it.
@@ -209,7 +187,7 @@ async fn websocket(
         {
             return eprintln!("connection #{id}: {e}");
         }
-        if let Err(e) = crate::serve_tokio::echo_messages(&mut ws).await {
+        if let Err(e) = crate::connection::echo_messages(&mut ws).await {
             eprintln!("connection #{id}: {e}");
         }
     })

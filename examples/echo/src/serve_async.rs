@@ -1,0 +1,68 @@
+//! The sample on an async runtime ([`AsyncRuntime`]): a listener per address, a task per
+//! connection, Ctrl-C to stop. The runtime files (`serve_tokio.rs`, `serve_smol.rs`) only
+//! map these steps onto their runtime.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use ropeway_common::AcceptBackoff;
+
+use crate::accept;
+use crate::app;
+use crate::async_runtime::AsyncRuntime;
+use crate::options::Options;
+
+/// Serves on runtime `R` until Ctrl-C.
+pub fn run<R: AsyncRuntime>(options: Options) -> Result<(), String> {
+    R::block_on(serve::<R>(options))?
+}
+
+async fn serve<R: AsyncRuntime>(options: Options) -> Result<(), String> {
+    let stop = R::ctrl_c()?;
+    let config = app::server_config(&options);
+    let tls = app::tls_config(&options)?;
+    let mut bound = 0;
+    for addr in &options.listen {
+        match R::bind(*addr).await {
+            Ok(listener) => {
+                bound += 1;
+                app::listening(tls.is_some(), addr);
+                R::serve_listener(listener, config.clone(), tls.clone());
+            }
+            // [::1] is missing on hosts without IPv6; the other address still serves.
+            Err(e) => eprintln!("cannot listen on {addr}: {e}"),
+        }
+    }
+    if bound == 0 {
+        return Err("no address to listen on".into());
+    }
+    app::ready(tls.is_some(), &options);
+    stop.await
+}
+
+/// Accepts connections on `listener` (pausing when descriptors run out, see `accept`), each
+/// served by `serve` on its own task with `TCP_NODELAY` set.
+pub async fn accept_loop<R, F, Fut>(listener: R::TcpListener, serve: F)
+where
+    R: AsyncRuntime,
+    F: Fn(R::TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut backoff = AcceptBackoff::new();
+    loop {
+        let (tcp, peer) = match R::accept(&listener).await {
+            Ok(accepted) => {
+                accept::succeeded(&mut backoff);
+                accepted
+            }
+            Err(e) => {
+                if let Some(pause) = accept::failed(&mut backoff, &e) {
+                    R::sleep(pause).await;
+                }
+                continue;
+            }
+        };
+        let _ = R::set_nodelay(&tcp);
+        R::spawn(serve(tcp, peer));
+    }
+}

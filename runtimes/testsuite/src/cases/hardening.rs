@@ -1,0 +1,62 @@
+//! A hostile peer over loopback (issue 15, item 3): a permessage-deflate bomb under the
+//! message limit (16 KiB on the wire that inflates to 16 MiB) is refused with 1009 at the
+//! inflate ratio instead of being inflated whole, and ordinary compressed traffic on the same
+//! settings still echoes.
+
+use std::sync::Arc;
+
+use crate::prelude::*;
+use ropeway_common::ClientConfig;
+use ropeway_core::ProtocolError;
+use ropeway_core::deflate::{DeflateClient, DeflateConfig, DeflateServer};
+use ropeway_core::handshake::ClientRequest;
+use ropeway_core::{ConnectionError, Error, Message, ServerConfig};
+
+fn compressing_server() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config
+        .extensions
+        .push(Arc::new(DeflateServer::new(DeflateConfig::default())));
+    config
+}
+
+async fn compressing_client<T: TestRuntime>(addr: std::net::SocketAddr) -> ClientWs<T> {
+    let client = ClientConfig {
+        extensions: vec![Arc::new(DeflateClient::new(DeflateConfig {
+            // The client is the attacker here: it inflates whatever comes back.
+            max_inflate_ratio: None,
+            ..DeflateConfig::default()
+        }))],
+        ..ClientConfig::default()
+    };
+    let request = ClientRequest::from_url(&ws_url(addr, "/")).unwrap();
+    let (ws, _) = T::connect_with(request, &client).await.expect("connect");
+    assert_eq!(ws.extensions().len(), 1, "permessage-deflate agreed");
+    ws
+}
+
+pub async fn a_deflate_bomb_under_the_message_limit_is_refused_with_1009<T: TestRuntime>() {
+    let (addr, server) = T::serve_one_ws(compressing_server(), echo).await;
+    let mut ws = compressing_client::<T>(addr).await;
+    // Ordinary text first: echoed.
+    let text = text_of_len(100_000);
+    ws.send(Message::text(text.clone())).await.unwrap();
+    assert_eq!(recv(&mut ws).await, Message::text(text));
+    // 16 MiB of zeros: about 16 KiB compressed, at the message limit. Before the ratio
+    // the server inflated (and echoed) all of it.
+    ws.send(Message::binary(vec![0u8; 16 << 20])).await.unwrap();
+    match recv(&mut ws).await {
+        Message::Close(Some(frame)) => assert_eq!(frame.code.0, 1009, "{frame:?}"),
+        other => panic!("expected a 1009 close, got {other:?}"),
+    }
+    let result = server.await;
+    assert!(
+        matches!(
+            result,
+            Err(Error::Connection(ConnectionError::Protocol(
+                ProtocolError::InflateRatio { ratio: 100, .. }
+            )))
+        ),
+        "{result:?}"
+    );
+}

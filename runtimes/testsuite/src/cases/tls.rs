@@ -1,0 +1,87 @@
+//! `wss://`: a rustls server (tokio-rustls or futures-rustls) with a certificate made in the test, and the ropeway
+//! client trusting exactly that certificate.
+
+use std::net::SocketAddr;
+
+use crate::prelude::*;
+use crate::support::tls;
+use ropeway_common::ClientConfig;
+use ropeway_core::handshake::ClientRequest;
+use ropeway_core::{CloseFrame, Error, Message, ServerConfig};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// A wss:// server on 127.0.0.1 that greets each client with "hello over TLS", then echoes.
+async fn spawn_tls_echo_server<T: TestRuntime>(
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+) -> SocketAddr {
+    let config = tls::server_config(cert, key);
+    let (listener, addr) = listen::<T>().await;
+    T::detach(async move {
+        while let Ok(tcp) = T::accept_tcp(&listener).await {
+            let config = config.clone();
+            T::detach(async move {
+                let Ok(tls) = T::tls_accept(config, tcp).await else {
+                    return;
+                };
+                // The binding's accept is this function for its own transports.
+                let mut ws = ropeway_async::server::accept_with_config::<T::Rt, _>(
+                    tls,
+                    &ServerConfig::default(),
+                )
+                .await
+                .unwrap();
+                ws.send(Message::text("hello over TLS")).await.unwrap();
+                let _ = echo(ws).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A TLS echo server with a fresh localhost certificate, and a client configuration that
+/// trusts that certificate.
+async fn tls_echo_server_and_trusting_client<T: TestRuntime>() -> (SocketAddr, ClientConfig) {
+    let (cert, key) = tls::localhost_certificate();
+    let addr = spawn_tls_echo_server::<T>(cert.clone(), key).await;
+    let config = ClientConfig {
+        tls: Some(tls::trusting(cert)),
+        ..ClientConfig::default()
+    };
+    (addr, config)
+}
+
+fn wss_request(host: &str, addr: SocketAddr) -> ClientRequest {
+    ClientRequest::from_url(&format!("wss://{host}:{}/", addr.port())).unwrap()
+}
+
+pub async fn a_ropeway_client_echoes_over_wss_with_a_trusted_certificate<T: TestRuntime>() {
+    let (addr, config) = tls_echo_server_and_trusting_client::<T>().await;
+    let (mut ws, response) = T::connect_with(wss_request("localhost", addr), &config)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    assert!(T::is_tls(ws.get_ref()));
+    // Server to client, then client to server and back.
+    assert_eq!(recv(&mut ws).await, Message::text("hello over TLS"));
+    assert_echoes(&mut ws, &[0, 125, 126, 65536, 1 << 20], "wss").await;
+    ws.close(Some(CloseFrame::new(1000, "tls done")))
+        .await
+        .unwrap();
+    assert_ends_cleanly(&mut ws).await;
+}
+
+pub async fn a_client_that_does_not_trust_the_certificate_fails_with_a_tls_error<T: TestRuntime>() {
+    let (cert, key) = tls::localhost_certificate();
+    let addr = spawn_tls_echo_server::<T>(cert, key).await;
+    // The default configuration trusts the webpki roots, which did not sign this one.
+    let result = T::connect_with(wss_request("localhost", addr), &ClientConfig::default()).await;
+    assert!(matches!(result, Err(Error::Tls(_))), "{result:?}");
+}
+
+pub async fn a_certificate_for_another_name_is_refused<T: TestRuntime>() {
+    let (addr, config) = tls_echo_server_and_trusting_client::<T>().await;
+    // The certificate names localhost, not 127.0.0.1.
+    let result = T::connect_with(wss_request("127.0.0.1", addr), &config).await;
+    assert!(matches!(result, Err(Error::Tls(_))), "{result:?}");
+}

@@ -1,0 +1,3 @@
+//! The suite on smol (`ropeway-smol`).
+
+ropeway_testsuite::suite!(ropeway_testsuite::Smol);

@@ -1,0 +1,3 @@
+//! The suite on tokio (`ropeway-tokio`).
+
+ropeway_testsuite::suite!(ropeway_testsuite::Tokio);

@@ -1,0 +1,127 @@
+//! A wss:// server: rustls terminates TLS (tokio-rustls), ropeway runs the WebSocket over
+//! the TLS stream, and subprotocols are chosen among the client's offers.
+//!
+//! ```sh
+//! cargo run -p ropeway-tokio --example tokio_tls_server -- CERT.pem KEY.pem   # wss://127.0.0.1:9443
+//! cargo run -p ropeway-tokio --example tokio_tls_server -- --self-test        # a made-up certificate
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ropeway_tokio::rustls;
+use ropeway_tokio::rustls::pki_types::pem::PemObject;
+use ropeway_tokio::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use ropeway_tokio::server::{Incoming, ServerConfig};
+use ropeway_tokio::{Accept, ClientConfig, ClientRequest, Error, Message};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let self_test = args.first().map(String::as_str) == Some("--self-test");
+    let (certs, key) = if self_test {
+        made_up_certificate()
+    } else {
+        let [cert, key] = &args[..] else {
+            return Err("usage: tokio_tls_server CERT.pem KEY.pem | --self-test".into());
+        };
+        let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
+        (certs, PrivateKeyDer::from_pem_file(key)?)
+    };
+    // The provider ropeway's own client uses (ring); any rustls provider works here.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs.clone(), key)?;
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let listener = TcpListener::bind(if self_test {
+        "127.0.0.1:0"
+    } else {
+        "127.0.0.1:9443"
+    })
+    .await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // TLS first; then the WebSocket handshake runs inside the TLS stream.
+                let result = match acceptor.accept(tcp).await {
+                    Ok(tls) => serve(tls).await,
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(e) = result {
+                    eprintln!("connection: {e}");
+                }
+            });
+        }
+    });
+    if !self_test {
+        println!(
+            "wss://localhost:{} (certificate from {})",
+            addr.port(),
+            args[0]
+        );
+        std::future::pending::<()>().await;
+    }
+    client(addr, certs[0].clone()).await?;
+    println!("tokio_tls_server self-test: ok");
+    Ok(())
+}
+
+/// One connection: accept with a subprotocol the client offered, then echo.
+async fn serve(tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Result<(), Error> {
+    let incoming = Incoming::read(tls, &ServerConfig::default()).await?;
+    let protocol = incoming
+        .upgrade()?
+        .select_protocol(&["echo.v2", "echo.v1"])
+        .map(str::to_owned);
+    let mut ws = incoming
+        .accept(Accept {
+            protocol,
+            ..Accept::default()
+        })
+        .await?;
+    while let Some(message) = ws.recv().await {
+        let message = message?;
+        if message.is_data() {
+            ws.send(message).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The self-test's client: trusts exactly the made-up certificate.
+async fn client(addr: SocketAddr, cert: CertificateDer<'static>) -> Result<(), Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).expect("a valid certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let config = ClientConfig {
+        tls: Some(Arc::new(tls)),
+        ..ClientConfig::default()
+    };
+    let request =
+        ClientRequest::from_url(&format!("wss://localhost:{}/", addr.port()))?.protocol("echo.v1");
+    let (mut ws, _) = ropeway_tokio::connect_with(request, &config).await?;
+    assert_eq!(ws.protocol(), Some("echo.v1"));
+    ws.send(Message::text("over TLS")).await?;
+    let echoed = ws.recv().await.ok_or(Error::Closed)??;
+    assert_eq!(echoed.as_text(), Some("over TLS"));
+    ws.close(None).await
+}
+
+/// A self-signed certificate for localhost (the self-test only).
+fn made_up_certificate() -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen");
+    let key = PrivateKeyDer::Pkcs8(key_pair.serialize_der().into());
+    (vec![cert.der().clone()], key)
+}
