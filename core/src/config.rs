@@ -51,6 +51,13 @@ pub struct Config {
     /// peer still sending (an upload over the message limit) then sees only a reset instead
     /// of its 1009. Default 1 MiB; 0 closes at once.
     pub failure_drain: usize,
+    /// How many events (messages, pieces, pings, pongs) and reads one connection gets in a
+    /// row before it must let others run (the driver's `Next::Yield`). A peer that floods
+    /// tiny frames fills every read, so its connection never waits on its own; an executor
+    /// without a cooperative budget (smol) or an event loop would then serve it alone.
+    /// Default 64: below tokio's own budget (128 operations per task poll), far above what
+    /// a request-response exchange does between two waits. At least 1.
+    pub work_budget: u16,
 }
 
 impl Config {
@@ -62,6 +69,7 @@ impl Config {
         close_timeout: Duration::from_secs(5),
         write_stall_timeout: Some(Duration::from_secs(30)),
         failure_drain: 1 << 20,
+        work_budget: 64,
     };
 }
 

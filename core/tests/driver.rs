@@ -638,14 +638,15 @@ fn events_are_the_same_through_the_driver_whatever_the_cuts() {
 /// A peer that floods tiny frames fills every read, so its connection never waits on its
 /// own: without a budget, an executor with no cooperative budget (smol) or an event loop
 /// serves it alone while every other connection starves (issue #21). The driver hands out
-/// at most `WORK_BUDGET` events in a row, then says `Yield`, whatever the runtime.
+/// at most `Config::work_budget` events in a row, then says `Yield`, whatever the runtime.
 #[test]
 fn a_flood_of_tiny_frames_yields_after_the_work_budget() {
-    use ropeway_core::driver::{Driver, WORK_BUDGET};
+    use ropeway_core::driver::Driver;
     use ropeway_core::{BytesMut, Connection};
 
     let now = std::time::Instant::now();
-    let pongs = 3 * usize::from(WORK_BUDGET) + 10;
+    let budget = usize::from(Config::default().work_budget);
+    let pongs = 3 * budget + 10;
     let mut input = BytesMut::new();
     for _ in 0..pongs {
         input.extend_from_slice(&frame_to(Role::Server, OpCode::Pong, b"p"));
@@ -657,13 +658,10 @@ fn a_flood_of_tiny_frames_yields_after_the_work_budget() {
             Next::Message(Message::Pong(_)) => {
                 delivered += 1;
                 in_a_row += 1;
-                assert!(
-                    in_a_row <= usize::from(WORK_BUDGET),
-                    "{in_a_row} events without a yield"
-                );
+                assert!(in_a_row <= budget, "{in_a_row} events without a yield");
             }
             Next::Yield => {
-                assert_eq!(in_a_row, usize::from(WORK_BUDGET), "yielded early");
+                assert_eq!(in_a_row, budget, "yielded early");
                 yields += 1;
                 in_a_row = 0;
             }
@@ -679,12 +677,12 @@ fn a_flood_of_tiny_frames_yields_after_the_work_budget() {
 /// a fresh budget each time, so it never yields.
 #[test]
 fn a_connection_that_waits_between_messages_never_yields() {
-    use ropeway_core::driver::{Driver, ReadInto, WORK_BUDGET};
+    use ropeway_core::driver::{Driver, ReadInto};
     use ropeway_core::{BytesMut, Connection};
 
     let now = std::time::Instant::now();
     let mut driver = Driver::new(Connection::server(quiet(), now), BytesMut::new(), 4096);
-    for _ in 0..4 * usize::from(WORK_BUDGET) {
+    for _ in 0..4 * usize::from(Config::default().work_budget) {
         loop {
             match driver.poll(Goal::Message) {
                 Next::Read => {

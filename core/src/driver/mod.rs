@@ -137,18 +137,10 @@ pub struct Driver {
     /// The connection's timer epoch when the caller last armed a wake-up for its deadline.
     timer_epoch: u8,
     /// Work done since the connection last waited for input: events handed out and reads.
-    /// At [`WORK_BUDGET`] the driver says [`Next::Yield`].
-    work: u8,
+    /// At [`Config::work_budget`](crate::Config::work_budget) the driver says
+    /// [`Next::Yield`].
+    work: u16,
 }
-
-/// How many events (messages, pieces, pings, pongs) and reads one connection gets in a row
-/// before it must let others run ([`Next::Yield`]). A peer that floods tiny frames
-/// (pongs, empty fragments) fills every read, so the connection never waits on its own; an
-/// executor without a cooperative budget of its own (smol), or an event loop, would then
-/// serve it alone. 64 is below tokio's budget (128 operations per task poll), so every runtime
-/// yields as often as tokio already did, and far above what a normal request-response
-/// exchange does between two waits.
-pub const WORK_BUDGET: u8 = 64;
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -259,7 +251,7 @@ impl Driver {
     /// While running: decode, write, flush, then the goal, the end of a clean close, the
     /// timer, a read, or wait.
     fn poll_running(&mut self, goal: Goal) -> Next {
-        if self.work >= WORK_BUDGET && goal.receives() {
+        if self.work >= self.conn.config().work_budget.max(1) && goal.receives() {
             self.work = 0;
             return Next::Yield;
         }

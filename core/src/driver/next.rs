@@ -79,7 +79,8 @@ pub enum Next {
         /// Wake up at this time (already announced with [`Next::Timer`]).
         deadline: Option<Instant>,
     },
-    /// The connection has done its share of work ([`super::WORK_BUDGET`] events and reads)
+    /// The connection has done its share of work ([`crate::Config::work_budget`] events and
+    /// reads)
     /// without waiting for input: let other connections run, then poll again. A future wakes
     /// its own waker and returns `Pending`; an event loop moves on and comes back to this
     /// connection on its next turn. Nothing needs reporting. Only goals that receive yield.

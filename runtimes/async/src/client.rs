@@ -19,7 +19,14 @@ pub async fn connect_with<R: Connect>(
     request: ClientRequest,
     config: &ClientConfig,
 ) -> Result<(WebSocket<R::Stream, R>, Response<()>), Error> {
-    let open = Box::pin(R::connect(&request, config));
+    let open = Box::pin(async {
+        let tcp = R::tcp(request.host(), request.port(), config.nodelay).await?;
+        if request.is_secure() {
+            R::tls(tcp, request.host(), config).await
+        } else {
+            Ok(R::plain(tcp))
+        }
+    });
     let stream = timeout::<R, _>(config.connect_timeout, open)
         .await
         .ok_or(Error::ConnectTimeout)??;

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 pub mod client;
 mod drive;
 mod io_util;

@@ -21,7 +21,6 @@ use std::time::Instant;
 use bytes::BytesMut;
 use ropeway_common::ClientConfig;
 use ropeway_core::Error;
-use ropeway_core::handshake::ClientRequest;
 
 /// A runtime's clock, timer and spawner.
 pub trait Runtime: Sized + Send + Sync + 'static {
@@ -86,16 +85,31 @@ pub trait Io<S>: Runtime {
     fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-/// How a runtime's client opens its connection: TCP to the request's host and port (with
-/// `TCP_NODELAY` as configured), and TLS over it for `wss://`. The opening handshake, its
-/// timeouts and everything after are the same for every runtime.
+/// How a runtime's client opens its connection: TCP to the request's host and port, and
+/// TLS over it for `wss://`. The order, `TCP_NODELAY`, the connect timeout, the opening
+/// handshake and everything after are ropeway-async's, the same for every runtime.
 pub trait Connect: Runtime + Io<Self::Stream> {
+    /// The runtime's TCP stream.
+    type Tcp: Send;
     /// The client's transport: TCP, or TLS over it.
     type Stream: Unpin + Send + 'static;
 
-    /// Opens the transport for `request`; the caller bounds it with the connect timeout.
-    fn connect(
-        request: &ClientRequest,
+    /// Connects TCP to `host` and `port` (a name is resolved by the runtime), with
+    /// `TCP_NODELAY` set as `nodelay` says.
+    fn tcp(
+        host: &str,
+        port: u16,
+        nodelay: bool,
+    ) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+
+    /// The transport of a `ws://` connection.
+    fn plain(tcp: Self::Tcp) -> Self::Stream;
+
+    /// Runs the TLS handshake for `host` over `tcp` with the client's TLS settings
+    /// (`wss://`).
+    fn tls(
+        tcp: Self::Tcp,
+        host: &str,
         config: &ClientConfig,
     ) -> impl Future<Output = Result<Self::Stream, Error>> + Send;
 }

@@ -17,5 +17,12 @@ pub mod tls;
 pub use accept_backoff::{AcceptAction, AcceptBackoff, is_resource_exhaustion};
 pub use client_config::ClientConfig;
 pub use entropy::os_seeded_entropy;
+
+/// The error for `wss://` in a build without the `tls` feature.
+pub fn tls_not_built() -> ropeway_core::Error {
+    ropeway_core::Error::Tls(ropeway_core::driver::TlsError::from_kind(
+        ropeway_core::driver::TlsErrorKind::NotBuilt,
+    ))
+}
 pub use inbound::{Inbound, ReadState, Step};
 pub use outbound::{Outbound, TrySendError};

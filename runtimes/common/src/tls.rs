@@ -18,6 +18,22 @@ pub fn default_client_config() -> Arc<rustls::ClientConfig> {
     Arc::new(config.unwrap_or_else(|_| unreachable!("ring supports TLS 1.2 and 1.3")))
 }
 
+/// What a client's TLS handshake needs for `host`: the client's TLS settings (the webpki
+/// roots unless it brought its own) and the name to verify.
+pub fn client_setup(
+    config: &crate::ClientConfig,
+    host: &str,
+) -> Result<
+    (
+        Arc<rustls::ClientConfig>,
+        rustls::pki_types::ServerName<'static>,
+    ),
+    Error,
+> {
+    let tls = config.tls.clone().unwrap_or_else(default_client_config);
+    Ok((tls, server_name(host)?))
+}
+
 /// The server name to verify for `host`.
 pub fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, Error> {
     rustls::pki_types::ServerName::try_from(host.to_owned())

@@ -18,7 +18,6 @@ use ropeway_async::{Connect, Io, Runtime};
 use ropeway_common::ClientConfig;
 use ropeway_core::Error;
 use ropeway_core::driver::READ_SCRATCH;
-use ropeway_core::handshake::ClientRequest;
 
 use crate::tls::MaybeTlsStream;
 
@@ -138,18 +137,23 @@ fn read_into<S: AsyncRead, F: FnOnce(&[u8])>(
 }
 
 impl Connect for Smol {
+    type Tcp = TcpStream;
     type Stream = MaybeTlsStream;
 
-    async fn connect(
-        request: &ClientRequest,
+    async fn tcp(host: &str, port: u16, nodelay: bool) -> io::Result<TcpStream> {
+        let tcp = TcpStream::connect((host, port)).await?;
+        tcp.set_nodelay(nodelay).map(|()| tcp)
+    }
+
+    fn plain(tcp: TcpStream) -> MaybeTlsStream {
+        MaybeTlsStream::Plain(tcp)
+    }
+
+    async fn tls(
+        tcp: TcpStream,
+        host: &str,
         config: &ClientConfig,
     ) -> Result<MaybeTlsStream, Error> {
-        let tcp = TcpStream::connect((request.host(), request.port())).await?;
-        tcp.set_nodelay(config.nodelay)?;
-        if request.is_secure() {
-            crate::tls::connect(tcp, request.host(), config).await
-        } else {
-            Ok(MaybeTlsStream::Plain(tcp))
-        }
+        crate::tls::connect(tcp, host, config).await
     }
 }

@@ -31,10 +31,9 @@ pub(crate) async fn connect(
     host: &str,
     config: &ClientConfig,
 ) -> Result<MaybeTlsStream, Error> {
-    let tls = config.tls.clone().unwrap_or_else(default_client_config);
-    let name = ropeway_common::tls::server_name(host)?;
-    let stream = futures_rustls::TlsConnector::from(tls)
-        .connect(name, tcp)
+    let (tls, name) = ropeway_common::tls::client_setup(config, host)?;
+    let connect = futures_rustls::TlsConnector::from(tls).connect(name, tcp);
+    let stream = connect
         .await
         .map_err(ropeway_common::tls::handshake_error)?;
     Ok(MaybeTlsStream::Tls(Box::new(stream)))
@@ -46,9 +45,7 @@ pub(crate) async fn connect(
     _: &str,
     _: &ClientConfig,
 ) -> Result<MaybeTlsStream, Error> {
-    Err(Error::Tls(ropeway_core::driver::TlsError::from_kind(
-        ropeway_core::driver::TlsErrorKind::NotBuilt,
-    )))
+    Err(ropeway_common::tls_not_built())
 }
 
 macro_rules! delegate {

@@ -57,6 +57,9 @@ macro_rules! suite {
                 a_ping_over_125_bytes_is_refused_as_a_usage_error,
                 stream_and_sink_carry_messages,
             }
+            fairness {
+                a_peer_flooding_pongs_does_not_starve_another_connection,
+            }
             handshake {
                 server_chooses_a_subprotocol_and_sees_the_clients_extra_header,
                 a_subprotocol_the_client_did_not_offer_is_refused_not_accepted,

@@ -53,16 +53,7 @@ pub mod server;
 pub mod tls;
 
 pub use client::{ClientConfig, connect, connect_with};
-pub use http;
-pub use ropeway_async::{ReadHalf, WriteHalf};
-pub use ropeway_common::TrySendError;
-pub use ropeway_core::driver::{Piece, TlsError, TlsErrorKind};
-pub use ropeway_core::extension::ExtensionOffer;
-pub use ropeway_core::handshake::{Accept, ClientRequest};
-pub use ropeway_core::{
-    CloseCode, CloseFrame, Config, ConnectionError, Error, HandshakeError, Limits, Message,
-    MessageKind, PreparedMessage, SendOptions, ServerConfig, Utf8Bytes,
-};
+pub use ropeway_async::api::*;
 pub use runtime::Tokio;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

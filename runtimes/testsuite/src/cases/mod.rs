@@ -8,6 +8,7 @@ pub mod backpressure;
 pub mod cancel;
 pub mod close;
 pub mod echo;
+pub mod fairness;
 pub mod handshake;
 pub mod hardening;
 pub mod keepalive;

@@ -1,0 +1,14 @@
+//! The names every async binding offers at its root, re-exported from here once, so
+//! `ropeway_tokio::Message` and `ropeway_smol::Message` are one type and a binding's root
+//! lists only what is its own (`pub use ropeway_async::api::*;`).
+
+pub use crate::{ReadHalf, WriteHalf};
+pub use http;
+pub use ropeway_common::TrySendError;
+pub use ropeway_core::driver::{Piece, TlsError, TlsErrorKind};
+pub use ropeway_core::extension::ExtensionOffer;
+pub use ropeway_core::handshake::{Accept, ClientRequest};
+pub use ropeway_core::{
+    CloseCode, CloseFrame, Config, ConnectionError, Error, HandshakeError, Limits, Message,
+    MessageKind, PreparedMessage, SendOptions, ServerConfig, Utf8Bytes,
+};
