@@ -710,3 +710,73 @@ fn a_connection_that_waits_between_messages_never_yields() {
         );
     }
 }
+
+/// The split policy (what the task driving a split connection does with its channels),
+/// decided once in the core for every runtime.
+mod split_policy {
+    use super::*;
+    use ropeway_core::driver::{Driver, Forward, SplitPolicy};
+    use ropeway_core::{BytesMut, Connection};
+
+    fn driver() -> Driver {
+        Driver::new(
+            Connection::server(quiet(), std::time::Instant::now()),
+            BytesMut::new(),
+            4096,
+        )
+    }
+
+    #[test]
+    fn both_halves_dropped_closes_the_connection_normally_once() {
+        let mut driver = driver();
+        let mut policy = SplitPolicy::new();
+        policy.handle_writers_gone(&mut driver);
+        assert_eq!(
+            driver.connection().queued_output(),
+            0,
+            "the reader is still there"
+        );
+        policy.handle_reader_gone(&mut driver);
+        let queued = driver.connection().queued_output();
+        assert!(queued > 0, "a close frame is queued");
+        policy.handle_reader_gone(&mut driver);
+        assert_eq!(driver.connection().queued_output(), queued, "closed once");
+        assert!(!policy.serves_reader() && !policy.takes_from_writers());
+    }
+
+    #[test]
+    fn the_end_refuses_senders_before_the_reader_sees_it() {
+        let mut driver = driver();
+        let mut policy = SplitPolicy::new();
+        assert_eq!(policy.forward(false), Forward::ToReader);
+        assert_eq!(policy.forward(true), Forward::CloseSendersThenToReader);
+        policy.handle_reader_gone(&mut driver);
+        assert_eq!(policy.forward(false), Forward::Drop);
+        assert_eq!(policy.forward(true), Forward::CloseSenders);
+    }
+
+    #[test]
+    fn a_reader_without_room_stops_reading_from_the_peer() {
+        let mut driver = driver();
+        let mut policy = SplitPolicy::new();
+        policy.handle_reader_room(&mut driver, false);
+        assert!(
+            !matches!(driver.poll(Goal::Message), Next::Read),
+            "read while behind"
+        );
+        policy.handle_reader_room(&mut driver, true);
+        assert!(matches!(driver.poll(Goal::Message), Next::Read));
+    }
+
+    #[test]
+    fn pieces_and_messages_switch_only_between_messages() {
+        let driver = driver();
+        let mut policy = SplitPolicy::new();
+        assert_eq!(policy.reader_goal(&driver, true), Goal::Piece);
+        policy.handle_piece(false);
+        // Mid-message: the read half's switch waits for the message's end.
+        assert_eq!(policy.reader_goal(&driver, false), Goal::Piece);
+        policy.handle_piece(true);
+        assert_eq!(policy.reader_goal(&driver, false), Goal::Message);
+    }
+}

@@ -63,13 +63,15 @@ mod flags;
 mod next;
 mod read;
 mod spare;
+mod split;
 mod step;
 
 pub use self::error::{Error, TlsError, TlsErrorKind};
 pub use self::next::{Goal, Next, Piece, ReadInto};
 pub use self::read::READ_SCRATCH;
+pub use self::split::{Forward, SplitPolicy};
 pub use self::step::{
-    BufferRead, FlushStep, ScratchRead, ShutdownStep, Step, TimerStep, Wait, WriteStep,
+    BufferRead, FlushStep, ScratchRead, Sent, ShutdownStep, Step, TimerStep, Wait, WriteStep,
 };
 
 use std::io::{self, IoSlice};
@@ -198,6 +200,22 @@ impl Driver {
     pub fn step_woken(&mut self, goal: Goal) -> Step<'_> {
         self.handle_wakeup();
         self.step(goal)
+    }
+
+    /// Sends a message and hands out the first step towards writing it out, for a future
+    /// being polled (everything blocked is retried, as in [`Driver::step_woken`]): the
+    /// common send path in one call. When the output is over its limit (or the connection
+    /// no longer sends) the message comes back unqueued; fails with a usage error.
+    pub fn send_flushing(
+        &mut self,
+        message: Message,
+        options: SendOptions,
+    ) -> Result<Sent<'_>, Error> {
+        if !self.ready_to_send() {
+            return Ok(Sent::NotReady(message));
+        }
+        self.send(message, options)?;
+        Ok(Sent::Queued(self.step_woken(Goal::Flushed)))
     }
 
     /// Whether the next read goes into the caller's scratch ([`Step::ReadScratch`]).

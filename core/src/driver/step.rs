@@ -57,6 +57,16 @@ pub enum Step<'a> {
     Shutdown(ShutdownStep<'a>),
 }
 
+/// What [`Driver::send_flushing`] did with a message.
+#[derive(Debug)]
+pub enum Sent<'a> {
+    /// Queued: here is the first step towards writing it out ([`Goal::Flushed`]).
+    Queued(Step<'a>),
+    /// Nothing was queued: the output is over its limit, or the connection no longer
+    /// sends. Wait for [`Goal::SendReady`] (which says which), then send it again.
+    NotReady(Message),
+}
+
 /// What [`Step::Wait`] waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wait {

@@ -7,7 +7,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use ropeway_core::driver::{BufferRead, Goal, ScratchRead, Step, TimerStep, WriteStep};
+use ropeway_core::driver::{BufferRead, Goal, ScratchRead, Sent, Step, TimerStep, WriteStep};
+use ropeway_core::{Error, Message, SendOptions};
 
 use crate::runtime::{Io, Runtime};
 use crate::websocket::WebSocket;
@@ -27,36 +28,75 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     /// Carries out the driver's steps towards `goal` until it is reached (a message, an
     /// event, ready, ended) or everything waits.
     pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Step<'_>> {
-        let io = &mut self.io;
-        let wakeup = &mut self.wakeup;
-        let mut step = self.driver.step_woken(goal);
+        let step = self.driver.step_woken(goal);
+        run_steps::<S, R>(&mut self.io, &mut self.wakeup, cx, step)
+    }
+
+    /// Sends `message` and writes it out: [`Driver::send_flushing`] queues it and hands
+    /// out the first step in one call (the common path); while the output is over its
+    /// limit the message waits in `unsent`.
+    ///
+    /// [`Driver::send_flushing`]: ropeway_core::driver::Driver::send_flushing
+    pub(crate) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        unsent: &mut Option<Message>,
+        options: SendOptions,
+    ) -> Poll<Result<(), Error>> {
         loop {
-            step = match step {
-                Step::Wait(_) => return Poll::Pending,
-                Step::Yield => {
-                    // Let the executor run other tasks (smol has no cooperative budget of
-                    // its own), then come straight back.
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
+            let Some(message) = unsent.take() else {
+                return self.poll_drive(cx, Goal::Flushed).map(Step::into_done);
+            };
+            match self.driver.send_flushing(message, options)? {
+                Sent::Queued(step) => {
+                    return run_steps::<S, R>(&mut self.io, &mut self.wakeup, cx, step)
+                        .map(Step::into_done);
                 }
-                Step::Write(write) => write_step::<S, R>(io, cx, write),
-                Step::Flush(flush) => match R::poll_flush(Pin::new(&mut *io), cx) {
-                    Poll::Ready(Ok(())) => flush.flushed(),
-                    Poll::Ready(Err(e)) => flush.failed(e),
-                    Poll::Pending => flush.blocked(R::now()),
-                },
-                Step::ReadScratch(read) => read_scratch::<S, R>(io, cx, read),
-                Step::ReadBuffer(read) => read_buffer::<S, R>(io, cx, read),
-                Step::Timer(timer) => timer_step::<R>(wakeup, cx, timer),
-                Step::Shutdown(shutdown) => match R::poll_shutdown(Pin::new(&mut *io), cx) {
-                    Poll::Ready(_) => {
-                        *wakeup = None;
-                        shutdown.done()
+                Sent::NotReady(message) => {
+                    *unsent = Some(message);
+                    match self.poll_drive(cx, Goal::SendReady) {
+                        Poll::Ready(step) => step.into_send_ready()?,
+                        Poll::Pending => return Poll::Pending,
                     }
-                    Poll::Pending => shutdown.blocked(R::now()),
-                },
-                reached => return Poll::Ready(reached),
+                }
             }
+        }
+    }
+}
+
+/// Carries out steps, from `step` on, until one is reached or everything waits.
+fn run_steps<'a, S: Unpin, R: Io<S>>(
+    io: &mut S,
+    wakeup: &mut Option<Box<Wakeup<R>>>,
+    cx: &mut Context<'_>,
+    mut step: Step<'a>,
+) -> Poll<Step<'a>> {
+    loop {
+        step = match step {
+            Step::Wait(_) => return Poll::Pending,
+            Step::Yield => {
+                // Let the executor run other tasks (smol has no cooperative budget of
+                // its own), then come straight back.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Step::Write(write) => write_step::<S, R>(io, cx, write),
+            Step::Flush(flush) => match R::poll_flush(Pin::new(&mut *io), cx) {
+                Poll::Ready(Ok(())) => flush.flushed(),
+                Poll::Ready(Err(e)) => flush.failed(e),
+                Poll::Pending => flush.blocked(R::now()),
+            },
+            Step::ReadScratch(read) => read_scratch::<S, R>(io, cx, read),
+            Step::ReadBuffer(read) => read_buffer::<S, R>(io, cx, read),
+            Step::Timer(timer) => timer_step::<R>(wakeup, cx, timer),
+            Step::Shutdown(shutdown) => match R::poll_shutdown(Pin::new(&mut *io), cx) {
+                Poll::Ready(_) => {
+                    *wakeup = None;
+                    shutdown.done()
+                }
+                Poll::Pending => shutdown.blocked(R::now()),
+            },
+            reached => return Poll::Ready(reached),
         }
     }
 }
@@ -68,8 +108,9 @@ fn write_step<'a, S: Unpin, R: Io<S>>(
     mut step: WriteStep<'a>,
 ) -> Step<'a> {
     let io = Pin::new(io);
-    let written = if !step.is_contiguous() && R::is_write_vectored(&io) {
-        // Headers and payloads queued by reference go out in one write.
+    let written = if R::is_write_vectored(&io) {
+        // Headers and payloads queued by reference go out in one write; contiguous output
+        // is one slice.
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
         let count = step.vectored(R::now, &mut slices);
         match count {

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, ready};
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use ropeway_common::{Inbound, Outbound, ReadState, Step, TrySendError};
-use ropeway_core::driver::Piece;
+use ropeway_core::driver::{Forward, Goal, Piece, SplitPolicy};
 use ropeway_core::{Bytes, CloseFrame, Error, Message, MessageKind, SendOptions};
 
 use crate::runtime::Io;
@@ -305,11 +305,7 @@ pub(crate) fn split_task<S, R: Io<S>>(
         reader_dropped: alive_tx,
         outbound: Box::pin(outbound_rx),
         pieces: pieces.clone(),
-        piece_mode: false,
-        piece_mid: false,
-        reader_gone: false,
-        writers_gone: false,
-        abandoned: false,
+        policy: SplitPolicy::new(),
     };
     let reader = ReadHalf {
         rx: inbound_rx,
@@ -330,26 +326,20 @@ pub struct SplitTask<S, R: Io<S>> {
     inbound: mpsc::Sender<Result<Inbound, Error>>,
     /// Set by the read half: hand out pieces rather than messages.
     pieces: Arc<AtomicBool>,
-    /// Handing out pieces (switched only between messages).
-    piece_mode: bool,
-    /// In piece mode: the last piece did not end its message.
-    piece_mid: bool,
+    /// What to do with the channels: the core's decisions.
+    policy: SplitPolicy,
     /// Canceled once the read half is dropped. `inbound` alone cannot tell: dropping the
     /// receiver does not wake a task that waits on the socket.
     reader_dropped: oneshot::Sender<Infallible>,
     /// Pinned: an async-channel receiver is not `Unpin`.
     outbound: Pin<Box<async_channel::Receiver<Outbound>>>,
-    reader_gone: bool,
-    writers_gone: bool,
-    abandoned: bool,
 }
 
 impl<S, R: Io<S>> std::fmt::Debug for SplitTask<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SplitTask")
             .field("ws", &self.ws)
-            .field("reader_gone", &self.reader_gone)
-            .field("writers_gone", &self.writers_gone)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -363,37 +353,37 @@ impl<S: Unpin, R: Io<S>> Future for SplitTask<S, R> {
 }
 
 impl<S: Unpin, R: Io<S>> SplitTask<S, R> {
-    /// Ready when the connection has ended.
+    /// Ready when the connection has ended. What to do with the channels is the core's
+    /// [`SplitPolicy`]; this only polls them and the connection.
     fn poll_task(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            if !self.reader_gone && self.reader_dropped.poll_canceled(cx).is_ready() {
-                self.reader_gone = true;
+            if self.policy.serves_reader() && self.reader_dropped.poll_canceled(cx).is_ready() {
+                self.policy.handle_reader_gone(&mut self.ws.driver);
             }
             let took = self.take_outbound(cx);
-            if self.reader_gone && self.writers_gone && !self.abandoned {
-                self.abandoned = true;
-                self.ws.abandon();
-            }
-            if !self.reader_gone {
+            if self.policy.serves_reader() {
                 match self.inbound.poll_ready(cx) {
-                    Poll::Ready(Ok(())) => self.ws.set_app_behind(false),
-                    Poll::Ready(Err(_)) => self.reader_gone = true,
-                    // The reader is behind: the driver stops reading from the peer until it
-                    // catches up, but keeps writing, answering and running its timers.
-                    Poll::Pending => self.ws.set_app_behind(true),
+                    Poll::Ready(Ok(())) => {
+                        self.policy.handle_reader_room(&mut self.ws.driver, true)
+                    }
+                    Poll::Ready(Err(_)) => self.policy.handle_reader_gone(&mut self.ws.driver),
+                    Poll::Pending => self.policy.handle_reader_room(&mut self.ws.driver, false),
                 }
             }
             match self.poll_inbound(cx) {
-                Poll::Ready(Some(item)) => {
-                    if item.is_err() {
-                        // An error is the end (the driver reports one, then `None`): refuse
-                        // sends before the read half can see it, as below.
-                        self.outbound.close();
-                    }
-                    if !self.reader_gone {
+                Poll::Ready(Some(item)) => match self.policy.forward(item.is_err()) {
+                    Forward::ToReader => {
                         let _ = self.inbound.start_send(item);
                     }
-                }
+                    Forward::CloseSendersThenToReader => {
+                        self.outbound.close();
+                        let _ = self.inbound.start_send(item);
+                    }
+                    Forward::CloseSenders => {
+                        self.outbound.close();
+                    }
+                    Forward::Drop => {}
+                },
                 Poll::Ready(None) => {
                     // Refuse sends before the read half can see the end: once the end is
                     // reported on either half, every send reports it.
@@ -408,17 +398,10 @@ impl<S: Unpin, R: Io<S>> SplitTask<S, R> {
     }
 
     /// The next item for the read half: a message, or a piece while the read half asks for
-    /// pieces. The mode follows the read half's last call, switched between messages only.
+    /// pieces (the policy switches between messages only).
     fn poll_inbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Inbound, Error>>> {
-        let mid_message = if self.piece_mode {
-            self.piece_mid
-        } else {
-            self.ws.is_mid_message()
-        };
-        if !mid_message {
-            self.piece_mode = self.pieces.load(Ordering::Relaxed);
-        }
-        if !self.piece_mode {
+        let pieces_wanted = self.pieces.load(Ordering::Relaxed);
+        if self.policy.reader_goal(&self.ws.driver, pieces_wanted) == Goal::Message {
             return self
                 .ws
                 .poll_recv(cx)
@@ -426,7 +409,7 @@ impl<S: Unpin, R: Io<S>> SplitTask<S, R> {
         }
         let item = ready!(self.ws.poll_recv_piece_data(cx));
         if let Some(Ok(Inbound::Piece(data))) = &item {
-            self.piece_mid = !data.message_end;
+            self.policy.handle_piece(data.message_end);
         }
         Poll::Ready(item)
     }
@@ -434,7 +417,9 @@ impl<S: Unpin, R: Io<S>> SplitTask<S, R> {
     /// Moves queued messages into the connection while it has room. Whether any moved.
     fn take_outbound(&mut self, cx: &mut Context<'_>) -> bool {
         let mut took = false;
-        while !self.writers_gone && matches!(self.ws.poll_ready_to_send(cx), Poll::Ready(Ok(()))) {
+        while self.policy.takes_from_writers()
+            && matches!(self.ws.poll_ready_to_send(cx), Poll::Ready(Ok(())))
+        {
             match self.outbound.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     if let Err(e) = self.ws.queue_outbound(item) {
@@ -442,7 +427,7 @@ impl<S: Unpin, R: Io<S>> SplitTask<S, R> {
                     }
                     took = true;
                 }
-                Poll::Ready(None) => self.writers_gone = true,
+                Poll::Ready(None) => self.policy.handle_writers_gone(&mut self.ws.driver),
                 Poll::Pending => break,
             }
         }

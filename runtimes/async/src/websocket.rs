@@ -306,15 +306,7 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
         // A closure over the message rather than an `async fn`: a task is as large as its
         // largest await, and this one sits in nearly every receive-and-reply loop.
         let mut unsent = Some(message);
-        poll_fn(move |cx| {
-            if unsent.is_some() {
-                ready!(self.poll_ready_to_send(cx))?;
-                if let Some(message) = unsent.take() {
-                    self.queue(message, options)?;
-                }
-            }
-            self.poll_flush_output(cx)
-        })
+        poll_fn(move |cx| self.poll_send(cx, &mut unsent, options))
     }
 
     /// Sends a message encoded once for many connections (a broadcast; see
@@ -490,11 +482,6 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
         self.driver.send(message, options)
     }
 
-    /// Whether a message is half received (split: the mode switches between messages).
-    pub(crate) fn is_mid_message(&self) -> bool {
-        self.driver.is_mid_message()
-    }
-
     /// The next piece as the driver hands it over, without a copy (for the split task).
     pub(crate) fn poll_recv_piece_data(
         &mut self,
@@ -524,16 +511,6 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
                     .send_fragment(kind, &payload, fin, SendOptions::default())
             }
         }
-    }
-
-    /// Nobody can use the connection any more: the driver closes it.
-    pub(crate) fn abandon(&mut self) {
-        self.driver.handle_abandoned();
-    }
-
-    /// Tells the driver whether the application keeps up with what is received.
-    pub(crate) fn set_app_behind(&mut self, behind: bool) {
-        self.driver.handle_app_behind(behind);
     }
 
     /// Ready once a data message may be queued. Fails once the connection has ended.
