@@ -30,7 +30,11 @@ pub enum Forward {
     CloseSenders,
 }
 
-/// A split connection's policy (see the [module docs](self)).
+/// A split connection's policy: what the task that drives it does with the read half's
+/// channel and the write halves' channel. The read half's channel without room stops the
+/// driver reading from the peer; the read half asking for pieces or messages switches the
+/// mode between messages only; an error or the end refuses senders before the read half
+/// can see it; both halves dropped close the connection normally (1000), once.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SplitPolicy {
     reader_gone: bool,
