@@ -138,10 +138,10 @@ pub struct Driver {
     flags: Flags,
     /// The connection's timer epoch when the caller last armed a wake-up for its deadline.
     timer_epoch: u8,
-    /// Work done since the connection last waited for input: events handed out and reads.
-    /// At [`Config::work_budget`](crate::Config::work_budget) the driver says
-    /// [`Next::Yield`].
-    work: u16,
+    /// Work left before the connection must let others run: events handed out and reads
+    /// count it down from [`Config::work_budget`](crate::Config::work_budget); at 0 the
+    /// driver says [`Next::Yield`]. Refilled whenever the connection waits for input.
+    work_left: u16,
 }
 
 impl std::fmt::Debug for Driver {
@@ -158,6 +158,7 @@ impl Driver {
     /// Drives `conn`, whose opening handshake is done. `buffered` holds bytes read past the
     /// handshake (the first frames), decoded first; reads are `read_buffer_size` at a time.
     pub fn new(conn: Connection, buffered: BytesMut, read_buffer_size: usize) -> Self {
+        let work_left = conn.config().work_budget.max(1);
         Driver {
             conn,
             reader: Reader::new(buffered, read_buffer_size),
@@ -167,7 +168,7 @@ impl Driver {
             phase: Phase::Running,
             flags: Flags::default(),
             timer_epoch: 0,
-            work: 0,
+            work_left,
         }
     }
 
@@ -190,6 +191,7 @@ impl Driver {
 
     /// The next step towards `goal`, answered through the step itself (see [`Step`]): the
     /// typed form of [`Driver::poll`], and the one to use.
+    #[inline]
     pub fn step(&mut self, goal: Goal) -> Step<'_> {
         let next = self.poll(goal);
         Step::from_next(self, goal, next)
@@ -197,6 +199,7 @@ impl Driver {
 
     /// [`Driver::step`] for a future being polled: it does not know what woke it, so
     /// everything blocked is retried.
+    #[inline]
     pub fn step_woken(&mut self, goal: Goal) -> Step<'_> {
         self.handle_wakeup();
         self.step(goal)
@@ -229,10 +232,33 @@ impl Driver {
         self.reader.buffer_for_read(rest, self.flags.partial())
     }
 
-    /// The wait step for `goal`, said without looking for other work (the caller just
-    /// found the read blocked after everything else was done).
-    fn wait_for(&mut self, goal: Goal) -> Next {
-        self.wait(goal)
+    /// What a wait for `goal` waits for (readable, writable), said without looking for
+    /// other work (the caller just found the read blocked after everything else was done).
+    #[inline]
+    fn wait_flags(&self, goal: Goal) -> (bool, bool) {
+        let queued = self.conn.queued_output();
+        (
+            self.wants_read(goal, queued) && self.flags.read_blocked(),
+            self.flags.write_blocked() && (queued > 0 || self.flags.flush_needed()),
+        )
+    }
+
+    /// Whether the connection is running (not ending).
+    #[inline]
+    fn phase_is_running(&self) -> bool {
+        self.phase == Phase::Running
+    }
+
+    /// A flush is handed out as the next step (what `poll` does before [`Next::Flush`]).
+    #[inline]
+    fn begin_flush(&mut self) {
+        self.flags.set_writing(true);
+    }
+
+    /// The deadline a wait wakes up at.
+    #[inline]
+    fn deadline(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
     }
 
     /// The next step towards `goal`, untyped: the caller answers with the matching
@@ -269,8 +295,8 @@ impl Driver {
     /// While running: decode, write, flush, then the goal, the end of a clean close, the
     /// timer, a read, or wait.
     fn poll_running(&mut self, goal: Goal) -> Next {
-        if self.work >= self.conn.config().work_budget.max(1) && goal.receives() {
-            self.work = 0;
+        if self.work_left == 0 && goal.receives() {
+            self.work_left = self.conn.config().work_budget.max(1);
             return Next::Yield;
         }
         loop {
@@ -288,7 +314,7 @@ impl Driver {
                             if let Some(Slot::Held(held)) = self.slot.take().map(|slot| *slot)
                                 && let Some(next) = self.deliver(goal, held)
                             {
-                                self.work = self.work.saturating_add(1);
+                                self.work_left = self.work_left.saturating_sub(1);
                                 return next;
                             }
                             continue;
@@ -308,7 +334,7 @@ impl Driver {
                                         // the event out.
                                         self.slot = Some(Box::new(Slot::Held(event)));
                                     } else if let Some(next) = self.deliver(goal, event) {
-                                        self.work = self.work.saturating_add(1);
+                                        self.work_left = self.work_left.saturating_sub(1);
                                         return next;
                                     }
                                     continue;
@@ -414,10 +440,10 @@ impl Driver {
     }
 
     fn wait(&mut self, goal: Goal) -> Next {
+        let (read, write) = self.wait_flags(goal);
         Next::Wait {
-            read: self.wants_read(goal, self.conn.queued_output()) && self.flags.read_blocked(),
-            write: self.flags.write_blocked()
-                && (self.conn.queued_output() > 0 || self.flags.flush_needed()),
+            read,
+            write,
             deadline: self.conn.poll_timeout(),
         }
     }
@@ -537,7 +563,7 @@ impl Driver {
         } else if self.phase == Phase::Draining {
             self.drop_drained(n);
         } else {
-            self.work = self.work.saturating_add(1);
+            self.work_left = self.work_left.saturating_sub(1);
             self.conn.handle_bytes_received();
         }
     }
@@ -550,7 +576,7 @@ impl Driver {
         } else if self.phase == Phase::Draining {
             self.drop_drained(bytes.len());
         } else {
-            self.work = self.work.saturating_add(1);
+            self.work_left = self.work_left.saturating_sub(1);
             self.conn.handle_bytes_received();
             self.reader.filled_from(bytes);
         }
@@ -569,7 +595,7 @@ impl Driver {
     /// before the read was asked for), so a caller may wait at once.
     pub fn handle_read_blocked(&mut self) -> bool {
         self.flags.set_read_blocked(true);
-        self.work = 0;
+        self.work_left = self.conn.config().work_budget.max(1);
         if self.reader.buf.is_empty() {
             self.reader.release_if_empty();
             spare::keep_from(&mut self.conn);

@@ -40,7 +40,7 @@ pub enum Step<'a> {
     Yield,
     /// Nothing to do until the transport is readable or writable (as flagged) or the deadline
     /// passes. A future returns `Pending`; an event loop waits for readiness.
-    Wait(Wait),
+    Wait(Wait<'a>),
     /// Write the output, then answer.
     Write(WriteStep<'a>),
     /// Flush the transport (TLS records, a buffered writer), then answer.
@@ -67,19 +67,28 @@ pub enum Sent<'a> {
     NotReady(Message),
 }
 
-/// What [`Step::Wait`] waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Wait {
+/// What [`Step::Wait`] waits for. The deadline is looked up only when asked for: a future
+/// that returns `Pending` at every wait needs none of it (its timer is armed already).
+#[derive(Clone, Copy, Debug)]
+pub struct Wait<'a> {
     /// Wake up when the transport is readable.
     pub read: bool,
     /// Wake up when the transport is writable.
     pub write: bool,
+    driver: &'a Driver,
+}
+
+impl Wait<'_> {
     /// Wake up at this time (already announced with [`Step::Timer`]).
-    pub deadline: Option<Instant>,
+    #[inline]
+    pub fn deadline(&self) -> Option<Instant> {
+        self.driver.deadline()
+    }
 }
 
 impl<'a> Step<'a> {
     /// Wraps what the driver's poll said.
+    #[inline]
     pub(super) fn from_next(driver: &'a mut Driver, goal: Goal, next: Next) -> Step<'a> {
         match next {
             Next::Message(message) => Step::Message(message),
@@ -87,14 +96,10 @@ impl<'a> Step<'a> {
             Next::Ready => Step::Ready,
             Next::Ended(error) => Step::Ended(error),
             Next::Yield => Step::Yield,
-            Next::Wait {
+            Next::Wait { read, write, .. } => Step::Wait(Wait {
                 read,
                 write,
-                deadline,
-            } => Step::Wait(Wait {
-                read,
-                write,
-                deadline,
+                driver,
             }),
             Next::Write => Step::Write(WriteStep { driver, goal }),
             Next::Flush => Step::Flush(FlushStep { driver, goal }),
@@ -120,6 +125,7 @@ impl<'a> Step<'a> {
 
     /// What a receive call returns for this outcome of [`Goal::Message`]: the message, the
     /// error that ended the connection (once), or `None` at the end.
+    #[inline]
     pub fn into_message(self) -> Option<Result<Message, Error>> {
         match self {
             Step::Message(message) => Some(Ok(message)),
@@ -130,6 +136,7 @@ impl<'a> Step<'a> {
 
     /// What waiting for [`Goal::SendReady`] returns: room to send, or why there is none
     /// ([`Error::Closed`] once the connection no longer sends).
+    #[inline]
     pub fn into_send_ready(self) -> Result<(), Error> {
         match self {
             Step::Ended(Some(error)) => Err(error),
@@ -140,6 +147,7 @@ impl<'a> Step<'a> {
 
     /// What waiting for [`Goal::Flushed`] or [`Goal::Closed`] returns: done, or the error
     /// that ended the connection on the way.
+    #[inline]
     pub fn into_done(self) -> Result<(), Error> {
         match self {
             Step::Ended(Some(error)) => Err(error),
@@ -159,17 +167,20 @@ pub struct WriteStep<'a> {
 
 impl<'a> WriteStep<'a> {
     /// Whether all queued output is in one buffer, so a plain write takes all of it.
+    #[inline]
     pub fn is_contiguous(&self) -> bool {
         self.driver.transmit_is_contiguous()
     }
 
     /// The bytes to write, reading the time from `clock` only when a timer starts (a
     /// keep-alive ping or close frame is handed over).
+    #[inline]
     pub fn bytes(&mut self, clock: impl FnOnce() -> Instant) -> &[u8] {
         self.driver.poll_transmit_with(clock)
     }
 
     /// The output for a vectored write: fills `slices`, returns how many.
+    #[inline]
     pub fn vectored<'s>(
         &'s mut self,
         clock: impl FnOnce() -> Instant,
@@ -180,6 +191,7 @@ impl<'a> WriteStep<'a> {
 
     /// The whole output as one owned buffer, counted as written (an HTTP/2 stream, a
     /// channel), and the next step.
+    #[inline]
     pub fn take(self, now: Instant) -> (Bytes, Step<'a>) {
         let bytes = self.driver.take_transmit(now);
         (bytes, self.driver.step(self.goal))
@@ -187,19 +199,30 @@ impl<'a> WriteStep<'a> {
 
     /// `n` bytes were written (0 is an error, `WriteZero`). When that was everything, the
     /// next step is [`Step::Flush`]: flush in the same turn.
+    #[inline]
     pub fn written(self, n: usize) -> Step<'a> {
-        self.driver.handle_written(n);
+        if self.driver.handle_written(n) && self.driver.phase_is_running() {
+            // Everything is written: flush in the same turn, without another poll (the one
+            // thing a poll could put first, decoding buffered input, can wait for the flush).
+            self.driver.begin_flush();
+            return Step::Flush(FlushStep {
+                driver: self.driver,
+                goal: self.goal,
+            });
+        }
         self.driver.step(self.goal)
     }
 
     /// The transport took nothing at `now` (would block, `Pending`, no HTTP/2 send window);
     /// starts the write stall timer.
+    #[inline]
     pub fn blocked(self, now: Instant) -> Step<'a> {
         self.driver.handle_write_blocked(now);
         self.driver.step(self.goal)
     }
 
     /// The write failed: the peer is taken as gone.
+    #[inline]
     pub fn failed(self, error: io::Error) -> Step<'a> {
         self.driver.handle_io_error(error);
         self.driver.step(self.goal)
@@ -216,18 +239,21 @@ pub struct FlushStep<'a> {
 
 impl<'a> FlushStep<'a> {
     /// The flush completed.
+    #[inline]
     pub fn flushed(self) -> Step<'a> {
         self.driver.handle_flushed();
         self.driver.step(self.goal)
     }
 
     /// The flush could not proceed at `now`.
+    #[inline]
     pub fn blocked(self, now: Instant) -> Step<'a> {
         self.driver.handle_write_blocked(now);
         self.driver.step(self.goal)
     }
 
     /// The flush failed: the peer is taken as gone.
+    #[inline]
     pub fn failed(self, error: io::Error) -> Step<'a> {
         self.driver.handle_io_error(error);
         self.driver.step(self.goal)
@@ -246,6 +272,7 @@ pub struct ScratchRead<'a> {
 impl<'a> ScratchRead<'a> {
     /// These bytes were read (empty: the end of the stream); the driver keeps a copy of
     /// them, so the scratch can be reused at once.
+    #[inline]
     pub fn read(self, bytes: &[u8]) -> Step<'a> {
         self.driver.handle_read_slice(bytes);
         self.driver.step(self.goal)
@@ -253,11 +280,13 @@ impl<'a> ScratchRead<'a> {
 
     /// The read found nothing (would block, `Pending`). An idle connection gives its
     /// buffers up here.
+    #[inline]
     pub fn blocked(self) -> Step<'a> {
         read_blocked(self.driver, self.goal)
     }
 
     /// The read failed.
+    #[inline]
     pub fn failed(self, error: io::Error) -> Step<'a> {
         self.driver.handle_io_error(error);
         self.driver.step(self.goal)
@@ -276,22 +305,26 @@ pub struct BufferRead<'a> {
 impl<'a> BufferRead<'a> {
     /// The buffer to read into, with room made for the read; append to it (e.g.
     /// `tokio_util::io::poll_read_buf`, or `resize`, read, `truncate`).
+    #[inline]
     pub fn buf(&mut self) -> &mut BytesMut {
         self.driver.buffer_for_read()
     }
 
     /// `n` bytes were appended to the buffer; 0 is the end of the stream.
+    #[inline]
     pub fn filled(self, n: usize) -> Step<'a> {
         self.driver.handle_read(n);
         self.driver.step(self.goal)
     }
 
     /// The read found nothing (would block, `Pending`).
+    #[inline]
     pub fn blocked(self) -> Step<'a> {
         read_blocked(self.driver, self.goal)
     }
 
     /// The read failed.
+    #[inline]
     pub fn failed(self, error: io::Error) -> Step<'a> {
         self.driver.handle_io_error(error);
         self.driver.step(self.goal)
@@ -300,10 +333,15 @@ impl<'a> BufferRead<'a> {
 
 /// A blocked read: when everything else was done before the read was asked for, the next
 /// step is a wait, said without polling again.
+#[inline]
 fn read_blocked(driver: &mut Driver, goal: Goal) -> Step<'_> {
     if driver.handle_read_blocked() {
-        let next = driver.wait_for(goal);
-        return Step::from_next(driver, goal, next);
+        let (read, write) = driver.wait_flags(goal);
+        return Step::Wait(Wait {
+            read,
+            write,
+            driver,
+        });
     }
     driver.step(goal)
 }
@@ -320,17 +358,20 @@ pub struct TimerStep<'a> {
 
 impl<'a> TimerStep<'a> {
     /// The deadline to fire at.
+    #[inline]
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// The deadline passed: it is now `now`.
+    #[inline]
     pub fn expired(self, now: Instant) -> Step<'a> {
         self.driver.handle_timeout(now);
         self.driver.step(self.goal)
     }
 
     /// A wake-up is armed for the deadline.
+    #[inline]
     pub fn armed(self) -> Step<'a> {
         self.driver.handle_timer_pending();
         self.driver.step(self.goal)
@@ -351,17 +392,20 @@ pub struct ShutdownStep<'a> {
 impl<'a> ShutdownStep<'a> {
     /// A graceful end (after a close handshake, or a protocol error whose close frame went
     /// out) rather than an abort (the peer is gone).
+    #[inline]
     pub fn graceful(&self) -> bool {
         self.graceful
     }
 
     /// The transport is shut down (or the attempt is over).
+    #[inline]
     pub fn done(self) -> Step<'a> {
         self.driver.handle_shutdown();
         self.driver.step(self.goal)
     }
 
     /// The shutdown is under way and could not finish at `now`.
+    #[inline]
     pub fn blocked(self, now: Instant) -> Step<'a> {
         self.driver.handle_write_blocked(now);
         self.driver.step(self.goal)
