@@ -43,6 +43,7 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod client;
+mod delegate_io;
 #[cfg(feature = "h2")]
 pub mod h2;
 #[cfg(feature = "hyper")]

@@ -1,12 +1,6 @@
 //! The transport of a WebSocket from [`super::connect`]: an HTTP/2 stream, or the
 //! connection of an HTTP/1.1 fallback.
 
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-
 use super::stream::H2Stream;
 use crate::tls::MaybeTlsStream;
 
@@ -29,45 +23,7 @@ impl Transport {
     }
 }
 
-macro_rules! delegate {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self.get_mut() {
-            Transport::H2($s) => {
-                let $s = Pin::new($s);
-                $e
-            }
-            Transport::Http1($s) => {
-                let $s = Pin::new($s);
-                $e
-            }
-        }
-    };
-}
-
-impl AsyncRead for Transport {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_read(cx, buf))
-    }
-}
-
-impl AsyncWrite for Transport {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => s.poll_write(cx, buf))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_flush(cx))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_shutdown(cx))
-    }
-}
+crate::delegate_io::delegate_io!(Transport {
+    H2(s) => std::pin::Pin::new(s),
+    Http1(s) => std::pin::Pin::new(s),
+});
