@@ -7,32 +7,28 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
+use ropeway_dev_tls::{Args, Identity};
 use ropeway_mio::client::{self, ClientConfig, ClientRequest};
 use ropeway_mio::server::{Config, ConnId, Context, Decision, Handler, Incoming, Server};
 use ropeway_mio::{Error, Message};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let self_test = args.first().map(String::as_str) == Some("--self-test");
-    let (certs, key) = if self_test {
-        made_up_certificate()
-    } else {
-        let [cert, key] = &args[..] else {
-            return Err("usage: mio_tls_server CERT.pem KEY.pem | --self-test".into());
-        };
-        let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
-        (certs, PrivateKeyDer::from_pem_file(key)?)
+    let (self_test, identity, args) = match Args::from_env() {
+        Args::SelfTest => (true, Identity::self_signed(&["localhost"])?, vec![]),
+        Args::Given(args) => {
+            let [cert, key] = &args[..] else {
+                return Err("usage: mio_tls_server CERT.pem KEY.pem | --self-test".into());
+            };
+            let identity = Identity::from_pem_files(Path::new(cert), Path::new(key))?;
+            (false, identity, args)
+        }
     };
-    // The provider ropeway's own client uses (ring); any rustls provider works here.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs.clone(), key)?;
+    // Any rustls ServerConfig: the shared helper's uses ring, the provider ropeway's own
+    // client uses.
+    let tls = identity.server_config()?;
     let server = Server::bind(
         if self_test {
             "127.0.0.1:0"
@@ -42,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Config::default(),
     )?
     // Every accepted connection does its TLS handshake in the loop, then the WebSocket's.
-    .with_tls(Arc::new(tls));
+    .with_tls(tls);
     let addr = server.local_addr()?;
     if !self_test {
         println!(
@@ -53,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(server.run(VersionedEcho)?);
     }
     let running = server.spawn(VersionedEcho)?;
-    client(addr, certs[0].clone())?;
+    client(addr, identity.trusting_client())?;
     running.stop()?;
     println!("mio_tls_server self-test: ok");
     Ok(())
@@ -85,17 +81,9 @@ impl Handler for VersionedEcho {
 }
 
 /// The self-test's client: the blocking client, trusting exactly the made-up certificate.
-fn client(addr: SocketAddr, cert: CertificateDer<'static>) -> Result<(), Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).expect("a valid certificate");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+fn client(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Result<(), Error> {
     let config = ClientConfig {
-        tls: Some(Arc::new(tls)),
+        tls: Some(tls),
         ..ClientConfig::default()
     };
     let request =
@@ -106,12 +94,4 @@ fn client(addr: SocketAddr, cert: CertificateDer<'static>) -> Result<(), Error> 
     let echoed = ws.recv().ok_or(Error::Closed)??;
     assert_eq!(echoed.as_text(), Some("over TLS"));
     ws.close(None)
-}
-
-/// A self-signed certificate for localhost (the self-test only).
-fn made_up_certificate() -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen");
-    let key = PrivateKeyDer::Pkcs8(key_pair.serialize_der().into());
-    (vec![cert.der().clone()], key)
 }

@@ -7,29 +7,31 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use http::{HeaderName, HeaderValue};
+use ropeway_dev_tls::{Args, Identity, client_trusting_pem_file};
 use ropeway_mio::Message;
 use ropeway_mio::client::{self, ClientConfig, ClientRequest};
 use ropeway_mio::server::{
     Config, ConnId, Context, Decision, Handler, Incoming, Running, Server, StatusCode,
 };
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--self-test") {
-        let (url, roots, running) = start_test_server()?;
-        let result = talk(&url, &roots);
-        let _ = std::fs::remove_file(&roots);
-        let protocol = result?;
-        assert_eq!(protocol.as_deref(), Some("chat.v1"), "the server's choice");
-        running.stop()?;
-        println!("mio_wss_client self-test: ok");
-        return Ok(());
-    }
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> Result<(), BoxError> {
+    let args = match Args::from_env() {
+        Args::Given(args) => args,
+        Args::SelfTest => {
+            let (url, roots, running) = start_test_server()?;
+            let result = talk(&url, &roots);
+            let _ = std::fs::remove_file(&roots);
+            let protocol = result?;
+            assert_eq!(protocol.as_deref(), Some("chat.v1"), "the server's choice");
+            running.stop()?;
+            println!("mio_wss_client self-test: ok");
+            return Ok(());
+        }
+    };
     let [url, roots] = &args[..] else {
         return Err("usage: mio_wss_client wss://HOST:PORT/PATH ROOTS.pem | --self-test".into());
     };
@@ -39,18 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Connects to `url` trusting only the certificates in the PEM file `roots`, says hello;
 /// returns the subprotocol the server chose.
-fn talk(url: &str, roots: &Path) -> Result<Option<String>, Box<dyn std::error::Error>> {
-    let mut store = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(roots)? {
-        store.add(cert?)?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(store)
-        .with_no_client_auth();
+fn talk(url: &str, roots: &Path) -> Result<Option<String>, BoxError> {
+    // Any rustls ClientConfig: here ring with exactly the roots in the file.
     let config = ClientConfig {
-        tls: Some(Arc::new(tls)),
+        tls: Some(client_trusting_pem_file(roots)?),
         ..ClientConfig::default()
     };
     let request = ClientRequest::from_url(url)?
@@ -77,21 +71,13 @@ fn talk(url: &str, roots: &Path) -> Result<Option<String>, Box<dyn std::error::E
 
 /// The self-test's server: an event-loop server over TLS with a made-up certificate,
 /// written as PEM to a temporary file for the client to trust.
-fn start_test_server() -> Result<(String, PathBuf, Running), Box<dyn std::error::Error>> {
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+fn start_test_server() -> Result<(String, PathBuf, Running), BoxError> {
+    let identity = Identity::self_signed(&["localhost"])?;
     let pem =
         std::env::temp_dir().join(format!("ropeway-mio-wss-client-{}.pem", std::process::id()));
-    std::fs::write(&pem, cert.pem())?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key_pair.serialize_der().into()),
-        )?;
-    let server = Server::bind("127.0.0.1:0", Config::default())?.with_tls(Arc::new(tls));
+    std::fs::write(&pem, identity.leaf_pem())?;
+    let server =
+        Server::bind("127.0.0.1:0", Config::default())?.with_tls(identity.server_config()?);
     let port = server.local_addr()?.port();
     let running = server.spawn(Authorized)?;
     Ok((format!("wss://localhost:{port}/chat"), pem, running))

@@ -9,45 +9,31 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use client_common::*;
+use ropeway_dev_tls::{Identity, client_trusting};
 use ropeway_mio::client::{self, ClientConfig, ClientRequest, CloseFrame, Error, Message, Options};
 use ropeway_tokio::server::{ServerConfig, accept_with_config};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
 /// A self-signed certificate for `localhost` and its key.
 fn localhost_certificate() -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let key = PrivatePkcs8KeyDer::from(key_pair.serialize_der());
-    (cert.der().clone(), PrivateKeyDer::Pkcs8(key))
-}
-
-fn ring() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let identity = Identity::localhost();
+    (identity.leaf(), identity.key)
 }
 
 /// A TLS client configuration that trusts `cert` only.
 fn trusting(cert: CertificateDer<'static>) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(ring())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
+    client_trusting(vec![cert]).unwrap()
 }
 
 /// A wss:// echo server on 127.0.0.1 (its own thread and tokio runtime) that greets each
 /// client with "hello over TLS".
 fn tls_echo_server(cert: CertificateDer<'static>, key: PrivateKeyDer<'static>) -> SocketAddr {
-    let config = rustls::ServerConfig::builder_with_provider(ring())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let identity = Identity {
+        chain: vec![cert],
+        key,
+    };
+    let acceptor = TlsAcceptor::from(identity.server_config().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -7,12 +7,12 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use futures_rustls::TlsAcceptor;
+use ropeway_dev_tls::{Args, Identity};
 use ropeway_smol::rustls;
-use ropeway_smol::rustls::pki_types::pem::PemObject;
-use ropeway_smol::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use ropeway_smol::server::{Incoming, ServerConfig};
 use ropeway_smol::{Accept, ClientConfig, ClientRequest, Error, Message};
 use smol::net::TcpListener;
@@ -22,24 +22,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let self_test = args.first().map(String::as_str) == Some("--self-test");
-    let (certs, key) = if self_test {
-        made_up_certificate()
-    } else {
-        let [cert, key] = &args[..] else {
-            return Err("usage: smol_tls_server CERT.pem KEY.pem | --self-test".into());
-        };
-        let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
-        (certs, PrivateKeyDer::from_pem_file(key)?)
+    let (self_test, identity, args) = match Args::from_env() {
+        Args::SelfTest => (true, Identity::self_signed(&["localhost"])?, vec![]),
+        Args::Given(args) => {
+            let [cert, key] = &args[..] else {
+                return Err("usage: smol_tls_server CERT.pem KEY.pem | --self-test".into());
+            };
+            let identity = Identity::from_pem_files(Path::new(cert), Path::new(key))?;
+            (false, identity, args)
+        }
     };
-    // The provider ropeway's own client uses (ring); any rustls provider works here.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs.clone(), key)?;
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    // Any rustls ServerConfig: the shared helper's uses ring, the provider ropeway's own
+    // client uses.
+    let tls = identity.server_config()?;
+    let acceptor = TlsAcceptor::from(tls);
     let listener = TcpListener::bind(if self_test {
         "127.0.0.1:0"
     } else {
@@ -72,7 +68,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
         std::future::pending::<()>().await;
     }
-    client(addr, certs[0].clone()).await?;
+    client(addr, identity.trusting_client()).await?;
     println!("smol_tls_server self-test: ok");
     Ok(())
 }
@@ -99,18 +95,10 @@ async fn serve(tls: futures_rustls::server::TlsStream<smol::net::TcpStream>) -> 
     Ok(())
 }
 
-/// The self-test's client: trusts exactly the made-up certificate.
-async fn client(addr: SocketAddr, cert: CertificateDer<'static>) -> Result<(), Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).expect("a valid certificate");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+/// The self-test's client: `tls` trusts exactly the made-up certificate.
+async fn client(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Result<(), Error> {
     let config = ClientConfig {
-        tls: Some(Arc::new(tls)),
+        tls: Some(tls),
         ..ClientConfig::default()
     };
     let request =
@@ -121,12 +109,4 @@ async fn client(addr: SocketAddr, cert: CertificateDer<'static>) -> Result<(), E
     let echoed = ws.recv().await.ok_or(Error::Closed)??;
     assert_eq!(echoed.as_text(), Some("over TLS"));
     ws.close(None).await
-}
-
-/// A self-signed certificate for localhost (the self-test only).
-fn made_up_certificate() -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen");
-    let key = PrivateKeyDer::Pkcs8(key_pair.serialize_der().into());
-    (vec![cert.der().clone()], key)
 }

@@ -6,30 +6,32 @@
 //! cargo run -p ropeway-tokio --example tokio_wss_client -- --self-test   # an in-process server
 //! ```
 //!
-//! `ropeway_tokio::rustls` is the rustls this crate was built with, so the config built
-//! here is the type `ClientConfig::tls` takes, whatever rustls version you depend on.
+//! `ClientConfig::tls` takes any `rustls::ClientConfig` of the rustls this crate was built
+//! with (`ropeway_tokio::rustls`); the one here comes from the examples' shared helper
+//! (`ropeway_dev_tls::client_trusting_pem_file`: ring, exactly the roots in the file).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
+use ropeway_dev_tls::{Args, Identity, client_trusting_pem_file};
 use ropeway_tokio::http::{HeaderName, HeaderValue};
-use ropeway_tokio::rustls;
-use ropeway_tokio::rustls::pki_types::CertificateDer;
-use ropeway_tokio::rustls::pki_types::pem::PemObject;
 use ropeway_tokio::server::{Incoming, ServerConfig};
 use ropeway_tokio::{Accept, ClientConfig, ClientRequest, Error, Message};
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--self-test") {
-        let (url, roots) = start_test_server().await?;
-        let result = run(&url, &roots).await;
-        let _ = std::fs::remove_file(&roots);
-        result?;
-        println!("tokio_wss_client self-test: ok");
-        return Ok(());
-    }
+async fn main() -> Result<(), BoxError> {
+    let args = match Args::from_env() {
+        Args::Given(args) => args,
+        Args::SelfTest => {
+            let (url, roots) = start_test_server().await?;
+            let result = run(&url, &roots).await;
+            let _ = std::fs::remove_file(&roots);
+            result?;
+            println!("tokio_wss_client self-test: ok");
+            return Ok(());
+        }
+    };
     let [url, roots] = &args[..] else {
         return Err("usage: tokio_wss_client wss://HOST:PORT/PATH ROOTS.pem | --self-test".into());
     };
@@ -37,18 +39,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Connects to `url` trusting only the certificates in the PEM file `roots`.
-async fn run(url: &str, roots: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let mut store = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(roots)? {
-        store.add(cert?)?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(store)
-        .with_no_client_auth();
+async fn run(url: &str, roots: &Path) -> Result<(), BoxError> {
+    // Any rustls ClientConfig: here ring with exactly the roots in the file.
     let config = ClientConfig {
-        tls: Some(Arc::new(tls)),
+        tls: Some(client_trusting_pem_file(roots)?),
         ..ClientConfig::default()
     };
     let request = ClientRequest::from_url(url)?
@@ -74,20 +68,11 @@ async fn run(url: &str, roots: &Path) -> Result<(), Box<dyn std::error::Error>> 
 
 /// The self-test's server: a made-up certificate written as PEM to a temporary file; the
 /// server checks the header and picks `chat.v1`.
-async fn start_test_server() -> Result<(String, PathBuf), Box<dyn std::error::Error>> {
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+async fn start_test_server() -> Result<(String, PathBuf), BoxError> {
+    let identity = Identity::self_signed(&["localhost"])?;
     let pem = std::env::temp_dir().join(format!("ropeway-wss-client-{}.pem", std::process::id()));
-    std::fs::write(&pem, cert.pem())?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key_pair.serialize_der().into()),
-        )?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    std::fs::write(&pem, identity.leaf_pem())?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config()?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     tokio::spawn(async move {

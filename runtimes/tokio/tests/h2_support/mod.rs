@@ -11,7 +11,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use ropeway_tokio::h2::{H2Client, H2Options, ServeConfig, serve};
 use ropeway_tokio::{ClientConfig, CloseFrame, Error, ServerConfig};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -104,14 +104,7 @@ pub async fn h2_client(addr: SocketAddr) -> H2Client {
 
 /// A self-signed certificate for `localhost` and its key.
 pub fn localhost_certificate() -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let key = PrivatePkcs8KeyDer::from(key_pair.serialize_der());
-    (cert.der().clone(), PrivateKeyDer::Pkcs8(key))
-}
-
-fn ring() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    ropeway_testsuite::support::tls::localhost_certificate()
 }
 
 /// A TLS server configuration for `cert` (no ALPN set: `serve` adds h2 and http/1.1).
@@ -119,26 +112,13 @@ pub fn tls_server(
     cert: CertificateDer<'static>,
     key: PrivateKeyDer<'static>,
 ) -> Arc<rustls::ServerConfig> {
-    let config = rustls::ServerConfig::builder_with_provider(ring())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
-    Arc::new(config)
+    ropeway_testsuite::support::tls::server_config(cert, key)
 }
 
 /// A client configuration trusting `cert` only.
 pub fn trusting(cert: CertificateDer<'static>) -> ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(ring())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     ClientConfig {
-        tls: Some(Arc::new(tls)),
+        tls: Some(ropeway_testsuite::support::tls::trusting(cert)),
         ..ClientConfig::default()
     }
 }
