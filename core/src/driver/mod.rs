@@ -262,7 +262,10 @@ impl Driver {
     }
 
     /// The next step towards `goal`, untyped: the caller answers with the matching
-    /// `handle_*` call. Prefer [`Driver::step`], whose steps carry their answers.
+    /// `handle_*` call. Prefer [`Driver::step`], whose steps carry their answers; this is
+    /// for a caller that cannot keep the driver borrowed while it does the I/O (ropeway's
+    /// blocking client lets go of its lock while it blocks in `read`, so that another thread
+    /// can send) and for fuzzing the contract.
     pub fn poll(&mut self, goal: Goal) -> Next {
         self.flags.set_partial(goal == Goal::Piece);
         if self.phase == Phase::Running {

@@ -168,6 +168,13 @@ impl Shared {
     /// Carries out the driver's steps towards `goal` until it is reached. Receiving goals
     /// need the read side. Fails only with [`Timeout::Read`] (the connection stays usable);
     /// every other error comes as the driver's [`Next::Ended`].
+    ///
+    /// Why the driver's low-level contract (`poll` and the `handle_*` answers) and not its
+    /// typed steps: a typed step borrows the driver until it is answered, so it cannot
+    /// outlive the state lock, and this client must let go of that lock while it blocks in
+    /// `read` or sleeps (another thread may send meanwhile). Answers are given under the
+    /// lock again, after the I/O. The typed steps are built on these very methods (each step
+    /// answer calls its `handle_*`), and the pair simulator tests both.
     pub(crate) fn drive(&self, goal: Goal, mut read: Option<&mut ReadSide>) -> Result<Next, Error> {
         let read_deadline = match goal {
             Goal::Message | Goal::Piece | Goal::Event if read.is_some() => {
