@@ -61,6 +61,12 @@ fn held_between_messages(bits: u8, no_context_takeover: bool) -> (isize, isize) 
     peer.encode_start(MessageKind::Text, Some(message.len()));
     peer.encode(&message, true, &mut packed);
 
+    if no_context_takeover {
+        // Without context takeover a finished message's state is parked for the thread's
+        // next message (one compressor and one inflater per thread, not per connection):
+        // park one first, so what is measured is what the connection itself holds.
+        round_trip(&mut PerMessageDeflate::new(d, d, 6, 0), &message, &packed);
+    }
     let before = live();
     let mut codec = PerMessageDeflate::new(d, d, 6, 0);
     let mut out = BytesMut::new();
@@ -74,6 +80,46 @@ fn held_between_messages(bits: u8, no_context_takeover: bool) -> (isize, isize) 
     let inflater = live() - before - compressor;
     drop(codec);
     (compressor, inflater)
+}
+
+/// Sends `message` and receives `packed` through `codec`.
+fn round_trip(codec: &mut PerMessageDeflate, message: &[u8], packed: &[u8]) {
+    let mut out = BytesMut::new();
+    codec.encode_start(MessageKind::Text, Some(message.len()));
+    codec.encode(message, true, &mut out);
+    codec.decode(packed, true, &mut out, 1 << 20).unwrap();
+}
+
+#[test]
+fn without_context_takeover_a_thread_holds_one_state_whatever_the_connections() {
+    let d = Direction {
+        no_context_takeover: true,
+        max_window_bits: 15,
+    };
+    let message = b"a message that is long enough to be worth compressing, twice over. ".repeat(20);
+    let mut packed = BytesMut::new();
+    let mut peer = PerMessageDeflate::new(d, d, 6, 0);
+    peer.encode_start(MessageKind::Text, Some(message.len()));
+    peer.encode(&message, true, &mut packed);
+    let before = live();
+    let mut connections: Vec<_> = (0..100)
+        .map(|_| PerMessageDeflate::new(d, d, 6, 0))
+        .collect();
+    let one = {
+        round_trip(&mut connections[0], &message, &packed);
+        live() - before
+    };
+    for codec in &mut connections[1..] {
+        round_trip(codec, &message, &packed);
+    }
+    let all = live() - before;
+    // The codecs' own fields aside (allocated before `before`), 100 connections that each
+    // sent and received a message hold what one does: the thread's parked state.
+    assert!(
+        one > 32 << 10,
+        "a compressor and an inflater are parked: {one} B"
+    );
+    assert_eq!(all, one, "every later connection reused the parked state");
 }
 
 #[test]

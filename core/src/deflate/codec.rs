@@ -10,6 +10,8 @@ use crate::event::MessageKind;
 use crate::extension::Extension;
 use crate::frame::RSV1;
 
+use super::parked;
+
 /// What a sync flush ends with; stripped on send, restored on receive.
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
@@ -142,7 +144,7 @@ impl PerMessageDeflate {
         let window = self.inbound.max_window_bits.max(MIN_BACKEND_WINDOW);
         let inflater = self
             .decompressor
-            .get_or_insert_with(|| Decompress::new_with_window_bits(false, window));
+            .get_or_insert_with(|| parked::decompressor(window));
         let start = output.len();
         let (mut ended, rest) =
             inflate(inflater, input, output, start, budget).map_err(|e| match e {
@@ -165,8 +167,11 @@ impl PerMessageDeflate {
         self.stream_ended |= ended;
         if message_end && (self.inbound.no_context_takeover || self.stream_ended) {
             // The peer starts afresh with every message (or closed its stream with a final
-            // block): the next message needs a fresh inflater; free this one now.
-            self.decompressor = None;
+            // block): the next message needs a fresh inflater; this one, reset, serves the
+            // next message on this thread, and the connection holds none meanwhile.
+            if let Some(inflater) = self.decompressor.take() {
+                parked::park_decompressor(window, inflater);
+            }
         }
         Ok(())
     }
@@ -237,7 +242,7 @@ impl Extension for PerMessageDeflate {
         );
         let deflater = self
             .compressor
-            .get_or_insert_with(|| Compress::new_with_window_bits(level, false, window));
+            .get_or_insert_with(|| parked::compressor(level, window));
         let flush = if message_end {
             FlushCompress::Sync
         } else {
@@ -259,7 +264,11 @@ impl Extension for PerMessageDeflate {
             }
             self.message_output = 0;
             if self.outbound.no_context_takeover {
-                self.compressor = None;
+                // The next message starts afresh: park the state for it (or for another
+                // connection on this thread) instead of holding it while idle.
+                if let Some(deflater) = self.compressor.take() {
+                    parked::park_compressor(level, window, deflater);
+                }
             }
         } else {
             self.message_output += output.len() - start;

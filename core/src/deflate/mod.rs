@@ -51,6 +51,7 @@
 
 mod codec;
 mod params;
+mod parked;
 
 use crate::extension::{ClientExtension, Extension, ExtensionOffer, ServerExtension};
 
