@@ -26,7 +26,7 @@ enum Seen {
     Queued(usize),
 }
 
-/// Joins the group named by the query; "shout X" broadcasts X to the loop's group; a text
+/// Joins the group named by the query; "shout X" broadcasts X to the group; a text
 /// "block" makes the handler wait for the gate (to fill the loop's queue).
 #[derive(Clone)]
 struct Rooms {
@@ -214,7 +214,7 @@ fn a_group_broadcast_reaches_its_members_only_within_a_loop_and_across_loops() {
     // Across loops, from the handle.
     let red = PreparedMessage::new(MessageKind::Text, Bytes::from_static(b"red news"));
     server.handle.broadcast_to("red", &red).expect("queued");
-    // Within a loop, from a handler: member 0 shouts to its loop's red members.
+    // From a handler: member 0 shouts to the red members (every loop's).
     members[0]
         .send(Message::text("shout loop news"))
         .expect("send");
@@ -236,6 +236,35 @@ fn a_group_broadcast_reaches_its_members_only_within_a_loop_and_across_loops() {
         // Nothing for the red group came before the marker.
         assert_eq!(recv_data(ws), Message::text("marker"));
     }
+}
+
+#[test]
+fn a_group_broadcast_from_a_handler_reaches_its_members_on_every_loop() {
+    let config = Config {
+        loops: 2,
+        ..Config::default()
+    };
+    let (server, seen, _gate) = start(config);
+    // Members of one room until they span both loops (whichever loop wakes first accepts),
+    // bounded; the README's chat did this with `loops: 2` and split into silent halves.
+    let mut members = Vec::new();
+    let mut loops = std::collections::HashSet::new();
+    while loops.len() < 2 && members.len() < 40 {
+        members.push(connect(&server, "?red"));
+        loops.insert(opened(&seen).loop_index());
+    }
+    assert_eq!(loops.len(), 2, "every connection went to one loop");
+    let mut outsider = connect(&server, "?blue");
+    opened(&seen);
+    members[0]
+        .send(Message::text("shout to the room"))
+        .expect("send");
+    for ws in &mut members {
+        assert_eq!(recv_data(ws), Message::text("to the room"));
+    }
+    let everyone = PreparedMessage::new(MessageKind::Text, Bytes::from_static(b"marker"));
+    server.handle.broadcast(&everyone).expect("queued");
+    assert_eq!(recv_data(&mut outsider), Message::text("marker"));
 }
 
 fn small_output_limit(policy: SlowConsumer) -> Config {

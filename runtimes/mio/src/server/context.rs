@@ -10,6 +10,20 @@ use super::error::SendError;
 use super::handle::Handle;
 use super::id::ConnId;
 
+/// What a broadcast from a handler reached ([`Context::broadcast`],
+/// [`Context::broadcast_to`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Broadcast {
+    /// Connections of this loop that took it (a slow consumer under
+    /// [`super::SlowConsumer::Drop`] may not).
+    pub here: usize,
+    /// Other loops it was handed to; their members get it on the loop's next turn.
+    pub other_loops: usize,
+    /// Other loops whose queue ([`super::Config::queue_capacity`]) was full: their members
+    /// missed it (also logged as a warning).
+    pub missed_loops: usize,
+}
+
 /// The loop, as a handler sees it: send to any connection by id (of this loop, or of another
 /// through the [`Handle`]), close, broadcast, and manage groups.
 ///
@@ -102,21 +116,61 @@ impl Context<'_> {
         self.conns.close(id, frame)
     }
 
-    /// Sends `message` to every open connection of this loop, encoded once; returns how many
-    /// took it (a slow consumer may not). For every loop, use [`Context::handle`].
-    pub fn broadcast(&mut self, message: &PreparedMessage) -> usize {
+    /// Sends `message` to every open connection of the server, on every loop, encoded once:
+    /// this loop's connections take it now, the other loops get the same bytes by reference
+    /// through their queues and deliver them on their next turn. See [`Broadcast`] for what
+    /// it reports.
+    pub fn broadcast(&mut self, message: &PreparedMessage) -> Broadcast {
+        self.broadcast_everywhere(None, message)
+    }
+
+    /// Sends `message` to every member of `group` on every loop (a group is the server's,
+    /// whatever loop each member landed on), encoded once, as [`Context::broadcast`] does.
+    pub fn broadcast_to(&mut self, group: &str, message: &PreparedMessage) -> Broadcast {
+        self.broadcast_everywhere(Some(group), message)
+    }
+
+    /// Sends `message` to the open connections of this loop only; returns how many took it
+    /// (a slow consumer may not).
+    pub fn broadcast_on_this_loop(&mut self, message: &PreparedMessage) -> usize {
         self.conns.broadcast(None, message, true)
     }
 
-    /// Sends `message` to every connection of this loop in `group`; returns how many took
-    /// it. For every loop, use [`Handle::broadcast_to`].
-    pub fn broadcast_to(&mut self, group: &str, message: &PreparedMessage) -> usize {
+    /// Sends `message` to the members of `group` on this loop only; returns how many took
+    /// it.
+    pub fn broadcast_to_on_this_loop(&mut self, group: &str, message: &PreparedMessage) -> usize {
         self.conns.broadcast(Some(group), message, true)
+    }
+
+    fn broadcast_everywhere(
+        &mut self,
+        group: Option<&str>,
+        message: &PreparedMessage,
+    ) -> Broadcast {
+        let here = self.conns.broadcast(group, message, true);
+        let this_loop = usize::from(self.conns.loop_index());
+        let (loops, missed_loops) = self
+            .handle
+            .broadcast_to_other_loops(this_loop, group, message);
+        if missed_loops > 0 {
+            tracing::warn!(
+                loop_index = this_loop,
+                missed_loops,
+                group,
+                "a broadcast missed loops whose queues were full"
+            );
+        }
+        Broadcast {
+            here,
+            other_loops: loops,
+            missed_loops,
+        }
     }
 
     /// Adds `id` (an open connection of this loop) to `group` (a room, a topic); returns
     /// false if there is no such connection. A connection leaves its groups when it ends.
-    /// Groups are per loop: a broadcast from a [`Handle`] reaches the group on every loop.
+    /// A group is the server's: [`Context::broadcast_to`] and [`Handle::broadcast_to`] reach
+    /// its members on every loop (each loop keeps the members it serves).
     /// A connection's end takes it out of every group of its loop, which costs a look at
     /// each group: thousands of groups per loop are fine, millions are not.
     pub fn join(&mut self, id: ConnId, group: &str) -> bool {

@@ -144,6 +144,31 @@ impl Handle {
         self.shared.links.len()
     }
 
+    /// Hands a broadcast made on loop `from` (which delivered it itself) to every other
+    /// loop; returns how many loops took it and how many queues were full.
+    pub(crate) fn broadcast_to_other_loops(
+        &self,
+        from: usize,
+        group: Option<&str>,
+        message: &PreparedMessage,
+    ) -> (usize, usize) {
+        let loops = self.shared.links.len();
+        if loops < 2 {
+            return (0, 0);
+        }
+        let group: Option<Arc<str>> = group.map(Arc::from);
+        let (mut took, mut missed) = (0, 0);
+        for index in (0..loops).filter(|&index| index != from) {
+            match self.queue(index, Command::Broadcast(group.clone(), message.clone())) {
+                Ok(()) => took += 1,
+                // Stopping: the loops are closing their connections anyway.
+                Err(HandleError::Stopped) => {}
+                Err(HandleError::Full) => missed += 1,
+            }
+        }
+        (took, missed)
+    }
+
     fn broadcast_command(
         &self,
         group: Option<Arc<str>>,

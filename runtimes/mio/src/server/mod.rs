@@ -73,7 +73,7 @@ mod timers;
 mod transport;
 
 pub use config::{Config, Delivery, MAX_LOOPS, SlowConsumer};
-pub use context::Context;
+pub use context::{Broadcast, Context};
 pub use error::SendError;
 pub use handle::{Handle, HandleError};
 pub use handler::{Closed, Decision, Handler, Incoming, PieceRef};
