@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::classify::{Disconnect, Verdict, classify};
+use super::event::Reconnect;
 use super::policy::ReconnectPolicy;
 use crate::entropy::Entropy;
 
@@ -125,6 +126,24 @@ impl Backoff {
             delay,
             attempt: self.failures,
         }
+    }
+
+    /// [`disconnected`](Self::disconnected), and the event that reports `cause` with the
+    /// decision to the application: the deadline of the next attempt (`None`: stop there)
+    /// and the [`Reconnect`] to hand out.
+    pub fn report(
+        &mut self,
+        cause: Disconnect,
+        now: Instant,
+        date: SystemTime,
+        entropy: &mut dyn Entropy,
+    ) -> (Option<Instant>, Reconnect) {
+        let decision = self.disconnected(&cause, now, date, entropy);
+        let retry_at = match decision {
+            Decision::Retry { at, .. } => Some(at),
+            Decision::Stop(_) => None,
+        };
+        (retry_at, Reconnect::after(cause, decision))
     }
 
     /// `initial_delay × factor^(failures − 1)`, capped at `max_delay`.

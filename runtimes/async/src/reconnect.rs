@@ -11,10 +11,10 @@ use std::time::SystemTime;
 
 use futures_core::Stream;
 use http::Response;
-use ropeway_common::{ClientConfig, os_seeded_entropy};
+use ropeway_common::{ClientConfig, jitter_entropy};
 use ropeway_core::handshake::ClientRequest;
 use ropeway_core::reconnect::{
-    Backoff, Decision, Disconnect, NotSent, Reconnect, ReconnectPolicy, Seen, Watch,
+    Backoff, Disconnect, NotSent, Reconnect, ReconnectPolicy, Seen, Watch,
 };
 use ropeway_core::{CloseFrame, Error, Message, SeededEntropy, SendOptions};
 
@@ -215,20 +215,20 @@ impl<R: Connect> Reconnecting<R> {
 
     /// Asks the schedule about `cause`, arms the timer or stops, and says so.
     fn dropped(&mut self, cause: Disconnect) -> Reconnect {
-        let decision =
+        let (retry_at, event) =
             self.backoff
-                .disconnected(&cause, R::now(), SystemTime::now(), &mut self.entropy);
-        self.state = match decision {
-            Decision::Retry { at, .. } => {
+                .report(cause, R::now(), SystemTime::now(), &mut self.entropy);
+        self.state = match retry_at {
+            Some(at) => {
                 match &mut self.timer {
                     Some(timer) => R::reset_timer(timer.as_mut(), at),
                     None => self.timer = Some(Box::pin(R::timer(at))),
                 }
                 State::Waiting
             }
-            Decision::Stop(_) => State::Stopped,
+            None => State::Stopped,
         };
-        Reconnect::after(cause, decision)
+        event
     }
 }
 
@@ -259,18 +259,4 @@ impl<R: Connect> std::fmt::Debug for Reconnecting<R> {
 /// One connection attempt, owning what it needs.
 fn attempt<R: Connect>(request: ClientRequest, config: ClientConfig) -> Attempt<R> {
     Box::pin(async move { connect_with::<R>(request, &config).await })
-}
-
-/// Randomness for the jitter, from the OS. The jitter only spreads clients out, so where the
-/// OS has none to give, the clock's nanoseconds serve.
-fn jitter_entropy() -> SeededEntropy {
-    os_seeded_entropy().unwrap_or_else(|_| {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let mut seed = [0; 32];
-        seed[..16].copy_from_slice(&nanos.to_le_bytes());
-        SeededEntropy::from_seed(seed)
-    })
 }
