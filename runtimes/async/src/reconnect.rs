@@ -1,7 +1,7 @@
 //! A client that reconnects by itself, written once for every async runtime: it connects
 //! with [`connect_with`], reads through the open connection, and after each drop sleeps on
 //! the runtime's timer until the core's schedule
-//! ([`Backoff`](ropeway_core::reconnect::Backoff)) says to try again, or stops where the
+//! ([`Backoff`]) says to try again, or stops where the
 //! core says trying again cannot help.
 
 use std::future::{Future, poll_fn};
@@ -78,6 +78,9 @@ pub struct Reconnecting<R: Connect> {
     timer: Option<Pin<Box<R::Timer>>>,
 }
 
+// Open is where the client spends its life: boxing it would only add an allocation per
+// connection to shrink the short-lived states.
+#[allow(clippy::large_enum_variant)]
 enum State<R: Connect> {
     /// An attempt is under way.
     Connecting(Attempt<R>),
