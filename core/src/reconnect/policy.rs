@@ -24,7 +24,8 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReconnectPolicy {
-    /// The delay before the first retry. Default 500 ms.
+    /// The delay before the first retry. Default 500 ms. Zero retries at once, and stays
+    /// zero whatever the factor: a client that hammers a refusing server.
     pub initial_delay: Duration,
     /// What each further failure multiplies the delay by (values below 1 count as 1).
     /// Default 2.
