@@ -32,6 +32,7 @@ pub mod limits;
 #[allow(unsafe_code)]
 pub mod mask;
 pub mod message;
+pub mod reconnect;
 pub mod role;
 pub mod server_config;
 pub mod shared_config;

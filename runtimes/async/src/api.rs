@@ -8,6 +8,9 @@ pub use ropeway_common::TrySendError;
 pub use ropeway_core::driver::{Piece, TlsError, TlsErrorKind};
 pub use ropeway_core::extension::ExtensionOffer;
 pub use ropeway_core::handshake::{Accept, ClientRequest};
+/// The reconnect schedule and its verdicts ([`Stop`](ropeway_core::reconnect::Stop), [`Backoff`](ropeway_core::reconnect::Backoff) …).
+pub use ropeway_core::reconnect;
+pub use ropeway_core::reconnect::{Disconnect, NotSent, Reconnect, ReconnectPolicy};
 pub use ropeway_core::{
     CloseCode, CloseFrame, Config, ConnectionError, Error, HandshakeError, Limits, Message,
     MessageKind, PreparedMessage, SendOptions, ServerConfig, Utf8Bytes,

@@ -2,7 +2,7 @@
 //!
 //! [`WebSocket`], its split halves and their task, [`Incoming`](server::Incoming) and
 //! accept, the client handshake and connect, `Stream`/`Sink`, pieces and prepared messages
-//! live here, generic over a [`Runtime`] (a clock, a timer, spawn) and its transports
+//! live here, and the client that reconnects by itself ([`Reconnecting`]), generic over a [`Runtime`] (a clock, a timer, spawn) and its transports
 //! ([`Io`]). The core's [`Driver`](ropeway_core::driver::Driver) decides every step of a
 //! connection; this crate carries the steps out, and the bindings (`ropeway-tokio`,
 //! `ropeway-smol`) only map the runtime: their `WebSocket<S>` is this crate's
@@ -18,12 +18,14 @@ pub mod api;
 pub mod client;
 mod drive;
 mod io_util;
+pub mod reconnect;
 mod runtime;
 pub mod server;
 mod split;
 mod websocket;
 
 pub use io_util::timeout;
+pub use reconnect::Reconnecting;
 pub use runtime::{Connect, Io, Runtime};
 pub use split::{ReadHalf, SplitTask, WriteHalf};
 pub use websocket::WebSocket;

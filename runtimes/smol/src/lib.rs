@@ -69,3 +69,8 @@ pub type WebSocket<S> = ropeway_async::WebSocket<S, Smol>;
 /// of your own (`executor.spawn(task).detach()`); [`WebSocket::split`](ropeway_async::WebSocket::split)
 /// spawns it on smol's global executor.
 pub type SplitTask<S> = ropeway_async::SplitTask<S, Smol>;
+
+/// A client that reconnects by itself with backoff and jitter, on async-io's timer:
+/// ropeway-async's [`Reconnecting`](ropeway_async::Reconnecting) on [`Smol`], where its
+/// methods, the events it reports and an example are documented.
+pub type Reconnecting = ropeway_async::Reconnecting<Smol>;

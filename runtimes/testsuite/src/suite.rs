@@ -110,6 +110,14 @@ macro_rules! suite {
                 pieces_and_whole_messages_can_alternate_between_messages,
                 recv_piece_reports_a_protocol_error,
             }
+            reconnect {
+                a_server_restart_close_1012_is_reported_and_the_client_comes_back,
+                a_server_that_vanishes_is_an_abnormal_drop_and_the_client_comes_back,
+                a_403_answer_stops_the_client_with_the_error,
+                a_503_with_retry_after_is_waited_out_before_the_next_attempt,
+                send_while_disconnected_gives_the_message_back_and_it_goes_after_the_reconnect,
+                refused_connections_are_retried_until_max_attempts,
+            }
             split {
                 the_read_half_answers_pings_and_cloned_write_halves_send_from_other_tasks,
                 dropping_both_halves_closes_the_connection_with_1000,

@@ -71,3 +71,8 @@ pub type WebSocket<S> = ropeway_async::WebSocket<S, Tokio>;
 /// [`WebSocket::split_task`](ropeway_async::WebSocket::split_task), for an executor of your
 /// own; [`WebSocket::split`](ropeway_async::WebSocket::split) spawns it with `tokio::spawn`.
 pub type SplitTask<S> = ropeway_async::SplitTask<S, Tokio>;
+
+/// A client that reconnects by itself with backoff and jitter, on tokio's timer:
+/// ropeway-async's [`Reconnecting`](ropeway_async::Reconnecting) on [`Tokio`], where its
+/// methods, the events it reports and an example are documented.
+pub type Reconnecting = ropeway_async::Reconnecting<Tokio>;

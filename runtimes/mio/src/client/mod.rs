@@ -43,6 +43,7 @@
 
 mod connect;
 mod options;
+mod reconnecting;
 mod shared;
 #[cfg(feature = "tls")]
 mod tls;
@@ -50,12 +51,16 @@ mod websocket;
 
 pub use connect::{connect, connect_with};
 pub use options::{Options, Timeout};
+pub use reconnecting::Reconnecting;
 pub use ropeway_common::ClientConfig;
 #[cfg(feature = "tls")]
 pub use ropeway_common::tls::default_client_config;
 pub use ropeway_core::driver::Piece;
 pub use ropeway_core::extension::ExtensionOffer;
 pub use ropeway_core::handshake::ClientRequest;
+/// The reconnect schedule and its verdicts ([`Stop`](ropeway_core::reconnect::Stop), [`Backoff`](ropeway_core::reconnect::Backoff) …).
+pub use ropeway_core::reconnect;
+pub use ropeway_core::reconnect::{Disconnect, NotSent, Reconnect, ReconnectPolicy};
 pub use ropeway_core::{
     CloseCode, CloseFrame, Config, ConnectionError, Error, Limits, Message, MessageKind,
     PreparedMessage, SendOptions, State, Utf8Bytes,
