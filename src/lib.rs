@@ -71,6 +71,22 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Every code block of the README compiles (and, where it needs no network, runs) as a
+// doctest of this crate, with the paths a facade user writes. The blocks use every runtime,
+// so they are checked when all the features are on (`cargo test --all-features`, which
+// `scripts/test` runs).
+#[cfg(all(
+    doctest,
+    feature = "tokio",
+    feature = "smol",
+    feature = "mio",
+    feature = "tls",
+    feature = "h2",
+    feature = "axum"
+))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use ropeway_core as core;
 pub use ropeway_core::driver::{TlsError, TlsErrorKind};
 pub use ropeway_core::{
