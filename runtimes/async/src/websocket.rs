@@ -181,6 +181,15 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     /// Receives the next message. Returns `None` once the connection has ended (after the
     /// close handshake, or after the error that ended it was returned). Cancellation-safe.
     ///
+    /// How a connection ends, as `recv` tells it:
+    /// - **The peer closes**: its close frame comes through as `Some(Ok(Message::Close(frame)))`
+    ///   (the reply is already on its way, echoing the code), then `None`.
+    /// - **This side closes** ([`WebSocket::close`], or a close sent as a message): the
+    ///   peer's answering close frame comes through as `Message::Close`, then `None`; a peer
+    ///   that never answers ends it after the close timeout with an error, then `None`.
+    /// - **Abnormally** (EOF without a close frame, a protocol error, a timeout): one
+    ///   `Some(Err(_))` naming what happened, then `None`.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ropeway_tokio::Error> {

@@ -80,6 +80,11 @@ impl WebSocket {
     /// Receives the next message, blocking. Returns `None` once the connection has ended
     /// (after the close handshake, or after the error that ended it was returned). With a
     /// read timeout set, fails with [`super::Timeout::Read`] and stays usable.
+    ///
+    /// The peer's close frame (whoever started the close) comes through as
+    /// `Some(Ok(Message::Close(frame)))`, then `None` once the handshake is done; an
+    /// abnormal end (EOF without a close frame, a protocol error, a timeout) is one
+    /// `Some(Err(_))`, then `None`.
     pub fn recv(&mut self) -> Option<Result<Message, Error>> {
         recv(&self.shared)
     }

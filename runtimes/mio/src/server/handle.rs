@@ -98,6 +98,14 @@ impl Handle {
     }
 
     /// Queues `message` for connection `id`.
+    ///
+    /// `Ok` means the loop took the command, not that the connection got the message: the
+    /// handle cannot see the connection from another thread. A message for a connection that
+    /// has ended (or is closing, or whose id was kept after its end and whose slot now serves
+    /// another connection: ids carry a generation) is dropped by its loop without a word,
+    /// as one for a slow consumer under [`super::SlowConsumer::Drop`] is. To know, send from
+    /// the handler ([`super::Context::send`] returns [`super::SendError::NotOpen`]), or keep
+    /// track of [`super::Handler::on_close`].
     pub fn send(&self, id: ConnId, message: Message) -> Result<(), HandleError> {
         self.queue(id.loop_index(), Command::Send(id, message))
     }
