@@ -3,6 +3,7 @@
 //! Ctrl-C (SIGINT) stops the loop.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use async_signal::{Signal, Signals};
 use futures_lite::StreamExt;
@@ -12,55 +13,94 @@ use ropeway_mio::{Error, Message};
 use crate::app::{self, Route};
 use crate::options::Options;
 
+/// How often a connection's failed sends are reported, at most: a client that floods
+/// without reading makes every echo fail, and a line per message would flood the log.
+const REPORT_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Routes requests and echoes messages, for every connection of the loop.
 #[derive(Clone)]
 struct Sample;
 
-impl Handler for Sample {
+/// What the sample keeps per connection.
+struct Conn {
     /// What to say first on the WebSocket (`?announce`: the HTTP version that carried it).
-    type Conn = Option<String>;
+    announcement: Option<String>,
+    /// Who it is, for the log.
+    peer: SocketAddr,
+    /// Sends that failed since the last report, the last failure, and when it was.
+    failed: u64,
+    last_failure: Option<String>,
+    reported_at: Instant,
+}
 
-    fn on_request(&mut self, request: &Incoming<'_>) -> Decision<Option<String>> {
+impl Conn {
+    /// Counts a failed send; reports the count at most once per [`REPORT_INTERVAL`].
+    fn send_failed(&mut self, id: ConnId, error: impl std::fmt::Display, now: Instant) {
+        self.failed += 1;
+        self.last_failure = Some(error.to_string());
+        if now.duration_since(self.reported_at) >= REPORT_INTERVAL {
+            self.report(id, now);
+        }
+    }
+
+    /// Logs the failed sends not reported yet, if any.
+    fn report(&mut self, id: ConnId, now: Instant) {
+        if let Some(error) = self.last_failure.take() {
+            let (peer, count) = (self.peer, self.failed);
+            eprintln!("{peer} ({id}): {count} sends failed, the last: {error}");
+        }
+        self.failed = 0;
+        self.reported_at = now;
+    }
+}
+
+impl Handler for Sample {
+    type Conn = Conn;
+
+    fn on_request(&mut self, request: &Incoming<'_>) -> Decision<Conn> {
+        let conn = |announcement| Conn {
+            announcement,
+            peer: request.peer_addr(),
+            failed: 0,
+            last_failure: None,
+            reported_at: Instant::now(),
+        };
         match app::route(request.path(), request.is_websocket()) {
             Route::Page => {
                 let (response, body) = app::page(request.request().method());
                 Decision::Respond(response, body.into())
             }
             // This listener speaks HTTP/1.1 only.
-            Route::Echo => {
-                Decision::accept(app::announcement(request.query(), http::Version::HTTP_11))
-            }
+            Route::Echo => Decision::accept(conn(app::announcement(
+                request.query(),
+                http::Version::HTTP_11,
+            ))),
             Route::NotWebSocket => plain(http::StatusCode::BAD_REQUEST, app::NOT_WEBSOCKET),
             Route::NotFound => plain(http::StatusCode::NOT_FOUND, app::NOT_FOUND),
         }
     }
 
-    fn on_open(&mut self, cx: &mut Context<'_>, id: ConnId, announcement: &mut Option<String>) {
-        if let Some(text) = announcement.take()
+    fn on_open(&mut self, cx: &mut Context<'_>, id: ConnId, conn: &mut Conn) {
+        if let Some(text) = conn.announcement.take()
             && let Err(e) = cx.send(id, Message::text(text))
         {
-            eprintln!("{id}: {e}");
+            conn.send_failed(id, e, cx.now());
         }
     }
 
     /// Echoes every message. When the client closes, the core answers with the client's
     /// code and reason, and the connection ends.
-    fn on_message(
-        &mut self,
-        cx: &mut Context<'_>,
-        id: ConnId,
-        _: &mut Self::Conn,
-        message: Message,
-    ) {
+    fn on_message(&mut self, cx: &mut Context<'_>, id: ConnId, conn: &mut Conn, message: Message) {
         if let Err(e) = cx.send(id, message) {
-            eprintln!("{id}: {e}");
+            conn.send_failed(id, e, cx.now());
         }
     }
 
-    fn on_close(&mut self, _: &mut Context<'_>, id: ConnId, _: Self::Conn, closed: Closed) {
+    fn on_close(&mut self, cx: &mut Context<'_>, id: ConnId, mut conn: Conn, closed: Closed) {
+        conn.report(id, cx.now());
         match closed.error {
             None => println!("client closed: {:?}", closed.frame),
-            Some(e) => eprintln!("{id}: {e}"),
+            Some(e) => eprintln!("{} ({id}): {e}", conn.peer),
         }
     }
 
@@ -69,7 +109,7 @@ impl Handler for Sample {
     }
 }
 
-fn plain(status: http::StatusCode, body: &'static [u8]) -> Decision<Option<String>> {
+fn plain(status: http::StatusCode, body: &'static [u8]) -> Decision<Conn> {
     Decision::Respond(ropeway_core::handshake::reject(status), body.into())
 }
 

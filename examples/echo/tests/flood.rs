@@ -97,13 +97,18 @@ impl Server {
     /// Starts the sample on a port of 127.0.0.1 that was free a moment ago and waits until
     /// it says it listens (it binds first, so connections are accepted from then on).
     fn start() -> Server {
+        Server::start_on("tokio")
+    }
+
+    /// Starts the sample on `runtime` (`--runtime`), as [`Server::start`] does.
+    fn start_on(runtime: &str) -> Server {
         let port = {
             let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
             listener.local_addr().expect("local_addr").port()
         };
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ropeway-echo"))
-            .args(["--listen", &addr.to_string()])
+            .args(["--listen", &addr.to_string(), "--runtime", runtime])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -618,4 +623,56 @@ fn close_while_backed_up_stays_bounded() {
     mixed.extend(frame(true, TEXT, b"after the close"));
     let unit = repeat(&mixed, 64 << 10);
     flood_case("close while backed up", &prefix, &unit);
+}
+
+/// On the mio runtime the echoes of a client that floods small messages and never reads
+/// are dropped once its queued output is full (the slow-consumer policy). The sample reports
+/// that per connection and at most every few seconds, naming the peer's address, instead of
+/// a line per dropped message (3,349 lines in 10 s before).
+#[test]
+fn dropped_echoes_are_logged_per_connection_and_interval_naming_the_peer() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start_on("mio");
+    let mut stream = connect(server.addr, Some(CLIENT_RCVBUF));
+    let client_addr = stream.local_addr().expect("local_addr");
+    stream.set_nonblocking(true).expect("nonblocking");
+    let unit = repeat(&frame(true, TEXT, b"hello, ropeway"), 64 << 10);
+    let (start, mut pos) = (Instant::now(), 0);
+    while start.elapsed() < Duration::from_secs(2) {
+        match stream.write(&unit[pos..]) {
+            Ok(n) => pos = (pos + n) % unit.len(),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("the server stopped reading with {e}"),
+        }
+    }
+    drop(stream);
+    // The connection's end reports what was not reported yet.
+    let reported = |log: &[String]| log.iter().filter(|l| l.contains("sends failed")).count();
+    let until = Instant::now() + Duration::from_secs(5);
+    while reported(&server.log_lines()) == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = server.log_lines();
+    let lines: Vec<&String> = log.iter().filter(|l| l.contains("sends failed")).collect();
+    assert!(
+        !lines.is_empty(),
+        "the dropped echoes were reported: {log:?}"
+    );
+    assert!(
+        lines.len() <= 2,
+        "one line per interval and one at the end: {lines:?}"
+    );
+    assert!(
+        lines.iter().all(|l| l.contains(&client_addr.to_string())),
+        "each line names the peer {client_addr}: {lines:?}"
+    );
+    assert!(
+        log.len() < 20,
+        "{} lines logged: {:?}",
+        log.len(),
+        &log[..20]
+    );
 }
