@@ -66,6 +66,13 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
+    /// The server's memory budget ([`crate::budget::MemoryBudget`]) was spent, and this
+    /// connection needed more than its share to read on (answered with 1013, try again
+    /// later: this side's state, not the peer's fault).
+    OverBudget {
+        /// The budget, in bytes.
+        limit: usize,
+    },
     /// A message whose (decompressed) size went over the configured limit.
     MessageTooLarge {
         /// The configured limit.
@@ -102,6 +109,7 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge { .. }
                 | ProtocolError::MessageTooLarge { .. }
                 | ProtocolError::InflateRatio { .. }
+                | ProtocolError::OverBudget { .. }
         )
     }
 
@@ -114,6 +122,7 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::InflateRatio { .. } => CloseCode::MESSAGE_TOO_BIG,
+            ProtocolError::OverBudget { .. } => CloseCode::TRY_AGAIN_LATER,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -164,6 +173,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::MessageTooLarge { max } => {
                 write!(f, "message over the limit of {max} bytes")
             }
+            ProtocolError::OverBudget { limit } => write!(
+                f,
+                "the server's memory budget of {limit} bytes is spent: no room to read on"
+            ),
             ProtocolError::InflateRatio { ratio, floor } => write!(
                 f,
                 "compressed message inflates to more than {ratio} times its size (past {floor} bytes)"
@@ -298,7 +311,7 @@ impl fmt::Display for ConnectionError {
             // Over a limit is this side's setting, not the peer breaking the RFC: say so,
             // with the close code the peer was sent.
             ConnectionError::Protocol(e) if e.is_over_limit() => {
-                write!(f, "{e} (closed with 1009)")
+                write!(f, "{e} (closed with {})", e.close_code().0)
             }
             ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
             ConnectionError::Abnormal => {

@@ -15,6 +15,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod close;
 pub mod config;
 pub mod connection;

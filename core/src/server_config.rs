@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::budget::MemoryBudget;
 use crate::config::Config;
 use crate::extension::ServerExtension;
 
@@ -36,6 +37,11 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Extensions offered to clients, in order of preference (permessage-deflate).
     pub extensions: Vec<Arc<dyn ServerExtension>>,
+    /// A budget for the bytes that all the connections accepted with this configuration
+    /// buffer together (see [`MemoryBudget`]): while it is spent, a connection that needs
+    /// more than its share to read on is closed with 1013. `None` (the default) leaves only
+    /// each connection's own limits.
+    pub memory_budget: Option<Arc<MemoryBudget>>,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +52,7 @@ impl Default for ServerConfig {
             read_buffer_size: 4096,
             handshake_timeout: Duration::from_secs(10),
             extensions: Vec::new(),
+            memory_budget: None,
         }
     }
 }
@@ -61,6 +68,7 @@ impl std::fmt::Debug for ServerConfig {
                 "extensions",
                 &self.extensions.iter().map(|e| e.name()).collect::<Vec<_>>(),
             )
+            .field("memory_budget", &self.memory_budget)
             .finish()
     }
 }

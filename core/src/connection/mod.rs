@@ -45,6 +45,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::budget::MemoryBudget;
 use crate::config::Config;
 use crate::entropy::Entropy;
 use crate::error::{ConnectionError, ProtocolError};
@@ -88,6 +89,9 @@ pub struct Connection {
     /// When the last keep-alive ping was handed to the transport: the next one is due an
     /// interval after it, however quickly the peer answered.
     last_ping: Option<Instant>,
+    /// The server's memory budget, until a driver takes it to charge
+    /// ([`Connection::take_memory_budget`]).
+    budget: Option<Arc<MemoryBudget>>,
 }
 
 /// What the opening handshake agreed on.
@@ -168,6 +172,7 @@ impl Connection {
             abort: false,
             stall_backlog: 0,
             last_ping: None,
+            budget: None,
         }
     }
 
@@ -175,6 +180,24 @@ impl Connection {
     pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
         self.extension = Some(Box::new(Negotiated::new(extension)));
         self
+    }
+
+    /// Shares a server's memory budget with this connection: the driver that drives it
+    /// charges the budget with what it buffers (see [`MemoryBudget`]).
+    pub fn with_memory_budget(mut self, budget: Option<Arc<MemoryBudget>>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The memory budget set by [`Connection::with_memory_budget`], handed over once.
+    pub fn take_memory_budget(&mut self) -> Option<Arc<MemoryBudget>> {
+        self.budget.take()
+    }
+
+    /// Fails the connection because this side refuses to buffer more for it (a spent memory
+    /// budget): the close frame carries the error's code.
+    pub(crate) fn refuse(&mut self, error: ProtocolError) {
+        self.fail(error);
     }
 
     /// Records what the opening handshake agreed on: the subprotocol and the extensions with

@@ -79,9 +79,10 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::budget::Account;
 use crate::close::CloseFrame;
 use crate::connection::{Connection, PreparedMessage, SendOptions};
-use crate::error::ConnectionError;
+use crate::error::{ConnectionError, ProtocolError};
 use crate::event::{Data, Event, MessageKind};
 use crate::message::{Assembler, Message};
 
@@ -142,6 +143,9 @@ pub struct Driver {
     /// count it down from [`Config::work_budget`](crate::Config::work_budget); at 0 the
     /// driver says [`Next::Yield`]. Refilled whenever the connection waits for input.
     work_left: u16,
+    /// The server's memory budget and what this connection charged it (boxed: most
+    /// connections have none, and every idle one carries the slot).
+    account: Option<Box<Account>>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -157,8 +161,11 @@ impl std::fmt::Debug for Driver {
 impl Driver {
     /// Drives `conn`, whose opening handshake is done. `buffered` holds bytes read past the
     /// handshake (the first frames), decoded first; reads are `read_buffer_size` at a time.
-    pub fn new(conn: Connection, buffered: BytesMut, read_buffer_size: usize) -> Self {
+    pub fn new(mut conn: Connection, buffered: BytesMut, read_buffer_size: usize) -> Self {
         let work_left = conn.config().work_budget.max(1);
+        let account = conn
+            .take_memory_budget()
+            .map(|budget| Box::new(Account::new(budget)));
         Driver {
             conn,
             reader: Reader::new(buffered, read_buffer_size),
@@ -169,6 +176,7 @@ impl Driver {
             flags: Flags::default(),
             timer_epoch: 0,
             work_left,
+            account,
         }
     }
 
@@ -268,6 +276,9 @@ impl Driver {
     /// can send) and for fuzzing the contract.
     pub fn poll(&mut self, goal: Goal) -> Next {
         self.flags.set_partial(goal == Goal::Piece);
+        if self.account.is_some() {
+            self.settle_budget();
+        }
         if self.phase == Phase::Running {
             return self.poll_running(goal);
         }
@@ -379,11 +390,52 @@ impl Driver {
                 return next;
             }
             if self.wants_read(goal, queued) && !self.flags.read_blocked() {
+                if self.account.is_some() && !self.budget_allows_read() {
+                    // Fails the connection (1013); the next turn of the loop ends it.
+                    continue;
+                }
                 self.flags.set_writing(false);
                 return Next::Read;
             }
             return self.wait(goal);
         }
+    }
+
+    /// Bytes this connection buffers: the read buffer (its capacity: a large frame's room
+    /// is reserved as its header arrives), the message being assembled, the queued output.
+    fn held(&self) -> usize {
+        self.reader.buf.capacity() + self.assembler.buffered() + self.conn.queued_output()
+    }
+
+    /// Charges the memory budget with what the connection buffers now.
+    #[cold]
+    fn settle_budget(&mut self) {
+        let held = self.held();
+        if let Some(account) = self.account.as_deref_mut() {
+            account.settle(held);
+        }
+    }
+
+    /// Whether the next read may grow the buffers as it needs to; if not (the budget is
+    /// spent and the connection would go past its share), fails the connection with 1013.
+    #[cold]
+    fn budget_allows_read(&mut self) -> bool {
+        self.settle_budget();
+        let more = {
+            let rest = self.conn.read_hint(self.reader.buf.len());
+            self.reader.growth_for_read(rest, self.flags.partial())
+        };
+        let Some(account) = self.account.as_deref() else {
+            return true;
+        };
+        let budget = account.budget();
+        if budget.allows(account.charged(), more) {
+            return true;
+        }
+        budget.refused();
+        let limit = budget.limit();
+        self.conn.refuse(ProtocolError::OverBudget { limit });
+        false
     }
 
     /// Decodes the next event from what is buffered.

@@ -81,6 +81,29 @@ impl Reader {
         &mut self.buf
     }
 
+    /// How much the next read may add to what the buffers hold: a scratch read's bytes are
+    /// kept (at most [`READ_SCRATCH`]), a buffer read reserves room as
+    /// [`Reader::buffer_for_read`] does.
+    pub(super) fn growth_for_read(&self, frame_rest: usize, partial: bool) -> usize {
+        if self.wants_scratch() {
+            return READ_SCRATCH;
+        }
+        let spare = self.buf.capacity() - self.buf.len();
+        if self.buf.is_empty() {
+            let direct = usize::from(self.direct_kib) << 10;
+            return direct.max(self.size()).saturating_sub(spare);
+        }
+        if spare >= self.size() / 2 {
+            return 0;
+        }
+        let want = if partial {
+            self.size()
+        } else {
+            frame_rest.max(self.size())
+        };
+        want.saturating_sub(spare)
+    }
+
     /// `n` bytes were read into the buffer. While reads stay large, the next one goes
     /// straight into a buffer sized like this one; a small one goes back to the scratch.
     pub(super) fn filled(&mut self, n: usize) {

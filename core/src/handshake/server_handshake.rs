@@ -73,8 +73,9 @@ impl Accepted {
     /// equal to another connection's share one copy.
     pub fn into_connection(self, config: &ServerConfig, now: Instant) -> Connection {
         let extensions = super::headers::agreed_extensions(self.response.headers());
-        let conn =
-            Connection::server(shared(&config.core), now).with_agreement(self.protocol, extensions);
+        let conn = Connection::server(shared(&config.core), now)
+            .with_agreement(self.protocol, extensions)
+            .with_memory_budget(config.memory_budget.clone());
         match self.extension {
             Some(extension) => conn.with_extension(extension),
             None => conn,

@@ -28,6 +28,9 @@ macro_rules! suite {
                 close_returns_within_the_close_timeout_when_the_peer_never_reads,
                 a_peer_that_never_reads_is_dropped_at_the_write_stall_timeout_whatever_it_sends,
             }
+            budget {
+                a_hundred_quiet_peers_with_half_frames_stay_within_the_memory_budget,
+            }
             cancel {
                 recv_dropped_by_a_timer_in_a_race_loses_nothing,
                 recv_piece_dropped_by_a_timer_in_a_race_loses_nothing,

@@ -5,6 +5,7 @@
 
 pub mod api_details;
 pub mod backpressure;
+pub mod budget;
 pub mod cancel;
 pub mod close;
 pub mod echo;
