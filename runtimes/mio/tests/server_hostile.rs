@@ -220,3 +220,67 @@ fn resets_in_the_middle_of_a_frame_end_those_connections_only() {
     }
     assert_eq!(errors, 50);
 }
+
+/// 100 peers that each announce a 1 MiB frame, send 256 KiB of it and go quiet stay within
+/// a server-wide memory budget (plus a share each): the ones past it are closed with 1013,
+/// and a normal client is served meanwhile (issue #21, item 4).
+#[test]
+fn a_hundred_quiet_peers_with_half_frames_stay_within_the_memory_budget() {
+    use ropeway_core::budget::MemoryBudget;
+    const PEERS: usize = 100;
+    const FRAME: usize = 1 << 20;
+    let (limit, share) = (8 << 20, 64 << 10);
+    let budget = Arc::new(MemoryBudget::with_share(limit, share));
+    let config = Config {
+        websocket: ServerConfig {
+            memory_budget: Some(budget.clone()),
+            ..ServerConfig::default()
+        },
+        ..Config::default()
+    };
+    let server = TestServer::start(config, server_support::Echo);
+    let addr = server.addr;
+    let peers = std::thread::spawn(move || {
+        let mut frame = client_frame(0x2, true, &vec![0x5a; FRAME]);
+        frame.truncate(frame.len() - (FRAME - (256 << 10)));
+        (0..PEERS)
+            .map(|_| {
+                let mut tcp = raw(addr);
+                tcp.write_all(upgrade_request("/ws", "").as_bytes())
+                    .expect("upgrade");
+                assert!(read_head(&mut tcp).starts_with("HTTP/1.1 101"));
+                // A refused peer is closed under its write: that is the point.
+                let _ = tcp.write_all(&frame);
+                tcp
+            })
+            .collect::<Vec<_>>()
+    });
+    let (mut ws, _) = client::connect(&server.url("/ws")).expect("connect");
+    for i in 0..20 {
+        let text = format!("echo {i}");
+        ws.send(Message::text(text.clone())).expect("send");
+        assert_eq!(ws.recv().expect("echo").expect("ok"), Message::text(text));
+    }
+    let peers = peers.join().expect("peers");
+    let expected_refusals = (PEERS - limit / FRAME) as u64;
+    let until = Instant::now() + Duration::from_secs(3);
+    while budget.refusals() < expected_refusals && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let used = budget.used();
+    assert!(
+        used <= limit + PEERS * share,
+        "{PEERS} quiet peers hold {used} bytes under a {limit}-byte budget"
+    );
+    assert!(
+        budget.refusals() >= expected_refusals,
+        "{} of {PEERS} refused ({used} bytes held)",
+        budget.refusals()
+    );
+    ws.send(Message::text("after")).expect("send");
+    assert_eq!(
+        ws.recv().expect("echo").expect("ok"),
+        Message::text("after")
+    );
+    drop(peers);
+}
