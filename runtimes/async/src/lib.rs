@@ -18,12 +18,14 @@ pub mod api;
 pub mod client;
 mod drive;
 mod io_util;
+pub mod registry;
 mod runtime;
 pub mod server;
 mod split;
 mod websocket;
 
 pub use io_util::timeout;
+pub use registry::{ConnectionId, Registry, going_away};
 pub use runtime::{Connect, Io, Runtime};
 pub use split::{ReadHalf, SplitTask, WriteHalf};
 pub use websocket::WebSocket;

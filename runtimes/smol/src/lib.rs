@@ -69,3 +69,8 @@ pub type WebSocket<S> = ropeway_async::WebSocket<S, Smol>;
 /// of your own (`executor.spawn(task).detach()`); [`WebSocket::split`](ropeway_async::WebSocket::split)
 /// spawns it on smol's global executor.
 pub type SplitTask<S> = ropeway_async::SplitTask<S, Smol>;
+
+/// A registry of open WebSockets on smol, for a graceful shutdown (1001 to every one, then
+/// wait for the close handshakes up to a deadline): ropeway-async's
+/// [`Registry`](ropeway_async::Registry) on [`Smol`].
+pub type Registry = ropeway_async::Registry<Smol>;

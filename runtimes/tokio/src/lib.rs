@@ -71,3 +71,10 @@ pub type WebSocket<S> = ropeway_async::WebSocket<S, Tokio>;
 /// [`WebSocket::split_task`](ropeway_async::WebSocket::split_task), for an executor of your
 /// own; [`WebSocket::split`](ropeway_async::WebSocket::split) spawns it with `tokio::spawn`.
 pub type SplitTask<S> = ropeway_async::SplitTask<S, Tokio>;
+
+/// A registry of open WebSockets on tokio, for a graceful shutdown (1001 to every one, then
+/// wait for the close handshakes up to a deadline): ropeway-async's
+/// [`Registry`](ropeway_async::Registry) on [`Tokio`]. `hyper::upgrade`, the axum
+/// extractor and `h2::serve` register the WebSockets they hand out in the `Registry`
+/// found in the request's extensions.
+pub type Registry = ropeway_async::Registry<Tokio>;
