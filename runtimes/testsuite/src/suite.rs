@@ -110,6 +110,11 @@ macro_rules! suite {
                 pieces_and_whole_messages_can_alternate_between_messages,
                 recv_piece_reports_a_protocol_error,
             }
+            shutdown {
+                shutdown_sends_1001_to_every_registered_connection_and_waits_for_the_clean_closes,
+                a_client_that_never_answers_the_close_is_cut_at_the_shutdown_deadline,
+                a_connection_registered_after_the_shutdown_began_is_closed_at_once,
+            }
             split {
                 the_read_half_answers_pings_and_cloned_write_halves_send_from_other_tasks,
                 dropping_both_halves_closes_the_connection_with_1000,
