@@ -7,7 +7,7 @@ mod server_support;
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::mpsc;
+use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -43,9 +43,14 @@ impl Handler for Recording {
 /// then said `None` (the close handshake done) or an error.
 type Ending = (Option<Message>, Result<(), String>);
 
-/// A client that echoes once, says it is ready, then receives until the end; `busy` ones
-/// send all the while from a second thread.
-fn client(url: String, busy: bool, ready: mpsc::Sender<()>) -> thread::JoinHandle<Ending> {
+/// A client that echoes once, says it is connected, waits for `go`, then receives until the
+/// end; `busy` ones send all the while from a second thread, and say so after 100 messages.
+fn client(
+    url: String,
+    busy: bool,
+    ready: mpsc::Sender<()>,
+    go: Arc<Barrier>,
+) -> thread::JoinHandle<Ending> {
     thread::spawn(move || {
         let (mut ws, _) = client::connect(&url).expect("connect");
         ws.send(Message::text("hello")).expect("send");
@@ -53,16 +58,20 @@ fn client(url: String, busy: bool, ready: mpsc::Sender<()>) -> thread::JoinHandl
             ws.recv().expect("echo").expect("ok"),
             Message::text("hello")
         );
+        ready.send(()).expect("connected");
+        go.wait();
         let (mut reader, writer) = ws.split();
         let sender = busy.then(|| {
             thread::spawn(move || {
                 let mut i = 0u64;
                 while writer.send(Message::text(format!("busy {i}"))).is_ok() {
                     i += 1;
+                    if i == 100 {
+                        let _ = ready.send(());
+                    }
                 }
             })
         });
-        ready.send(()).expect("ready");
         let mut close = None;
         let end = loop {
             match reader.recv() {
@@ -85,11 +94,20 @@ fn stop_with_clients(clients: usize, busy: bool) -> (Vec<Ending>, Vec<Option<Clo
     let (seen_tx, seen) = mpsc::channel();
     let server = TestServer::start(Config::default(), Recording(seen_tx));
     let (ready_tx, ready) = mpsc::channel();
+    let go = Arc::new(Barrier::new(clients + 1));
     let threads: Vec<_> = (0..clients)
-        .map(|_| client(server.url("/ws"), busy, ready_tx.clone()))
+        .map(|_| client(server.url("/ws"), busy, ready_tx.clone(), go.clone()))
         .collect();
     for _ in 0..clients {
-        ready.recv_timeout(LIMIT).expect("every client ready");
+        ready.recv_timeout(LIMIT).expect("every client connected");
+    }
+    // Busy clients start sending together once all are connected (connecting while others
+    // flood the one loop is slow on a loaded machine), and each says when it is busy.
+    go.wait();
+    if busy {
+        for _ in 0..clients {
+            ready.recv_timeout(LIMIT).expect("every client busy");
+        }
     }
     server.stop().expect("the loop ended cleanly");
     let endings = threads
