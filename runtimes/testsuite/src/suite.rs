@@ -114,6 +114,7 @@ macro_rules! suite {
                 shutdown_sends_1001_to_every_registered_connection_and_waits_for_the_clean_closes,
                 a_client_that_never_answers_the_close_is_cut_at_the_shutdown_deadline,
                 a_connection_registered_after_the_shutdown_began_is_closed_at_once,
+                one_connection_is_closed_by_its_id_and_the_others_stay_open,
             }
             split {
                 the_read_half_answers_pings_and_cloned_write_halves_send_from_other_tasks,

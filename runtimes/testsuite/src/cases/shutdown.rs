@@ -137,3 +137,40 @@ pub async fn a_connection_registered_after_the_shutdown_began_is_closed_at_once<
     assert_eq!(seen.map(|f| f.code), Some(CloseCode(4100)));
     assert!(registry.is_empty());
 }
+
+pub async fn one_connection_is_closed_by_its_id_and_the_others_stay_open<T: TestRuntime>() {
+    let registry = Registry::<T::Rt>::new();
+    let (listener, addr) = listen::<T>().await;
+    let (mut first, first_server) = futures_util::future::join(
+        connect::<T>(addr, "/"),
+        serve_registered::<T>(&listener, &registry, false),
+    )
+    .await;
+    let (mut second, second_server) = futures_util::future::join(
+        connect::<T>(addr, "/"),
+        serve_registered::<T>(&listener, &registry, true),
+    )
+    .await;
+    let mut ids = registry.ids();
+    ids.sort();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1], "ids count up in registration order");
+    let kicked = CloseFrame::new(4200, "kicked");
+    assert!(registry.close(ids[0], Some(kicked.clone()), Duration::from_secs(10)));
+    assert_eq!(recv(&mut first).await, Message::Close(Some(kicked)));
+    assert_ends_cleanly(&mut first).await;
+    let seen = first_server.await.expect("a clean end");
+    assert_eq!(seen.map(|f| f.code), Some(CloseCode(4200)));
+    // The first left the registry; the second still echoes.
+    assert_eq!(registry.ids(), [ids[1]]);
+    assert!(
+        !registry.close(ids[0], None, Duration::from_secs(1)),
+        "gone"
+    );
+    second.send(Message::text("still here")).await.unwrap();
+    assert_eq!(recv(&mut second).await, Message::text("still here"));
+    second.close(None).await.unwrap();
+    assert_ends_cleanly(&mut second).await;
+    second_server.await.expect("a clean end");
+    assert!(registry.is_empty());
+}
