@@ -49,8 +49,9 @@ async fn serve<R: AsyncRuntime>(options: Options) -> Result<(), String> {
 }
 
 /// Accepts connections on `listener` (pausing when descriptors run out, see `accept`), each
-/// served by `serve` on its own task with `TCP_NODELAY` set.
-pub async fn accept_loop<R, F, Fut>(listener: R::TcpListener, serve: F)
+/// served by `serve` on its own task with `TCP_NODELAY` set, until `registry` is closing
+/// (Ctrl-C).
+pub async fn accept_loop<R, F, Fut>(listener: R::TcpListener, registry: Registry<R>, serve: F)
 where
     R: AsyncRuntime,
     F: Fn(R::TcpStream, SocketAddr) -> Fut,
@@ -70,6 +71,11 @@ where
                 continue;
             }
         };
+        if registry.is_closing() {
+            // Ctrl-C came: this connection is refused and the listener closed, so later
+            // clients are refused at once rather than queued for a server that is leaving.
+            return;
+        }
         let _ = R::set_nodelay(&tcp);
         R::spawn(serve(tcp, peer));
     }

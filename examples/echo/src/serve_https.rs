@@ -74,8 +74,8 @@ pub async fn accept_loop(
     let handshake_timeout = config.handshake_timeout;
     // The extractor registers every WebSocket, HTTP/1.1 or HTTP/2, in the registry it finds
     // in the request's extensions: Ctrl-C reaches them all.
-    let app = TowerToHyperService::new(router(config).layer(Extension(registry)));
-    serve_async::accept_loop::<Tokio, _, _>(listener, move |tcp, peer| {
+    let app = TowerToHyperService::new(router(config).layer(Extension(registry.clone())));
+    serve_async::accept_loop::<Tokio, _, _>(listener, registry, move |tcp, peer| {
         let info = ConnectionInfo {
             id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
             peer,

@@ -59,6 +59,7 @@ impl AsyncRuntime for Smol {
         let tls = tls.map(TlsAcceptor::from);
         Self::spawn(serve_async::accept_loop::<Smol, _, _>(
             listener,
+            registry.clone(),
             move |tcp, peer| {
                 let config = config.clone();
                 let tls = tls.clone();

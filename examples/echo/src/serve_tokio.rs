@@ -59,6 +59,7 @@ impl AsyncRuntime for Tokio {
             Some(tls) => Self::spawn(serve_https::accept_loop(listener, config, tls, registry)),
             None => Self::spawn(serve_async::accept_loop::<Tokio, _, _>(
                 listener,
+                registry.clone(),
                 move |tcp, peer| {
                     connection::serve::<Tokio, _>(tcp, peer, config.clone(), registry.clone())
                 },

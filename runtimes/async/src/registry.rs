@@ -164,6 +164,12 @@ impl<R: Runtime> Registry<R> {
         self.len() == 0
     }
 
+    /// Whether [`Registry::close_all`] (or [`Registry::shutdown`]) was called: an accept
+    /// loop stops accepting once it is.
+    pub fn is_closing(&self) -> bool {
+        self.shared.lock().closing.is_some()
+    }
+
     /// The ids of the open connections, in no particular order.
     pub fn ids(&self) -> Vec<ConnectionId> {
         self.shared
