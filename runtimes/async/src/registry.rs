@@ -252,7 +252,7 @@ impl<R: Runtime> Registry<R> {
 /// What a registry asks of one connection, and the task to wake for it.
 #[derive(Default)]
 pub(crate) struct Order {
-    /// Set with the close: the connection's polls check this flag alone until it is set.
+    /// Set with a close not yet taken: the connection's polls check this flag alone.
     asked: AtomicBool,
     pending: Mutex<Pending>,
 }
@@ -299,7 +299,10 @@ impl Registration {
         if !self.order.asked.load(Ordering::Acquire) {
             return None;
         }
-        self.order.lock().close.take()
+        let mut pending = self.order.lock();
+        // Cleared under the lock `ask` sets it under: a later ask sets it again.
+        self.order.asked.store(false, Ordering::Release);
+        pending.close.take()
     }
 
     /// Before the connection's task waits: keeps its waker for a close request, and wakes
