@@ -65,6 +65,14 @@ impl TimerTable {
         self.epoch = self.epoch.wrapping_add(1);
     }
 
+    /// Arms `timer` for `at` unless it is armed for an earlier deadline already.
+    pub(crate) fn set_earlier(&mut self, timer: Timer, at: Instant) {
+        let slot = self.deadlines[timer.index()];
+        if slot == 0 || self.encode(at) < slot {
+            self.set(timer, at);
+        }
+    }
+
     pub(crate) fn stop(&mut self, timer: Timer) {
         if self.deadlines[timer.index()] != 0 {
             self.deadlines[timer.index()] = 0;

@@ -137,6 +137,54 @@ fn a_peer_that_never_answers_a_close_is_given_up_after_the_close_timeout() {
 }
 
 #[test]
+fn a_close_by_deadline_ends_an_unanswered_close_at_the_deadline_not_the_close_timeout() {
+    for role in ROLES {
+        let mut config = quiet();
+        config.close_timeout = secs(5);
+        let mut driven = Driven::new(config, 64 << 10);
+        let deadline = driven.now + secs(1);
+        let going_away = CloseFrame::new(1001, "going away");
+        driven
+            .driver(role)
+            .close_by(Some(going_away), deadline)
+            .unwrap();
+        assert!(matches!(driven.drive(role, Goal::Closed), Outcome::Waiting));
+        driven.advance(secs(1));
+        // As after the close timeout: `Goal::Closed` is reached, the transport aborted.
+        assert!(matches!(
+            driven.drive(role, Goal::Closed).next(),
+            Next::Ended(None)
+        ));
+        assert_eq!(driven.transport(role).shutdown, Some(false), "{role:?}");
+    }
+}
+
+#[test]
+fn a_close_by_deadline_shortens_a_close_already_under_way_and_never_lengthens_it() {
+    for role in ROLES {
+        let mut config = quiet();
+        config.close_timeout = secs(5);
+        let mut driven = Driven::new(config, 64 << 10);
+        driven.driver(role).close(None).unwrap();
+        assert!(matches!(driven.drive(role, Goal::Closed), Outcome::Waiting));
+        // A later deadline changes nothing; a sooner one ends it then.
+        let later = driven.now + secs(60);
+        driven.driver(role).close_by(None, later).unwrap();
+        let sooner = driven.now + secs(2);
+        driven.driver(role).close_by(None, sooner).unwrap();
+        assert!(matches!(driven.drive(role, Goal::Closed), Outcome::Waiting));
+        driven.advance(secs(1));
+        assert!(matches!(driven.drive(role, Goal::Closed), Outcome::Waiting));
+        driven.advance(secs(1));
+        assert!(matches!(
+            driven.drive(role, Goal::Closed).next(),
+            Next::Ended(None)
+        ));
+        assert_eq!(driven.transport(role).shutdown, Some(false), "{role:?}");
+    }
+}
+
+#[test]
 fn a_dead_peer_is_detected_by_keep_alive_and_the_transport_aborted() {
     for role in ROLES {
         let config = Config {

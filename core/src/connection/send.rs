@@ -402,6 +402,42 @@ impl Connection {
         Ok(())
     }
 
+    /// Like [`Connection::close`], but the close handshake (this one, or one already under
+    /// way) must end by `deadline` as well as within the close timeout: past it the
+    /// connection ends as on a close timeout ([`ConnectionError::CloseTimeout`] unless the
+    /// handshake was done), and the transport should be closed. A server shutting down
+    /// closes every connection this way, with one deadline for all.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use ropeway_core::{CloseFrame, Config, Connection, ConnectionError, State};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(Config::default(), now);
+    /// let deadline = now + Duration::from_secs(1); // sooner than the 5 s close timeout
+    /// conn.close_by(Some(CloseFrame::new(1001, "going away")), deadline).unwrap();
+    /// assert_eq!(conn.state(), State::ClosingLocal);
+    /// let written = conn.poll_transmit(now).len();
+    /// conn.advance_transmit(written);
+    /// assert_eq!(conn.poll_timeout(), Some(deadline));
+    /// conn.handle_timeout(deadline); // the peer never answered
+    /// assert_eq!(conn.error(), Some(&ConnectionError::CloseTimeout));
+    /// assert!(conn.is_terminated());
+    /// ```
+    ///
+    /// [`ConnectionError::CloseTimeout`]: crate::ConnectionError::CloseTimeout
+    pub fn close_by(
+        &mut self,
+        frame: Option<CloseFrame>,
+        deadline: Instant,
+    ) -> Result<(), UsageError> {
+        self.close(frame)?;
+        if self.state != State::Open && !self.abort {
+            self.timers.set_earlier(Timer::Close, deadline);
+        }
+        Ok(())
+    }
+
     /// Bytes queued for the transport, including an owed pong.
     pub fn queued_output(&self) -> usize {
         self.encoder.queued()
@@ -455,8 +491,9 @@ impl Connection {
             }
         }
         if std::mem::take(&mut self.encoder.close_pending) {
+            // `set_earlier`: a deadline from `close_by` (a server shutting down) stands.
             self.timers
-                .set(Timer::Close, now + self.config.close_timeout);
+                .set_earlier(Timer::Close, now + self.config.close_timeout);
         }
     }
 

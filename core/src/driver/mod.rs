@@ -564,6 +564,13 @@ impl Driver {
         Ok(self.conn.close(frame)?)
     }
 
+    /// Starts the close handshake, or shortens one under way, so that it ends by `deadline`
+    /// (see [`Connection::close_by`]): a server shutting down gives every connection one
+    /// deadline, and past it the driver's close timeout path ends the connection.
+    pub fn close_by(&mut self, frame: Option<CloseFrame>, deadline: Instant) -> Result<(), Error> {
+        Ok(self.conn.close_by(frame, deadline)?)
+    }
+
     /// Input: nobody can use the connection any more (every handle dropped): it is closed
     /// normally (1000) rather than left to the peer's timeouts.
     pub fn handle_abandoned(&mut self) {

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderValue, Method, Response, StatusCode, Version, header};
 use ropeway_core::ServerConfig;
@@ -147,6 +148,19 @@ pub fn ready(tls: bool, options: &Options) {
     );
     if options.self_signed {
         println!("the certificate is self-signed: the browser asks once to accept it");
+    }
+}
+
+/// How long Ctrl-C waits for the clients to answer the 1001 before the sample ends what is
+/// left (on every runtime).
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Says that Ctrl-C's graceful shutdown is over: of `open` WebSockets (when known),
+/// `still_open` did not finish their close handshakes in time.
+pub fn stopped(open: Option<usize>, still_open: usize) {
+    match open {
+        Some(open) => println!("stopped: {open} WebSockets closed with 1001, {still_open} cut"),
+        None => println!("stopped"),
     }
 }
 

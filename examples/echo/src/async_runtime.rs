@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ropeway_async::Io;
+use ropeway_async::{Io, Registry};
 use ropeway_core::ServerConfig;
 
 /// An async runtime the sample serves on (`ropeway_tokio::Tokio`, `ropeway_smol::Smol`).
@@ -41,10 +41,11 @@ pub trait AsyncRuntime: Io<Self::TcpStream> {
     fn ctrl_c() -> Result<impl Future<Output = Result<(), String>>, String>;
 
     /// Serves every connection `listener` accepts, in the background: plain HTTP/1.1, or
-    /// over TLS with `tls`.
+    /// over TLS with `tls`; every WebSocket joins `registry` (for the shutdown on Ctrl-C).
     fn serve_listener(
         listener: Self::TcpListener,
         config: Arc<ServerConfig>,
         tls: Option<Arc<rustls::ServerConfig>>,
+        registry: Registry<Self>,
     );
 }

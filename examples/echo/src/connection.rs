@@ -5,28 +5,37 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ropeway_async::server::{Incoming, plain};
-use ropeway_async::{Io, WebSocket};
+use ropeway_async::{Io, Registry, WebSocket};
 use ropeway_core::handshake::Accept;
 use ropeway_core::{Error, Message, ServerConfig};
 
 use crate::app::{self, Route};
 
 /// Serves one connection from `peer` on runtime `R`, logging how it failed, if it did.
-pub async fn serve<R: Io<S>, S: Unpin>(io: S, peer: SocketAddr, config: Arc<ServerConfig>) {
-    if let Err(e) = handle::<R, S>(io, &config).await {
+pub async fn serve<R: Io<S>, S: Unpin>(
+    io: S,
+    peer: SocketAddr,
+    config: Arc<ServerConfig>,
+    registry: Registry<R>,
+) {
+    if let Err(e) = handle::<R, S>(io, &config, &registry).await {
         eprintln!("{peer}: {e}");
     }
 }
 
 /// Routes one connection: the page, the echo endpoint, or 404.
-async fn handle<R: Io<S>, S: Unpin>(io: S, config: &ServerConfig) -> Result<(), Error> {
+async fn handle<R: Io<S>, S: Unpin>(
+    io: S,
+    config: &ServerConfig,
+    registry: &Registry<R>,
+) -> Result<(), Error> {
     let incoming = Incoming::<S, R>::read(io, config).await?;
     match app::route(incoming.path(), incoming.is_websocket()) {
         Route::Page => {
             let (response, body) = app::page(incoming.request().method());
             incoming.respond(response, body).await
         }
-        Route::Echo => echo(incoming).await,
+        Route::Echo => echo(incoming, registry).await,
         Route::NotWebSocket => {
             let response = plain(http::StatusCode::BAD_REQUEST);
             incoming.respond(response, app::NOT_WEBSOCKET).await
@@ -40,9 +49,14 @@ async fn handle<R: Io<S>, S: Unpin>(io: S, config: &ServerConfig) -> Result<(), 
 
 /// Echoes every message (after saying which HTTP version carried the WebSocket, if the
 /// client asked with `?announce`).
-async fn echo<R: Io<S>, S: Unpin>(incoming: Incoming<S, R>) -> Result<(), Error> {
+async fn echo<R: Io<S>, S: Unpin>(
+    incoming: Incoming<S, R>,
+    registry: &Registry<R>,
+) -> Result<(), Error> {
     let query = incoming.request().uri().query().map(str::to_owned);
     let mut ws = incoming.accept(Accept::default()).await?;
+    // Ctrl-C reaches it through the registry: 1001, and this loop sees the client's answer.
+    ws.register(registry);
     // This listener speaks HTTP/1.1 only.
     if let Some(text) = app::announcement(query.as_deref(), http::Version::HTTP_11) {
         ws.send(Message::text(text)).await?;

@@ -1,10 +1,11 @@
 //! The sample on an async runtime ([`AsyncRuntime`]): a listener per address, a task per
-//! connection, Ctrl-C to stop. The runtime files (`serve_tokio.rs`, `serve_smol.rs`) only
+//! connection, Ctrl-C to stop (gracefully: every WebSocket gets 1001 and a clean close). The runtime files (`serve_tokio.rs`, `serve_smol.rs`) only
 //! map these steps onto their runtime.
 
 use std::future::Future;
 use std::net::SocketAddr;
 
+use ropeway_async::{Registry, going_away};
 use ropeway_common::AcceptBackoff;
 
 use crate::accept;
@@ -19,6 +20,7 @@ pub fn run<R: AsyncRuntime>(options: Options) -> Result<(), String> {
 
 async fn serve<R: AsyncRuntime>(options: Options) -> Result<(), String> {
     let stop = R::ctrl_c()?;
+    let registry = Registry::<R>::new();
     let config = app::server_config(&options);
     let tls = app::tls_config(&options)?;
     let mut bound = 0;
@@ -27,7 +29,7 @@ async fn serve<R: AsyncRuntime>(options: Options) -> Result<(), String> {
             Ok(listener) => {
                 bound += 1;
                 app::listening(tls.is_some(), addr);
-                R::serve_listener(listener, config.clone(), tls.clone());
+                R::serve_listener(listener, config.clone(), tls.clone(), registry.clone());
             }
             // [::1] is missing on hosts without IPv6; the other address still serves.
             Err(e) => eprintln!("cannot listen on {addr}: {e}"),
@@ -37,12 +39,19 @@ async fn serve<R: AsyncRuntime>(options: Options) -> Result<(), String> {
         return Err("no address to listen on".into());
     }
     app::ready(tls.is_some(), &options);
-    stop.await
+    stop.await?;
+    // The graceful shutdown: 1001 to every WebSocket, their close handshakes awaited (up to
+    // the timeout); returning then ends the runtime and its accept loops.
+    let open = registry.len();
+    let still_open = registry.shutdown(going_away(), app::SHUTDOWN_TIMEOUT).await;
+    app::stopped(Some(open), still_open);
+    Ok(())
 }
 
 /// Accepts connections on `listener` (pausing when descriptors run out, see `accept`), each
-/// served by `serve` on its own task with `TCP_NODELAY` set.
-pub async fn accept_loop<R, F, Fut>(listener: R::TcpListener, serve: F)
+/// served by `serve` on its own task with `TCP_NODELAY` set, until `registry` is closing
+/// (Ctrl-C).
+pub async fn accept_loop<R, F, Fut>(listener: R::TcpListener, registry: Registry<R>, serve: F)
 where
     R: AsyncRuntime,
     F: Fn(R::TcpStream, SocketAddr) -> Fut,
@@ -62,6 +71,11 @@ where
                 continue;
             }
         };
+        if registry.is_closing() {
+            // Ctrl-C came: this connection is refused and the listener closed, so later
+            // clients are refused at once rather than queued for a server that is leaving.
+            return;
+        }
         let _ = R::set_nodelay(&tcp);
         R::spawn(serve(tcp, peer));
     }

@@ -31,7 +31,7 @@ use hyper_util::service::TowerToHyperService;
 use ropeway_core::HandshakeError;
 use ropeway_tokio::axum::{WebSocketRejection, WebSocketUpgrade};
 use ropeway_tokio::server::plain;
-use ropeway_tokio::{Message, ServerConfig, Tokio};
+use ropeway_tokio::{Message, Registry, ServerConfig, Tokio};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
@@ -68,11 +68,14 @@ pub async fn accept_loop(
     listener: TcpListener,
     config: Arc<ServerConfig>,
     tls: Arc<rustls::ServerConfig>,
+    registry: Registry,
 ) {
     let acceptor = TlsAcceptor::from(with_alpn(&tls));
     let handshake_timeout = config.handshake_timeout;
-    let app = TowerToHyperService::new(router(config));
-    serve_async::accept_loop::<Tokio, _, _>(listener, move |tcp, peer| {
+    // The extractor registers every WebSocket, HTTP/1.1 or HTTP/2, in the registry it finds
+    // in the request's extensions: Ctrl-C reaches them all.
+    let app = TowerToHyperService::new(router(config).layer(Extension(registry.clone())));
+    serve_async::accept_loop::<Tokio, _, _>(listener, registry, move |tcp, peer| {
         let info = ConnectionInfo {
             id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
             peer,

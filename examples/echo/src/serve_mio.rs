@@ -117,6 +117,8 @@ fn plain(status: http::StatusCode, body: &'static [u8]) -> Decision<Conn> {
 pub fn run(options: Options) -> Result<(), String> {
     let config = Config {
         websocket: (*app::server_config(&options)).clone(),
+        // Ctrl-C: Handle::stop sends 1001 and waits for the close handshakes this long.
+        shutdown_timeout: app::SHUTDOWN_TIMEOUT,
         ..Config::default()
     };
     let tls = app::tls_config(&options)?;
@@ -145,5 +147,7 @@ pub fn run(options: Options) -> Result<(), String> {
         handle.stop();
     });
     app::ready(tls.is_some(), &options);
-    server.run(Sample).map_err(|e| e.to_string())
+    server.run(Sample).map_err(|e| e.to_string())?;
+    app::stopped(None, 0);
+    Ok(())
 }

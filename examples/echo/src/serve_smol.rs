@@ -12,7 +12,7 @@ use futures_lite::StreamExt;
 use futures_rustls::TlsAcceptor;
 use ropeway_async::Runtime;
 use ropeway_core::{Error, ServerConfig};
-use ropeway_smol::{Smol, TlsError, TlsErrorKind};
+use ropeway_smol::{Registry, Smol, TlsError, TlsErrorKind};
 use smol::net::{TcpListener, TcpStream};
 
 use crate::async_runtime::AsyncRuntime;
@@ -54,24 +54,29 @@ impl AsyncRuntime for Smol {
         listener: TcpListener,
         config: Arc<ServerConfig>,
         tls: Option<Arc<rustls::ServerConfig>>,
+        registry: Registry,
     ) {
         let tls = tls.map(TlsAcceptor::from);
         Self::spawn(serve_async::accept_loop::<Smol, _, _>(
             listener,
+            registry.clone(),
             move |tcp, peer| {
                 let config = config.clone();
                 let tls = tls.clone();
+                let registry = registry.clone();
                 async move {
                     match tls {
                         // TLS first; then the sample's own HTTP/1.1 inside it.
                         Some(tls) => match tls.accept(tcp).await {
-                            Ok(stream) => connection::serve::<Smol, _>(stream, peer, config).await,
+                            Ok(stream) => {
+                                connection::serve::<Smol, _>(stream, peer, config, registry).await
+                            }
                             Err(e) => {
                                 let error = TlsError::new(TlsErrorKind::Handshake, e);
                                 eprintln!("{peer}: {}", Error::Tls(error));
                             }
                         },
-                        None => connection::serve::<Smol, _>(tcp, peer, config).await,
+                        None => connection::serve::<Smol, _>(tcp, peer, config, registry).await,
                     }
                 }
             },

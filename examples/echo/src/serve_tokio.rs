@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ropeway_async::Runtime;
 use ropeway_core::ServerConfig;
-use ropeway_tokio::Tokio;
+use ropeway_tokio::{Registry, Tokio};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::async_runtime::AsyncRuntime;
@@ -53,12 +53,16 @@ impl AsyncRuntime for Tokio {
         listener: TcpListener,
         config: Arc<ServerConfig>,
         tls: Option<Arc<rustls::ServerConfig>>,
+        registry: Registry,
     ) {
         match tls {
-            Some(tls) => Self::spawn(serve_https::accept_loop(listener, config, tls)),
+            Some(tls) => Self::spawn(serve_https::accept_loop(listener, config, tls, registry)),
             None => Self::spawn(serve_async::accept_loop::<Tokio, _, _>(
                 listener,
-                move |tcp, peer| connection::serve::<Tokio, _>(tcp, peer, config.clone()),
+                registry.clone(),
+                move |tcp, peer| {
+                    connection::serve::<Tokio, _>(tcp, peer, config.clone(), registry.clone())
+                },
             )),
         }
     }

@@ -2,6 +2,7 @@
 //! `ropeway_tokio::Message` and `ropeway_smol::Message` are one type and a binding's root
 //! lists only what is its own (`pub use ropeway_async::api::*;`).
 
+pub use crate::registry::{ConnectionId, going_away};
 pub use crate::{ReadHalf, WriteHalf};
 pub use http;
 pub use ropeway_common::TrySendError;

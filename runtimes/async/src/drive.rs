@@ -10,6 +10,7 @@ use std::time::Instant;
 use ropeway_core::driver::{BufferRead, Goal, ScratchRead, Sent, Step, TimerStep, WriteStep};
 use ropeway_core::{Error, Message, SendOptions};
 
+use crate::registry::Registration;
 use crate::runtime::{Io, Runtime};
 use crate::websocket::WebSocket;
 
@@ -28,8 +29,24 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     /// Carries out the driver's steps towards `goal` until it is reached (a message, an
     /// event, ready, ended) or everything waits.
     pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Step<'_>> {
+        self.heed_registry();
         let step = self.driver.step_woken(goal);
-        run_steps::<S, R>(&mut self.io, &mut self.wakeup, cx, step)
+        let polled = run_steps::<S, R>(&mut self.io, &mut self.wakeup, cx, step);
+        park(&self.registration, &polled, cx);
+        polled
+    }
+
+    /// Starts the close a registry asked for (a shutdown), with its deadline; the driver's
+    /// close path does the rest.
+    fn heed_registry(&mut self) {
+        if let Some(registration) = &self.registration
+            && let Some((frame, deadline)) = registration.take_close()
+        {
+            // An invalid frame from the application is sent as none rather than not at all.
+            if self.driver.close_by(frame, deadline).is_err() {
+                let _ = self.driver.close_by(None, deadline);
+            }
+        }
     }
 
     /// Sends `message` and writes it out: [`Driver::send_flushing`] queues it and hands
@@ -43,14 +60,16 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
         unsent: &mut Option<Message>,
         options: SendOptions,
     ) -> Poll<Result<(), Error>> {
+        self.heed_registry();
         loop {
             let Some(message) = unsent.take() else {
                 return self.poll_drive(cx, Goal::Flushed).map(Step::into_done);
             };
             match self.driver.send_flushing(message, options)? {
                 Sent::Queued(step) => {
-                    return run_steps::<S, R>(&mut self.io, &mut self.wakeup, cx, step)
-                        .map(Step::into_done);
+                    let polled = run_steps::<S, R>(&mut self.io, &mut self.wakeup, cx, step);
+                    park(&self.registration, &polled, cx);
+                    return polled.map(Step::into_done);
                 }
                 Sent::NotReady(message) => {
                     *unsent = Some(message);
@@ -61,6 +80,14 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
                 }
             }
         }
+    }
+}
+
+/// Before a registered connection's task waits: the registry may wake it with a close.
+#[inline]
+fn park<T>(registration: &Option<Box<Registration>>, polled: &Poll<T>, cx: &mut Context<'_>) {
+    if let (Some(registration), Poll::Pending) = (registration, polled) {
+        registration.park(cx);
     }
 }
 

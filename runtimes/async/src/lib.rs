@@ -19,6 +19,7 @@ pub mod client;
 mod drive;
 mod io_util;
 pub mod reconnect;
+pub mod registry;
 mod runtime;
 pub mod server;
 mod split;
@@ -26,6 +27,7 @@ mod websocket;
 
 pub use io_util::timeout;
 pub use reconnect::Reconnecting;
+pub use registry::{ConnectionId, Registry, going_away};
 pub use runtime::{Connect, Io, Runtime};
 pub use split::{ReadHalf, SplitTask, WriteHalf};
 pub use websocket::WebSocket;

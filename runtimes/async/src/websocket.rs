@@ -16,6 +16,7 @@ use ropeway_core::{CloseFrame, Connection, Error, Message, MessageKind};
 use ropeway_core::{PreparedMessage, SendOptions, State};
 
 use crate::drive::Wakeup;
+use crate::registry::{ConnectionId, Registration, Registry};
 use crate::runtime::Io;
 
 /// A WebSocket connection over a transport `S` of the runtime `R` (a TCP or TLS stream, a
@@ -61,6 +62,8 @@ pub struct WebSocket<S, R: Io<S>> {
     pub(crate) driver: Driver,
     /// The one timer; boxed and kept only while a deadline is armed.
     pub(crate) wakeup: Option<Box<Wakeup<R>>>,
+    /// Its place in a [`Registry`], if it joined one (boxed: most connections never do).
+    pub(crate) registration: Option<Box<Registration>>,
     _runtime: PhantomData<fn() -> R>,
 }
 
@@ -85,6 +88,7 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
             io,
             driver: Driver::new(conn, buffered, read_buffer_size),
             wakeup: None,
+            registration: None,
             _runtime: PhantomData,
         }
     }
@@ -171,6 +175,22 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     /// ```
     pub fn extensions(&self) -> &[ropeway_core::extension::ExtensionOffer] {
         self.driver.connection().negotiated_extensions()
+    }
+
+    /// Joins `registry` (leaving the one it was in, if any), so that the registry's
+    /// [`close`](Registry::close), [`close_all`](Registry::close_all) and
+    /// [`shutdown`](Registry::shutdown) reach it; it leaves when it is dropped (its split
+    /// halves and their task included). A close the registry asks for is carried out
+    /// while anything polls the connection (`recv`, a send, the split task), which `recv`
+    /// then reports: the peer's answering close frame, then `None`. See [`Registry`].
+    pub fn register(&mut self, registry: &Registry<R>) -> ConnectionId {
+        let registration = self.registration.insert(Box::new(registry.register()));
+        registration.id()
+    }
+
+    /// The connection's id in the registry it joined, if any.
+    pub fn registry_id(&self) -> Option<ConnectionId> {
+        self.registration.as_ref().map(|r| r.id())
     }
 
     /// The transport.

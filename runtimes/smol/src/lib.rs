@@ -74,3 +74,8 @@ pub type SplitTask<S> = ropeway_async::SplitTask<S, Smol>;
 /// ropeway-async's [`Reconnecting`](ropeway_async::Reconnecting) on [`Smol`], where its
 /// methods, the events it reports and an example are documented.
 pub type Reconnecting = ropeway_async::Reconnecting<Smol>;
+
+/// A registry of open WebSockets on smol, for a graceful shutdown (1001 to every one, then
+/// wait for the close handshakes up to a deadline): ropeway-async's
+/// [`Registry`](ropeway_async::Registry) on [`Smol`].
+pub type Registry = ropeway_async::Registry<Smol>;

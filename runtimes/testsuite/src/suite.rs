@@ -121,6 +121,12 @@ macro_rules! suite {
                 send_while_disconnected_gives_the_message_back_and_it_goes_after_the_reconnect,
                 refused_connections_are_retried_until_max_attempts,
             }
+            shutdown {
+                shutdown_sends_1001_to_every_registered_connection_and_waits_for_the_clean_closes,
+                a_client_that_never_answers_the_close_is_cut_at_the_shutdown_deadline,
+                a_connection_registered_after_the_shutdown_began_is_closed_at_once,
+                one_connection_is_closed_by_its_id_and_the_others_stay_open,
+            }
             split {
                 the_read_half_answers_pings_and_cloned_write_halves_send_from_other_tasks,
                 dropping_both_halves_closes_the_connection_with_1000,

@@ -66,8 +66,8 @@ use hyper::upgrade::OnUpgrade;
 use ropeway_core::handshake::{Accept, HandshakeError, UpgradeRequest, accept_request, reject};
 use ropeway_core::{Error, ServerConfig};
 
-use crate::WebSocket;
 use crate::hyper::UpgradedIo;
+use crate::{Registry, WebSocket};
 
 /// Extracts a WebSocket request, HTTP/1.1 upgrade or HTTP/2 extended CONNECT, validated as
 /// the core validates every WebSocket request. Choose the answer (subprotocol, settings,
@@ -84,6 +84,10 @@ pub struct WebSocketUpgrade {
     version: Version,
     config: Option<Arc<ServerConfig>>,
     accept: Accept,
+    /// Where the WebSocket registers: the [`Registry`] in the request's extensions (an
+    /// `Extension(registry)` layer puts it there), or the one [`WebSocketUpgrade::registry`]
+    /// names.
+    registry: Option<Registry>,
 }
 
 impl std::fmt::Debug for WebSocketUpgrade {
@@ -112,6 +116,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
             version: parts.version,
             config: None,
             accept: Accept::default(),
+            registry: parts.extensions.get::<Registry>().cloned(),
         })
     }
 }
@@ -177,6 +182,13 @@ impl WebSocketUpgrade {
         self
     }
 
+    /// Registers the WebSocket in `registry` (instead of the one in the request's
+    /// extensions, if any), so the registry's graceful shutdown reaches it.
+    pub fn registry(mut self, registry: &Registry) -> Self {
+        self.registry = Some(registry.clone());
+        self
+    }
+
     /// Adds a header to the accepting response.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.accept.headers.append(name, value);
@@ -201,6 +213,7 @@ impl WebSocketUpgrade {
         let (parts, ()) = std::mem::take(&mut accepted.response).into_parts();
         let on_upgrade = self.on_upgrade;
         let version = self.version;
+        let registry = self.registry;
         tokio::spawn(async move {
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,
@@ -213,7 +226,10 @@ impl WebSocketUpgrade {
             let conn = accepted.into_connection(&config, now);
             let size = config.read_buffer_size;
             let io = UpgradedIo::new(upgraded, version);
-            let ws = WebSocket::from_parts(io, conn, BytesMut::new(), size);
+            let mut ws = WebSocket::from_parts(io, conn, BytesMut::new(), size);
+            if let Some(registry) = &registry {
+                ws.register(registry);
+            }
             callback(ws).await;
         });
         Response::from_parts(parts, Body::empty())

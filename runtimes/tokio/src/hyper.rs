@@ -40,7 +40,7 @@ use hyper_util::rt::TokioIo;
 use ropeway_core::handshake::{Accept, Accepted, UpgradeRequest, accept_request, clone_head};
 use ropeway_core::{Error, ServerConfig};
 
-use crate::WebSocket;
+use crate::{Registry, WebSocket};
 
 /// The transport of an upgraded hyper connection: the TCP/TLS connection after an HTTP/1.1
 /// upgrade, or one HTTP/2 stream after an extended CONNECT.
@@ -128,6 +128,10 @@ impl tokio::io::AsyncWrite for UpgradedIo {
 /// returns the 101 response to send back, plus a future that yields the [`WebSocket`] once
 /// hyper has handed over the connection. On error, answer with [`error_response`] (or at
 /// least the error's status, [`status_for`]).
+///
+/// If the request's extensions hold a [`Registry`] (`h2::serve` puts its own there; a
+/// tower or axum layer can add one), the WebSocket joins it, so the registry's graceful
+/// shutdown reaches it.
 pub fn upgrade<B, R: Default>(
     request: &mut Request<B>,
     config: &ServerConfig,
@@ -147,6 +151,7 @@ pub fn upgrade_with<B, R: Default>(
     let mut accepted = accept_request(&upgrade, accept, config)?;
     let response = std::mem::take(&mut accepted.response).map(|()| R::default());
     let pending = PendingUpgrade {
+        registry: request.extensions().get::<Registry>().cloned(),
         on_upgrade: hyper::upgrade::on(request),
         config: config.clone(),
         accepted: Some(accepted),
@@ -211,6 +216,8 @@ pub struct PendingUpgrade {
     config: ServerConfig,
     accepted: Option<Accepted>,
     version: http::Version,
+    /// The registry found in the request's extensions (`h2::serve` puts one there).
+    registry: Option<Registry>,
 }
 
 impl PendingUpgrade {
@@ -247,6 +254,10 @@ impl Future for PendingUpgrade {
         let conn = accepted.into_connection(&this.config, now);
         let io = UpgradedIo::new(upgraded, this.version);
         let size = this.config.read_buffer_size;
-        Poll::Ready(Ok(WebSocket::from_parts(io, conn, BytesMut::new(), size)))
+        let mut ws = WebSocket::from_parts(io, conn, BytesMut::new(), size);
+        if let Some(registry) = &this.registry {
+            ws.register(registry);
+        }
+        Poll::Ready(Ok(ws))
     }
 }

@@ -76,3 +76,10 @@ pub type SplitTask<S> = ropeway_async::SplitTask<S, Tokio>;
 /// ropeway-async's [`Reconnecting`](ropeway_async::Reconnecting) on [`Tokio`], where its
 /// methods, the events it reports and an example are documented.
 pub type Reconnecting = ropeway_async::Reconnecting<Tokio>;
+
+/// A registry of open WebSockets on tokio, for a graceful shutdown (1001 to every one, then
+/// wait for the close handshakes up to a deadline): ropeway-async's
+/// [`Registry`](ropeway_async::Registry) on [`Tokio`]. `hyper::upgrade`, the axum
+/// extractor and `h2::serve` register the WebSockets they hand out in the `Registry`
+/// found in the request's extensions.
+pub type Registry = ropeway_async::Registry<Tokio>;

@@ -504,3 +504,34 @@ async fn ropeway_h2_client_multiplexes_websockets_into_axum() {
     })
     .await;
 }
+
+// ---- graceful shutdown ----
+
+#[tokio::test]
+async fn websockets_join_the_registry_an_extension_layer_provides_and_its_shutdown_closes_them() {
+    bounded(async {
+        let registry = ropeway_tokio::Registry::new();
+        let (tx, mut seen) = mpsc::unbounded_channel();
+        let (listener, addr) = listen().await;
+        let router = app(ServerConfig::default(), tx).layer(axum::Extension(registry.clone()));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let mut ws = connect(addr, "/ws").await;
+        next_seen(&mut seen).await;
+        assert_echoes(&mut ws, &[5], "before").await;
+        assert_eq!(registry.len(), 1, "the extractor registered the WebSocket");
+        let shutdown = registry.shutdown(
+            ropeway_tokio::going_away(),
+            std::time::Duration::from_secs(10),
+        );
+        let client = async {
+            assert_eq!(
+                recv(&mut ws).await,
+                Message::Close(Some(CloseFrame::new(1001, "going away")))
+            );
+            assert_ends_cleanly(&mut ws).await;
+        };
+        let (still_open, ()) = tokio::join!(shutdown, client);
+        assert_eq!(still_open, 0);
+    })
+    .await;
+}

@@ -1,7 +1,9 @@
 //! The event-loop server's settings: the WebSocket settings every runtime shares, plus what
 //! only an event loop has (loops, the cross-thread queue, the slow-consumer policy).
 
-use ropeway_core::{CloseCode, ServerConfig};
+use std::time::Duration;
+
+use ropeway_core::{CloseCode, CloseFrame, ServerConfig};
 
 /// The most loops one server runs (a [`super::ConnId`] names its loop in 8 bits).
 pub const MAX_LOOPS: usize = 256;
@@ -33,6 +35,13 @@ pub struct Config {
     /// Set `TCP_NODELAY` on accepted connections (default true: WebSocket messages are
     /// written whole, and Nagle's algorithm would only delay them).
     pub nodelay: bool,
+    /// The close frame every open connection gets on [`super::Handle::stop`] (default 1001,
+    /// "going away").
+    pub going_away: CloseFrame,
+    /// How long [`super::Handle::stop`] waits for the close handshakes before the loops
+    /// end the connections left (default 10 s; each handshake is also bounded by
+    /// `websocket.core.close_timeout`).
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Config {
@@ -46,6 +55,8 @@ impl Default for Config {
             events_capacity: 1024,
             read_budget: 16,
             nodelay: true,
+            going_away: CloseFrame::new(CloseCode::GOING_AWAY, "going away"),
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -15,7 +15,7 @@ use mio::{Events, Interest, Poll, Token};
 use ropeway_common::{AcceptAction, AcceptBackoff};
 use ropeway_core::driver::{BufferRead, Goal, Piece, READ_SCRATCH, ScratchRead, Step, WriteStep};
 use ropeway_core::handshake::{ServerHandshake, reject};
-use ropeway_core::{CloseFrame, Error, Event, Message};
+use ropeway_core::{Error, Event, Message};
 
 use super::config::{Config, Delivery};
 use super::conns::{Conns, Entry, Handshaking, State};
@@ -35,6 +35,9 @@ const WRITE_SLICES: usize = 16;
 /// initialized memory; zeroing a 16 MiB frame's reservation per read would cost more than
 /// the read).
 const MAX_ZEROED_READ: usize = 64 << 10;
+/// How long past the shutdown deadline a stopping loop still waits: connections end
+/// themselves at the deadline (their close timer fires then) and need a turn to leave.
+const LEAVING: Duration = Duration::from_millis(100);
 
 /// One loop and everything it owns.
 pub(crate) struct EventLoop<H: Handler> {
@@ -58,6 +61,8 @@ pub(crate) struct EventLoop<H: Handler> {
     tls: Option<Arc<rustls::ServerConfig>>,
     /// The one receive buffer: every read of a connection with no partial frame lands here.
     buf: Box<[u8]>,
+    /// Once [`Handle::stop`] was seen: when the loop ends whatever is still open.
+    stopping: Option<Instant>,
     /// Connections whose read budget ran out with input left: read on next turn.
     resume: Vec<u32>,
     now: Instant,
@@ -102,6 +107,7 @@ impl<H: Handler> EventLoop<H> {
             tls: parts.tls,
             buf: vec![0; READ_SCRATCH].into_boxed_slice(),
             resume: Vec::new(),
+            stopping: None,
             now: Instant::now(),
             config: parts.config,
         })
@@ -111,7 +117,12 @@ impl<H: Handler> EventLoop<H> {
     pub(crate) fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(self.config.events_capacity.max(16));
         loop {
-            if self.handle.is_stopped() {
+            if self.handle.is_stopped() && self.stopping.is_none() {
+                self.stopping = Some(self.begin_stop());
+            }
+            if let Some(end) = self.stopping
+                && (self.conns.len() == 0 || Instant::now() >= end)
+            {
                 self.stop();
                 return Ok(());
             }
@@ -120,7 +131,12 @@ impl<H: Handler> EventLoop<H> {
             let timeout = if busy {
                 Some(Duration::ZERO)
             } else {
-                self.timers.timeout(Instant::now())
+                let now = Instant::now();
+                let until_end = self.stopping.map(|end| end.saturating_duration_since(now));
+                match (self.timers.timeout(now), until_end) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
             };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
@@ -764,8 +780,42 @@ impl<H: Handler> EventLoop<H> {
         self.report_dropped();
     }
 
-    /// [`Handle::stop`]: every open connection is closed with 1001 and written once; the
-    /// loop then ends, dropping every socket.
+    /// [`Handle::stop`], the graceful shutdown: the loop stops accepting, every open
+    /// connection gets [`Config::going_away`] with its close handshake bounded by
+    /// [`Config::shutdown_timeout`] (the driver's close path ends it at that deadline), and
+    /// connections still in their opening handshake end at once. The loop runs on until
+    /// every connection has ended; returns when it ends the rest.
+    fn begin_stop(&mut self) -> Instant {
+        self.now = Instant::now();
+        let deadline = self.now + self.config.shutdown_timeout;
+        self.accepting = false;
+        for listener in &mut self.listeners {
+            let _ = self.poll.registry().deregister(listener);
+        }
+        // Closed, so new clients are refused rather than left waiting in the backlog.
+        self.listeners.clear();
+        let frame = self.config.going_away.clone();
+        for index in self.conns.indices() {
+            match self.conns.entry_mut(index) {
+                Some(Entry {
+                    state: State::Open(driver),
+                    ..
+                }) => {
+                    if driver.close_by(Some(frame.clone()), deadline).is_err() {
+                        let _ = driver.close_by(None, deadline);
+                    }
+                    self.drive(index, false);
+                }
+                Some(_) => self.fail_handshake(index, None),
+                None => {}
+            }
+        }
+        self.report_dropped();
+        deadline + LEAVING
+    }
+
+    /// The end of a stop: what is still open (nothing, unless a connection outlived its
+    /// deadline) is closed and written once; the loop then ends, dropping every socket.
     fn stop(&mut self) {
         for index in self.conns.indices() {
             if let Some(Entry {
@@ -773,7 +823,7 @@ impl<H: Handler> EventLoop<H> {
                 ..
             }) = self.conns.entry_mut(index)
             {
-                let _ = driver.close(Some(CloseFrame::new(1001, "server stopping")));
+                let _ = driver.close(Some(self.config.going_away.clone()));
                 self.drive(index, false);
             }
         }

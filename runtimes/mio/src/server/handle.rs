@@ -133,8 +133,10 @@ impl Handle {
         self.broadcast_command(Some(Arc::from(group)), message)
     }
 
-    /// Asks every loop to stop: each closes its connections (1001, going away), writes what
-    /// it can at once and returns.
+    /// Asks every loop to stop, gracefully: each stops accepting, closes its connections
+    /// with [`Config::going_away`](super::Config::going_away) (1001), waits for their close
+    /// handshakes up to [`Config::shutdown_timeout`](super::Config::shutdown_timeout) (the
+    /// handler's `on_close` sees each client's answer), then ends what is left and returns.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Release);
         for link in &self.shared.links {

@@ -16,5 +16,6 @@ pub mod keepalive;
 pub mod peers;
 pub mod pieces;
 pub mod reconnect;
+pub mod shutdown;
 pub mod split;
 pub mod tls;

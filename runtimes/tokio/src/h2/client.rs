@@ -195,8 +195,6 @@ pub async fn connect_with(
             return Ok((ws, response));
         }
         Ok(Opened::No(why, io)) => (why, io),
-        // A server that does not speak HTTP/2 at all may end an h2c preface abruptly.
-        Err(Error::Io(_)) if !request.is_secure() => ("no answer to the HTTP/2 preface", None),
         Err(e) => return Err(e),
     };
     if !options.fallback_to_http1 {
@@ -308,9 +306,17 @@ where
         }
         Ok::<_, Error>(send)
     };
-    let send = tokio::time::timeout(options.settings_timeout, settle)
-        .await
-        .map_err(|_| Error::HandshakeTimeout)??;
+    let send = match tokio::time::timeout(options.settings_timeout, settle).await {
+        Ok(Ok(send)) => send,
+        // A server that does not speak HTTP/2 at all ends an h2c preface abruptly (an
+        // HTTP/1.1 server answers 400 and closes: a reset or a broken pipe). Over TLS, ALPN
+        // said h2, so an I/O error there is one.
+        Ok(Err(Error::Io(_))) if !request.is_secure() => {
+            return Ok(Opened::No("no answer to the HTTP/2 preface", None));
+        }
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Err(Error::HandshakeTimeout),
+    };
     if !send.is_extended_connect_protocol_enabled() {
         return Ok(Opened::No(
             "the server did not announce SETTINGS_ENABLE_CONNECT_PROTOCOL",

@@ -22,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::{CloseFrame, Registry, going_away};
+
 /// The HTTP/2 (and HTTP/1.1) settings of [`serve`]. Every limit on what a peer can make this
 /// side hold is here, with a safe default.
 #[derive(Clone, Debug)]
@@ -55,9 +57,11 @@ pub struct ServeConfig {
     pub header_read_timeout: Duration,
     /// How long a TLS handshake may take. Default 10 s.
     pub tls_handshake_timeout: Duration,
-    /// How long shutdown waits for open connections (and their WebSockets) to end after the
-    /// GOAWAY before dropping them. Default 10 s.
+    /// How long shutdown waits for open connections and their WebSockets to end (the close
+    /// handshakes included) before dropping them. Default 10 s.
     pub drain_timeout: Duration,
+    /// The close frame every open WebSocket gets on shutdown. Default 1001, "going away".
+    pub going_away: CloseFrame,
 }
 
 impl Default for ServeConfig {
@@ -74,6 +78,7 @@ impl Default for ServeConfig {
             header_read_timeout: Duration::from_secs(10),
             tls_handshake_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
+            going_away: going_away(),
         }
     }
 }
@@ -139,9 +144,16 @@ pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 /// Every request carries a [`ConnectionInfo`] in its extensions (which connection, which
 /// peer). HTTP/2 connections announce SETTINGS_ENABLE_CONNECT_PROTOCOL and the limits of
 /// `config`.
-/// On shutdown the listener closes, every connection gets a GOAWAY (HTTP/2) or closes after
-/// its current request (HTTP/1.1), open streams (WebSockets) run on until they end or
-/// [`ServeConfig::drain_timeout`] passes; then `serve` returns.
+/// Every WebSocket [`crate::hyper::upgrade`] or the axum extractor hands out for these
+/// requests joins a [`Registry`] of `serve`'s, found in each request's extensions.
+///
+/// On shutdown (a graceful shutdown, as Python websockets' `server.close()`): the listener
+/// closes; every open WebSocket, over HTTP/1.1 or HTTP/2, gets
+/// [`ServeConfig::going_away`] (1001) and its close handshake must end within
+/// [`ServeConfig::drain_timeout`] (the application's `recv` sees the client's answer, then
+/// the end); every connection gets a GOAWAY (HTTP/2) or closes after its current request
+/// (HTTP/1.1). `serve` returns once every connection and WebSocket has ended, or the drain
+/// timeout has passed and the rest were dropped.
 pub async fn serve<H, F, B>(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -168,6 +180,7 @@ where
     let mut connections = JoinSet::new();
     let mut backoff = AcceptBackoff::new();
     let mut next_id = 0u64;
+    let registry = Registry::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -207,18 +220,30 @@ where
         let config = config.clone();
         let acceptor = acceptor.clone();
         let stop = stop_rx.clone();
+        let registry = registry.clone();
         connections.spawn(async move {
-            if let Err(e) = serve_tcp(tcp, info, acceptor, &config, handler, stop).await {
+            let on = On {
+                info,
+                registry,
+                stop,
+            };
+            if let Err(e) = serve_tcp(tcp, on, acceptor, &config, handler).await {
                 tracing::debug!("connection ended: {e}");
             }
         });
     }
     drop(listener);
+    // The WebSockets first (an HTTP/1.1 one has left its connection's task), then the
+    // GOAWAYs; both drain within the one timeout.
+    let websockets = registry.shutdown(config.going_away.clone(), config.drain_timeout);
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(config.drain_timeout, async {
+    let connections_ended = tokio::time::timeout(config.drain_timeout, async {
         while connections.join_next().await.is_some() {}
-    })
-    .await;
+    });
+    let (still_open, drained) = tokio::join!(websockets, connections_ended);
+    if still_open > 0 {
+        tracing::debug!("{still_open} WebSockets not polled by the drain's end");
+    }
     if drained.is_err() {
         tracing::debug!(
             "{} connections still open after the drain",
@@ -229,13 +254,20 @@ where
     Ok(())
 }
 
+/// What one connection's task carries besides its transport.
+struct On {
+    info: ConnectionInfo,
+    /// Every request gets it in its extensions: the WebSockets join it.
+    registry: Registry,
+    stop: watch::Receiver<bool>,
+}
+
 async fn serve_tcp<H, F, B>(
     tcp: TcpStream,
-    info: ConnectionInfo,
+    on: On,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     config: &ServeConfig,
     handler: H,
-    stop: watch::Receiver<bool>,
 ) -> Result<(), Box<dyn StdError + Send + Sync>>
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
@@ -245,7 +277,7 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let Some(acceptor) = acceptor else {
-        return serve_io(tcp, info, config.builder(), handler, stop).await;
+        return serve_io(tcp, on, config.builder(), handler).await;
     };
     let tls = tokio::time::timeout(config.tls_handshake_timeout, acceptor.accept(tcp))
         .await
@@ -255,15 +287,14 @@ where
         // ALPN chose HTTP/2: no need to sniff the preface.
         builder = builder.http2_only();
     }
-    serve_io(tls, info, builder, handler, stop).await
+    serve_io(tls, on, builder, handler).await
 }
 
 async fn serve_io<I, H, F, B>(
     io: I,
-    info: ConnectionInfo,
+    on: On,
     builder: auto::Builder<TokioExecutor>,
     handler: H,
-    mut stop: watch::Receiver<bool>,
 ) -> Result<(), Box<dyn StdError + Send + Sync>>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -273,8 +304,14 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
+    let On {
+        info,
+        registry,
+        mut stop,
+    } = on;
     let service = service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(info);
+        request.extensions_mut().insert(registry.clone());
         let response = handler(request);
         async move { Ok::<_, Infallible>(response.await) }
     });
