@@ -1,20 +1,16 @@
-//! HTTPS on tokio: TLS offering ALPN `h2` and `http/1.1`, hyper serving both HTTP versions
-//! (HTTP/2 with extended CONNECT announced, so a browser's WebSocket rides the HTTP/2
-//! connection that loaded the page, RFC 8441), and axum routing the same routes as the
-//! plain listener, with ropeway's extractor taking WebSockets of either version.
+//! HTTPS on tokio with `ropeway_tokio::h2::serve`: TLS offering ALPN `h2` and `http/1.1`,
+//! hyper serving both HTTP versions (HTTP/2 with extended CONNECT announced, so a browser's
+//! WebSocket rides the HTTP/2 connection that loaded the page, RFC 8441), and axum routing
+//! the same routes as the plain listener, with ropeway's extractor taking WebSockets of
+//! either version. This is the recipe for axum over TLS with HTTP/2: a `Router` as
+//! `h2::serve`'s handler.
 //!
-//! It is the sample's own loop rather than `ropeway_tokio::h2::serve` (which has the same
-//! settings and more, such as a GOAWAY drain on shutdown) because the sample must tell each
-//! request's TCP connection, which that listener does not hand to its handler.
-//!
-//! Every accepted TCP connection gets a number, and the log names it for each request and
-//! each WebSocket: `connection #3: GET / over HTTP/2`, then
-//! `websocket on connection #3 over HTTP/2 (extended CONNECT)` shows that the WebSocket
-//! rode the connection that served the page.
+//! `h2::serve` numbers its connections and puts a `ConnectionInfo` in every request, so the
+//! log names the connection of each request and each WebSocket: `connection #3: GET / over
+//! HTTP/2`, then `websocket on connection #3 over HTTP/2 (extended CONNECT)` shows that the
+//! WebSocket rode the connection that served the page.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -25,116 +21,63 @@ use axum::routing::{any, get};
 use http::{Request, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::service::Service as _;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use ropeway_core::HandshakeError;
 use ropeway_tokio::axum::{WebSocketRejection, WebSocketUpgrade};
+use ropeway_tokio::h2::{self, ConnectionInfo, ServeConfig};
 use ropeway_tokio::server::plain;
-use ropeway_tokio::{Message, Registry, ServerConfig, Tokio};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
+use ropeway_tokio::{Message, Registry, ServerConfig};
+use tokio::net::TcpListener;
 
 use crate::app::{self, version_name};
-use crate::serve_async;
 
-/// HTTP/2 streams one connection may have open at once (WebSockets included): a browser
-/// needs a handful; the bound keeps one client from holding unbounded server state.
-const MAX_CONCURRENT_STREAMS: u32 = 128;
+/// How often the listener looks whether the sample's shutdown began.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(50);
 
-/// The largest HTTP/2 request head (decoded), as `SETTINGS_MAX_HEADER_LIST_SIZE`.
-const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
-
-/// Streams a client may reset before the server accepts them (the "rapid reset" attack):
-/// past it, the connection ends with GOAWAY.
-const MAX_PENDING_ACCEPT_RESETS: usize = 20;
-
-/// How long an HTTP/1.1 client may take to send a request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Numbers the accepted TCP connections, for the log.
-static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
-
-/// Which TCP connection a request came on.
-#[derive(Clone, Copy, Debug)]
-struct ConnectionInfo {
-    id: u64,
-    peer: SocketAddr,
-}
-
-/// Accepts TCP connections on `listener` and serves each over TLS with HTTP/2 or HTTP/1.1,
-/// whichever the client picks by ALPN.
+/// Serves https:// and wss:// on `listener` with HTTP/2 or HTTP/1.1, whichever the client
+/// picks by ALPN, until the sample's shutdown begins (`registry` closing).
 pub async fn accept_loop(
     listener: TcpListener,
     config: Arc<ServerConfig>,
     tls: Arc<rustls::ServerConfig>,
     registry: Registry,
 ) {
-    let acceptor = TlsAcceptor::from(with_alpn(&tls));
-    let handshake_timeout = config.handshake_timeout;
-    // The extractor registers every WebSocket, HTTP/1.1 or HTTP/2, in the registry it finds
-    // in the request's extensions: Ctrl-C reaches them all.
-    let app = TowerToHyperService::new(router(config).layer(Extension(registry.clone())));
-    serve_async::accept_loop::<Tokio, _, _>(listener, registry, move |tcp, peer| {
-        let info = ConnectionInfo {
-            id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
-            peer,
-        };
-        serve_connection(tcp, info, acceptor.clone(), app.clone(), handshake_timeout)
-    })
-    .await
-}
-
-/// The same TLS settings, offering HTTP/2 first and HTTP/1.1 for clients without it.
-fn with_alpn(tls: &rustls::ServerConfig) -> Arc<rustls::ServerConfig> {
-    let mut tls = tls.clone();
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Arc::new(tls)
-}
-
-/// The TLS handshake (bounded in time), then hyper serving the connection until it ends.
-async fn serve_connection(
-    tcp: TcpStream,
-    info: ConnectionInfo,
-    acceptor: TlsAcceptor,
-    app: TowerToHyperService<Router>,
-    handshake_timeout: Duration,
-) {
-    let ConnectionInfo { id, peer } = info;
-    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => return eprintln!("connection #{id} from {peer}: TLS: {e}"),
-        Err(_) => return eprintln!("connection #{id} from {peer}: TLS handshake timed out"),
+    let serve_config = ServeConfig {
+        tls_handshake_timeout: config.handshake_timeout,
+        drain_timeout: app::SHUTDOWN_TIMEOUT,
+        ..ServeConfig::default()
     };
-    let alpn = tls.get_ref().1.alpn_protocol().unwrap_or(b"none");
-    let alpn = String::from_utf8_lossy(alpn).into_owned();
-    println!("connection #{id} from {peer}: TLS, ALPN {alpn}");
-    // Every request learns which connection it came on, and the log says so.
-    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-        let version = version_name(request.version());
-        println!(
-            "connection #{id}: {} {} over {version}",
-            request.method(),
-            request.uri().path()
-        );
-        request.extensions_mut().insert(info);
-        app.call(request)
-    });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .enable_connect_protocol()
-        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
-        .max_header_list_size(MAX_HEADER_LIST_SIZE)
-        .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESETS);
-    let served = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-    if let Err(e) = served.await {
-        eprintln!("connection #{id}: {e}");
+    // The extractor registers every WebSocket, HTTP/1.1 or HTTP/2, in the registry it finds
+    // in the request's extensions: the sample's, so that Ctrl-C reaches them all (the plain
+    // listeners' too) and the sample's shutdown waits for their close handshakes.
+    let app = TowerToHyperService::new(router(config).layer(Extension(registry.clone())));
+    let handler = move |request: Request<Incoming>| {
+        if let Some(info) = request.extensions().get::<ConnectionInfo>() {
+            println!(
+                "connection #{}: {} {} over {} (from {})",
+                info.id,
+                request.method(),
+                request.uri().path(),
+                version_name(request.version()),
+                info.peer
+            );
+        }
+        let routed = app.call(request);
+        async move {
+            match routed.await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    };
+    // h2::serve stops accepting, says GOAWAY and lets its connections drain when this ends.
+    let shutdown = async move {
+        while !registry.is_closing() {
+            tokio::time::sleep(SHUTDOWN_POLL).await;
+        }
+    };
+    if let Err(e) = h2::serve(listener, Some(tls), serve_config, handler, shutdown).await {
+        eprintln!("https listener: {e}");
     }
 }
 
@@ -165,7 +108,7 @@ async fn websocket(
     uri: Uri,
     ws: Result<WebSocketUpgrade, WebSocketRejection>,
 ) -> Response {
-    let ConnectionInfo { id, peer } = info;
+    let ConnectionInfo { id, peer, .. } = info;
     let ws = match ws {
         Ok(ws) => ws,
         Err(WebSocketRejection::Handshake(HandshakeError::NotWebSocket)) => {
