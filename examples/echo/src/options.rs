@@ -54,6 +54,9 @@ OPTIONS:
                            attacker-controlled data over TLS leaks them, see CRIME/BREACH)
   --server-max-window-bits N      with --compression: the server's window, 8-15 (default 15)
   --server-no-context-takeover    with --compression: reset the server's compressor per message
+  --client-no-context-takeover    with --compression: ask clients to reset theirs per message
+                                  (with the option above: the lean mode, no DEFLATE state held
+                                  by an idle connection)
   --max-inflate-ratio N           with --compression: a message may inflate to N times its
                                   compressed size past 1 MiB, 0 = no bound (default 100)
   -h, --help               this text
@@ -117,6 +120,11 @@ impl Options {
                     compression
                         .get_or_insert_with(DeflateConfig::default)
                         .server_no_context_takeover = true;
+                }
+                "--client-no-context-takeover" => {
+                    compression
+                        .get_or_insert_with(DeflateConfig::default)
+                        .client_no_context_takeover = true;
                 }
                 "--max-inflate-ratio" => {
                     let v = value("--max-inflate-ratio")?;
