@@ -126,9 +126,7 @@ impl DriverEndpoint {
         let (message, len) = match send {
             Send::Ping(n) => (Message::Ping(Bytes::from(vec![1; n.min(125)])), 0),
             Send::Text(n) => (Message::text("t".repeat(n)), n),
-            Send::Binary(n) | Send::Fragment { len: n, .. } => {
-                (Message::binary(vec![2; n]), n)
-            }
+            Send::Binary(n) | Send::Fragment { len: n, .. } => (Message::binary(vec![2; n]), n),
         };
         // Framed, and what deflating incompressible bytes may add.
         let framed = len.max(125) + len / 64 + 64;

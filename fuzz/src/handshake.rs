@@ -141,6 +141,81 @@ pub fn request(data: &[u8]) {
     write_response(&response, &[], &mut out);
 }
 
+/// The server's side of an HTTP/2 extended CONNECT (RFC 8441): the bytes are read as a
+/// request head (as [`request`] does, for its headers and path), which is then turned into
+/// the request the HTTP/2 layer would hand over: method CONNECT (or the head's own with flags
+/// bit 7), version HTTP/2, and a `:protocol` taken from an `x-protocol` header (none without
+/// one). Then `UpgradeRequest::from_extended_connect`, negotiation and `accept`.
+///
+/// Checks: it never panics; an accepted extended CONNECT is answered 200 without
+/// `Sec-WebSocket-Accept`, its extension answer reads back as negotiated, and a request that
+/// is not CONNECT, not `websocket`, or has a body is refused.
+pub fn h2_connect(data: &[u8]) {
+    let script = Script::parse(data);
+    let limits = limits(script.flags);
+    let (head, _, _) = feed(&[script.payload], |input| {
+        RequestReader::new(&limits).recv(input)
+    });
+    let Some(Ok(head)) = head else {
+        return;
+    };
+    let protocol = head
+        .headers()
+        .get("x-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (mut parts, ()) = head.into_parts();
+    if script.flags & 0x80 == 0 {
+        parts.method = ropeway_core::http::Method::CONNECT;
+    }
+    parts.version = ropeway_core::http::Version::HTTP_2;
+    let request = ropeway_core::http::Request::from_parts(parts, ());
+    let was_connect = request.method() == ropeway_core::http::Method::CONNECT;
+    let upgrade = match UpgradeRequest::from_extended_connect(request, protocol.as_deref()) {
+        Ok(upgrade) => upgrade,
+        Err(e) => {
+            let _ = (e.status(), e.to_string());
+            return;
+        }
+    };
+    assert!(was_connect, "only CONNECT becomes a WebSocket over HTTP/2");
+    assert!(
+        protocol.is_some_and(|p| p.eq_ignore_ascii_case("websocket")),
+        "only :protocol websocket is accepted"
+    );
+    assert!(upgrade.is_h2());
+    let _ = (upgrade.path(), upgrade.query(), upgrade.origin());
+    let server: Vec<Arc<dyn ServerExtension>> =
+        vec![Arc::new(DeflateServer::new(deflate_config(script.flags)))];
+    let mut accept = Accept::default();
+    if let Some((answer, _codec)) = upgrade.negotiate(&server) {
+        accept.extensions.push(answer);
+    }
+    accept.protocol = upgrade.protocols().first().cloned();
+    let response = upgrade.accept(&accept);
+    assert_eq!(
+        response.status(),
+        ropeway_core::http::StatusCode::OK,
+        "RFC 8441 answers 200"
+    );
+    assert!(
+        response.headers().get("sec-websocket-accept").is_none(),
+        "no accept key over HTTP/2"
+    );
+    if !accept.extensions.is_empty() {
+        let written = response
+            .headers()
+            .get("sec-websocket-extensions")
+            .map(|v| v.to_str().expect("our own header is text").to_owned())
+            .expect("extensions answered");
+        assert_eq!(
+            parse_extensions(&written).as_deref(),
+            Ok(&accept.extensions[..]),
+            "the extension answer reads back as negotiated"
+        );
+    }
+}
+
 /// The client side: `ClientHandshake::recv` on the cut input, after offering
 /// permessage-deflate (flags bits 0–3, and bit 6 a second offer without context takeover
 /// first) and, with bit 5, two subprotocols. With bit 7, the bytes after an accepted
