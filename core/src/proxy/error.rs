@@ -79,6 +79,14 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
+    /// The error for a TCP connection to `proxy` that failed with `error`.
+    pub fn unreachable(proxy: &super::Proxy, error: io::Error) -> Self {
+        ProxyError::Unreachable {
+            proxy: proxy.address(),
+            error: Arc::new(error),
+        }
+    }
+
     /// Whether the proxy refused the credentials, or asked for some that were not given:
     /// HTTP 407 or a SOCKS5 authentication failure.
     pub fn is_auth_failure(&self) -> bool {

@@ -99,6 +99,18 @@ impl ProxyHandshake {
     }
 }
 
+/// Whether the bytes the proxy sent past its answer (`leftover`) may start the tunnel: for
+/// a plain target they are the server's first bytes, handed to the WebSocket handshake; before
+/// TLS (`secure`) there can be none, since a TLS server speaks only after the client's hello.
+pub fn check_tunnel_start(secure: bool, leftover: &[u8]) -> Result<(), ProxyError> {
+    if secure && !leftover.is_empty() {
+        return Err(ProxyError::UnexpectedData {
+            len: leftover.len(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

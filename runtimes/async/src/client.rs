@@ -3,34 +3,63 @@
 //! [`ClientHandshake`]; this file writes, reads and times it out on the runtime, which opens
 //! the transport ([`Connect`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bytes::BytesMut;
 use http::Response;
 use ropeway_common::{ClientConfig, os_seeded_entropy};
 use ropeway_core::Error;
 use ropeway_core::handshake::{ClientHandshake, ClientRequest};
+use ropeway_core::proxy::{ProxyError, check_tunnel_start};
 
 use crate::io_util::{flush, read_buf, timeout, write_all};
+use crate::proxy::tunnel;
 use crate::runtime::{Connect, Io};
 use crate::websocket::WebSocket;
 
 /// Connects as `request` describes (URL, subprotocols, headers such as an auth token):
 /// opens the transport within the connect timeout, then runs the handshake.
+///
+/// With a proxy ([`ClientConfig::proxy`]), TCP goes to the proxy, the core's proxy
+/// handshake opens a tunnel to the target over it, and TLS (for `wss://`) and the WebSocket
+/// handshake run inside the tunnel; the proxy step is inside the connect timeout, and when
+/// the time runs out there the error is [`ProxyError::Timeout`].
 pub async fn connect_with<R: Connect>(
     request: ClientRequest,
     config: &ClientConfig,
 ) -> Result<(WebSocket<R::Stream, R>, Response<()>), Error> {
+    let (host, port) = (request.host(), request.port());
+    let proxy = config.proxy.resolve(host, port, request.is_secure())?;
+    // Set while the proxy answers, so that a timeout there says the proxy did not answer.
+    let in_proxy_step = AtomicBool::new(false);
     let open = Box::pin(async {
-        let tcp = R::tcp(request.host(), request.port(), config.nodelay).await?;
-        if request.is_secure() {
-            R::tls(tcp, request.host(), config).await
+        let (tcp, leftover) = match &proxy {
+            None => (R::tcp(host, port, config.nodelay).await?, BytesMut::new()),
+            Some(proxy) => {
+                let mut tcp = R::tcp(proxy.host(), proxy.port(), config.nodelay)
+                    .await
+                    .map_err(|e| ProxyError::unreachable(proxy, e))?;
+                in_proxy_step.store(true, Ordering::Relaxed);
+                let limits = &config.core.limits;
+                let leftover = tunnel::<R, R::Tcp>(&mut tcp, proxy, host, port, limits).await?;
+                in_proxy_step.store(false, Ordering::Relaxed);
+                check_tunnel_start(request.is_secure(), &leftover)?;
+                (tcp, leftover)
+            }
+        };
+        let stream = if request.is_secure() {
+            R::tls(tcp, host, config).await?
         } else {
-            Ok(R::plain(tcp))
-        }
+            R::plain(tcp)
+        };
+        Ok::<_, Error>((stream, leftover))
     });
-    let stream = timeout::<R, _>(config.connect_timeout, open)
-        .await
-        .ok_or(Error::ConnectTimeout)??;
-    handshake::<R, _>(stream, &request, config).await
+    let (stream, leftover) = match timeout::<R, _>(config.connect_timeout, open).await {
+        Some(opened) => opened?,
+        None if in_proxy_step.load(Ordering::Relaxed) => return Err(ProxyError::Timeout.into()),
+        None => return Err(Error::ConnectTimeout),
+    };
+    Box::pin(handshake_unboxed(stream, &request, config, leftover)).await
 }
 
 /// Runs the client handshake over a transport the application opened itself (a socket, a
@@ -42,13 +71,16 @@ pub async fn handshake<R: Io<S>, S: Unpin>(
 ) -> Result<(WebSocket<S, R>, Response<()>), Error> {
     // The handshake's state is large and short-lived; boxed, it stays out of the caller's
     // future, which lives as long as the connection.
-    Box::pin(handshake_unboxed(io, request, config)).await
+    Box::pin(handshake_unboxed(io, request, config, BytesMut::new())).await
 }
 
+/// The handshake, with `buf` holding what the transport already delivered (the bytes a
+/// proxy passed on after its answer).
 async fn handshake_unboxed<R: Io<S>, S: Unpin>(
     mut io: S,
     request: &ClientRequest,
     config: &ClientConfig,
+    mut buf: BytesMut,
 ) -> Result<(WebSocket<S, R>, Response<()>), Error> {
     let mut entropy = os_seeded_entropy()?;
     let exchange = async {
@@ -59,7 +91,7 @@ async fn handshake_unboxed<R: Io<S>, S: Unpin>(
             ClientHandshake::new(request, extensions, &mut entropy, limits, &mut out);
         write_all::<R, S>(&mut io, &out).await?;
         flush::<R, S>(&mut io).await?;
-        let mut buf = BytesMut::with_capacity(1024);
+        buf.reserve(1024);
         loop {
             if let Some(accepted) = handshake.recv(&mut buf)? {
                 return Ok::<_, Error>((accepted, buf));

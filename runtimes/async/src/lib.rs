@@ -18,6 +18,7 @@ pub mod api;
 pub mod client;
 mod drive;
 mod io_util;
+mod proxy;
 mod runtime;
 pub mod server;
 mod split;

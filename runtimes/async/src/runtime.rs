@@ -85,12 +85,13 @@ pub trait Io<S>: Runtime {
     fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-/// How a runtime's client opens its connection: TCP to the request's host and port, and
-/// TLS over it for `wss://`. The order, `TCP_NODELAY`, the connect timeout, the opening
-/// handshake and everything after are ropeway-async's, the same for every runtime.
-pub trait Connect: Runtime + Io<Self::Stream> {
+/// How a runtime's client opens its connection: TCP to the request's host and port (or to
+/// its proxy), and TLS over it for `wss://`. The order, `TCP_NODELAY`, the connect timeout,
+/// the proxy handshake (over [`Io`] on the TCP stream), the opening handshake and
+/// everything after are ropeway-async's, the same for every runtime.
+pub trait Connect: Runtime + Io<Self::Stream> + Io<Self::Tcp> {
     /// The runtime's TCP stream.
-    type Tcp: Send;
+    type Tcp: Unpin + Send;
     /// The client's transport: TCP, or TLS over it.
     type Stream: Unpin + Send + 'static;
 
