@@ -54,6 +54,7 @@ pub mod server;
 pub mod tls;
 
 pub use client::{ClientConfig, connect, connect_with};
+pub use ropeway_common::{NoProxy, Proxy, ProxyConfig, ProxyError};
 pub use ropeway_async::api::*;
 pub use runtime::Tokio;
 #[cfg(feature = "tls")]

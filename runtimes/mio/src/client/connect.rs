@@ -12,6 +12,7 @@ use ropeway_common::{ClientConfig, os_seeded_entropy};
 use ropeway_core::Error;
 use ropeway_core::driver::Driver;
 use ropeway_core::handshake::{ClientHandshake, ClientRequest};
+use ropeway_core::proxy::{Proxy, ProxyError, ProxyHandshake, check_tunnel_start};
 
 use super::options::Options;
 use super::shared::{Shared, State};
@@ -33,16 +34,40 @@ pub fn connect(url: &str) -> Result<(WebSocket, Response<()>), Error> {
 ///
 /// Name resolution happens before the connect timeout starts and is not bounded by it (the
 /// standard library's resolver blocks); pass an IP address to avoid it.
+///
+/// With a proxy ([`ClientConfig::proxy`]), TCP goes to the proxy (whose name is resolved
+/// here; the target's name goes to the proxy), the core's proxy handshake opens a tunnel
+/// within the connect timeout ([`ProxyError::Timeout`] when it runs out there), and TLS
+/// and the WebSocket handshake run inside the tunnel.
 pub fn connect_with(
     request: ClientRequest,
     config: &ClientConfig,
     options: Options,
 ) -> Result<(WebSocket, Response<()>), Error> {
-    let addrs: Vec<_> = (request.host(), request.port())
-        .to_socket_addrs()?
-        .collect();
+    let proxy = config
+        .proxy
+        .resolve(request.host(), request.port(), request.is_secure())?;
+    // One deadline for TCP, the proxy step and TLS.
     let deadline = Instant::now() + config.connect_timeout;
-    let tcp = open_tcp(&addrs, deadline)?;
+    let (tcp, buf) = match &proxy {
+        None => {
+            let addrs = resolve(request.host(), request.port())?;
+            let tcp = open_tcp(&addrs, deadline)?;
+            (tcp, BytesMut::new())
+        }
+        Some(proxy) => {
+            let unreachable = |e| Error::Proxy(ProxyError::unreachable(proxy, e));
+            let addrs = resolve(proxy.host(), proxy.port()).map_err(unreachable)?;
+            let tcp = match open_tcp(&addrs, deadline) {
+                Err(Error::Io(e)) => return Err(unreachable(e)),
+                other => other?,
+            };
+            let limits = &config.core.limits;
+            let leftover = tunnel(&tcp, proxy, &request, limits, deadline)?;
+            check_tunnel_start(request.is_secure(), &leftover)?;
+            (tcp, leftover)
+        }
+    };
     tcp.set_nodelay(config.nodelay)?;
     #[cfg(feature = "tls")]
     let tls = if request.is_secure() {
@@ -55,6 +80,8 @@ pub fn connect_with(
     } else {
         None
     };
+    #[cfg(not(feature = "tls"))]
+    let _ = deadline;
     #[cfg(not(feature = "tls"))]
     if request.is_secure() {
         return Err(Error::Tls(ropeway_core::driver::TlsError::from_kind(
@@ -72,7 +99,8 @@ pub fn connect_with(
         &config.core.limits,
         &mut out,
     );
-    let mut buf = BytesMut::with_capacity(1024);
+    let mut buf = buf;
+    buf.reserve(1024);
     #[cfg(feature = "tls")]
     let accepted = match tls {
         Some(mut tls) => {
@@ -100,6 +128,51 @@ pub fn connect_with(
     };
     let shared = Shared::new(state, tcp, &options)?;
     Ok((WebSocket::new(shared), response))
+}
+
+/// The addresses of `host:port`.
+fn resolve(host: &str, port: u16) -> io::Result<Vec<std::net::SocketAddr>> {
+    Ok((host, port).to_socket_addrs()?.collect())
+}
+
+/// Opens a tunnel to the request's target through `proxy` over `tcp`, before `deadline`;
+/// returns the bytes the proxy sent past its answer. The core's [`ProxyHandshake`] decides;
+/// this only moves its bytes.
+fn tunnel(
+    tcp: &TcpStream,
+    proxy: &Proxy,
+    request: &ClientRequest,
+    limits: &ropeway_core::Limits,
+    deadline: Instant,
+) -> Result<BytesMut, Error> {
+    let timed = |e: io::Error| {
+        if is_timeout(&e) {
+            Error::Proxy(ProxyError::Timeout)
+        } else {
+            Error::Io(e)
+        }
+    };
+    let mut out = BytesMut::new();
+    let mut handshake =
+        ProxyHandshake::new(proxy, request.host(), request.port(), limits, &mut out)?;
+    let mut input = BytesMut::new();
+    let mut chunk = [0; 512];
+    let mut io = tcp;
+    loop {
+        time_left(tcp, deadline)?.ok_or(Error::Proxy(ProxyError::Timeout))?;
+        if !out.is_empty() {
+            io.write_all(&out).map_err(timed)?;
+            out.clear();
+        }
+        let n = io.read(&mut chunk).map_err(timed)?;
+        if n == 0 {
+            return Err(handshake.handle_eof().into());
+        }
+        input.extend_from_slice(&chunk[..n]);
+        if handshake.recv(&mut input, &mut out)? {
+            return Ok(input);
+        }
+    }
 }
 
 /// Connects to the first address that answers before `deadline`.
