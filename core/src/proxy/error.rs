@@ -88,12 +88,15 @@ impl ProxyError {
     }
 
     /// Whether the proxy refused the credentials, or asked for some that were not given:
-    /// HTTP 407 or a SOCKS5 authentication failure.
+    /// HTTP 407, or a SOCKS5 authentication failure. A 401 counts too: tinyproxy (1.11)
+    /// answers a wrong password with `401 Unauthorized`.
     pub fn is_auth_failure(&self) -> bool {
         matches!(
             self,
-            ProxyError::HttpRefused { status: 407, .. }
-                | ProxyError::SocksAuthRejected
+            ProxyError::HttpRefused {
+                status: 401 | 407,
+                ..
+            } | ProxyError::SocksAuthRejected
                 | ProxyError::SocksNoAcceptableMethod
         )
     }

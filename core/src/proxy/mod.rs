@@ -99,6 +99,19 @@ impl ProxyHandshake {
     }
 }
 
+/// The error for an I/O failure while the proxy answers: a reset or a broken pipe is the
+/// proxy closing mid-handshake ([`ProxyError::ClosedEarly`], as an orderly end is); other
+/// failures stay I/O errors.
+pub fn io_error(error: std::io::Error) -> crate::Error {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    match error.kind() {
+        BrokenPipe | ConnectionAborted | ConnectionReset | UnexpectedEof => {
+            ProxyError::ClosedEarly.into()
+        }
+        _ => crate::Error::Io(error),
+    }
+}
+
 /// Whether the bytes the proxy sent past its answer (`leftover`) may start the tunnel: for
 /// a plain target they are the server's first bytes, handed to the WebSocket handshake; before
 /// TLS (`secure`) there can be none, since a TLS server speaks only after the client's hello.

@@ -3,7 +3,7 @@
 //! moves its bytes.
 
 use bytes::BytesMut;
-use ropeway_core::proxy::{Proxy, ProxyHandshake};
+use ropeway_core::proxy::{Proxy, ProxyHandshake, io_error};
 use ropeway_core::{Error, Limits};
 
 use crate::io_util::{flush, read_buf, write_all};
@@ -23,11 +23,11 @@ pub(crate) async fn tunnel<R: Io<S>, S: Unpin>(
     let mut input = BytesMut::with_capacity(512);
     loop {
         if !out.is_empty() {
-            write_all::<R, S>(io, &out).await?;
-            flush::<R, S>(io).await?;
+            write_all::<R, S>(io, &out).await.map_err(io_error)?;
+            flush::<R, S>(io).await.map_err(io_error)?;
             out.clear();
         }
-        if read_buf::<R, S>(io, &mut input).await? == 0 {
+        if read_buf::<R, S>(io, &mut input).await.map_err(io_error)? == 0 {
             return Err(handshake.handle_eof().into());
         }
         if handshake.recv(&mut input, &mut out)? {

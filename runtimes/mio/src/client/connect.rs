@@ -12,7 +12,7 @@ use ropeway_common::{ClientConfig, os_seeded_entropy};
 use ropeway_core::Error;
 use ropeway_core::driver::Driver;
 use ropeway_core::handshake::{ClientHandshake, ClientRequest};
-use ropeway_core::proxy::{Proxy, ProxyError, ProxyHandshake, check_tunnel_start};
+use ropeway_core::proxy::{Proxy, ProxyError, ProxyHandshake, check_tunnel_start, io_error};
 
 use super::options::Options;
 use super::shared::{Shared, State};
@@ -149,7 +149,7 @@ fn tunnel(
         if is_timeout(&e) {
             Error::Proxy(ProxyError::Timeout)
         } else {
-            Error::Io(e)
+            io_error(e)
         }
     };
     let mut out = BytesMut::new();

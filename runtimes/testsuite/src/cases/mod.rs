@@ -14,5 +14,6 @@ pub mod hardening;
 pub mod keepalive;
 pub mod peers;
 pub mod pieces;
+pub mod proxy;
 pub mod split;
 pub mod tls;

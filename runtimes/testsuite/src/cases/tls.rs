@@ -41,7 +41,8 @@ async fn spawn_tls_echo_server<T: TestRuntime>(
 
 /// A TLS echo server with a fresh localhost certificate, and a client configuration that
 /// trusts that certificate.
-async fn tls_echo_server_and_trusting_client<T: TestRuntime>() -> (SocketAddr, ClientConfig) {
+pub(crate) async fn tls_echo_server_and_trusting_client<T: TestRuntime>()
+-> (SocketAddr, ClientConfig) {
     let (cert, key) = tls::localhost_certificate();
     let addr = spawn_tls_echo_server::<T>(cert.clone(), key).await;
     let config = ClientConfig {

@@ -102,6 +102,13 @@ impl TestRuntime for Smol {
         matches!(client, MaybeTlsStream::Tls(_))
     }
 
+    fn peer_addr(client: &MaybeTlsStream) -> io::Result<SocketAddr> {
+        match client {
+            MaybeTlsStream::Plain(tcp) => tcp.peer_addr(),
+            MaybeTlsStream::Tls(tls) => tls.get_ref().0.peer_addr(),
+        }
+    }
+
     async fn accept(tcp: TcpStream) -> Result<ServerWs<Self>, Error> {
         ropeway_smol::server::accept(tcp).await
     }

@@ -120,6 +120,13 @@ impl TestRuntime for Tokio {
         matches!(client, MaybeTlsStream::Tls(_))
     }
 
+    fn peer_addr(client: &MaybeTlsStream) -> io::Result<SocketAddr> {
+        match client {
+            MaybeTlsStream::Plain(tcp) => tcp.peer_addr(),
+            MaybeTlsStream::Tls(tls) => tls.get_ref().0.peer_addr(),
+        }
+    }
+
     async fn accept(tcp: TcpStream) -> Result<ServerWs<Self>, Error> {
         ropeway_tokio::server::accept(tcp).await
     }

@@ -8,5 +8,6 @@ pub mod http_head;
 pub mod loopback;
 pub mod messages;
 pub mod payloads;
+pub mod proxies;
 pub mod raw_peer;
 pub mod tls;
