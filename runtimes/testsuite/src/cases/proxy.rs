@@ -46,7 +46,7 @@ async fn ws_echo_through<T: TestRuntime>(proxy: &ProxyProcess, proxy_url: &str) 
 
 /// Echoes over `wss://localhost` (TLS to the target inside the tunnel) through `proxy_url`.
 async fn wss_echo_through<T: TestRuntime>(proxy: &ProxyProcess, proxy_url: &str) {
-    let (addr, config) = crate::cases::tls::tls_echo_server_and_trusting_client::<T>().await;
+    let (addr, config) = crate::support::tls::tls_echo_server_and_trusting_client::<T>().await;
     let config = through(proxy_url, config);
     let url = format!("wss://localhost:{}/", addr.port());
     let (mut ws, _) = T::connect_with(request(&url), &config)

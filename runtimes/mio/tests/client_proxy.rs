@@ -1,0 +1,251 @@
+//! The blocking client through proxies: real tinyproxy (HTTP `CONNECT`) and microsocks
+//! (SOCKS5) to a ropeway server over `ws://` and `wss://`, with and without credentials
+//! (ignored by default: scripts/test installs the proxies), and fake proxies in the test
+//! for a proxy that is down, hangs, or answers garbage. Each failure is its own error, in
+//! bounded time.
+
+mod client_common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use client_common::*;
+use ropeway_mio::client::{
+    self, ClientConfig, ClientRequest, Error, Message, Options, Proxy, ProxyError,
+};
+use ropeway_testsuite::support::proxies::{self, ProxyProcess};
+use ropeway_tokio::server::ServerConfig;
+
+/// The credentials the real proxies are started with.
+const USER: (&str, &str) = ("ropeway", "s3cret-pw");
+
+/// How long a failure through a proxy may take to be reported.
+const PROMPT: Duration = Duration::from_secs(3);
+
+fn through(proxy_url: &str, config: ClientConfig) -> ClientConfig {
+    config.with_proxy(Proxy::parse(proxy_url).expect("proxy URL"))
+}
+
+fn connect(url: &str, config: &ClientConfig) -> Result<client::WebSocket, Error> {
+    let request = ClientRequest::from_url(url).unwrap();
+    client::connect_with(request, config, Options::default()).map(|(ws, _)| ws)
+}
+
+/// The error of connecting to `url` with `config`, and how long it took.
+fn connect_error(url: &str, config: &ClientConfig) -> (Error, Duration) {
+    let started = Instant::now();
+    let error = connect(url, config).err().expect("the connect must fail");
+    (error, started.elapsed())
+}
+
+/// Echoes over `ws://` through `proxy` at `proxy_url`; the TCP peer must be the proxy.
+fn ws_echo_through(proxy: &ProxyProcess, proxy_url: &str) {
+    let addr = echo_server(ServerConfig::default());
+    let mut ws = connect(
+        &ws_url(addr, "/"),
+        &through(proxy_url, ClientConfig::default()),
+    )
+    .expect("connect through the proxy");
+    assert_eq!(ws.peer_addr().unwrap(), proxy.addr());
+    assert_echoes(&mut ws, &[0, 126, 65536]);
+    ws.close(None).unwrap();
+}
+
+/// A wss:// echo server for `localhost` (ropeway-testsuite's, on a tokio thread of its own)
+/// and a configuration that trusts its certificate.
+fn tls_echo_server() -> (SocketAddr, ClientConfig) {
+    use ropeway_testsuite::TestRuntime;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        ropeway_testsuite::Tokio::block_on(async move {
+            let server = ropeway_testsuite::support::tls::tls_echo_server_and_trusting_client::<
+                ropeway_testsuite::Tokio,
+            >()
+            .await;
+            tx.send(server).unwrap();
+            std::future::pending::<()>().await;
+        })
+    });
+    rx.recv().unwrap()
+}
+
+/// Echoes over `wss://localhost` (TLS inside the tunnel) through `proxy` at `proxy_url`.
+fn wss_echo_through(proxy: &ProxyProcess, proxy_url: &str) {
+    let (addr, config) = tls_echo_server();
+    let url = format!("wss://localhost:{}/", addr.port());
+    let mut ws = connect(&url, &through(proxy_url, config)).expect("connect through the proxy");
+    assert_eq!(ws.peer_addr().unwrap(), proxy.addr());
+    assert_eq!(recv(&mut ws), Message::text("hello over TLS"));
+    assert_echoes(&mut ws, &[0, 126, 65536]);
+    ws.close(None).unwrap();
+}
+
+#[test]
+#[ignore = "needs tinyproxy: run scripts/test"]
+fn ws_and_wss_through_tinyproxy_echo() {
+    bounded(|| {
+        let open = proxies::tinyproxy(None);
+        ws_echo_through(&open, &open.url("http", None));
+        let with_auth = proxies::tinyproxy(Some(USER));
+        wss_echo_through(&with_auth, &with_auth.url("http", Some(USER)));
+    });
+}
+
+#[test]
+#[ignore = "needs microsocks: run scripts/test"]
+fn ws_and_wss_through_microsocks_echo() {
+    bounded(|| {
+        let with_auth = proxies::microsocks(Some(USER));
+        ws_echo_through(&with_auth, &with_auth.url("socks5", Some(USER)));
+        let open = proxies::microsocks(None);
+        wss_echo_through(&open, &open.url("socks5h", None));
+    });
+}
+
+#[test]
+#[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+fn a_wrong_password_is_refused_by_each_proxy_without_leaking_it() {
+    bounded(|| {
+        let wrong = Some(("ropeway", "wrong-pw"));
+        let tinyproxy = proxies::tinyproxy(Some(USER));
+        let config = through(&tinyproxy.url("http", wrong), ClientConfig::default());
+        let (error, took) = connect_error("ws://127.0.0.1:9/", &config);
+        assert!(
+            matches!(&error, Error::Proxy(e) if e.is_auth_failure()),
+            "{error:?}"
+        );
+        assert!(took < PROMPT, "{took:?}");
+        assert!(!format!("{error} {error:?} {config:?}").contains("wrong-pw"));
+
+        let microsocks = proxies::microsocks(Some(USER));
+        let config = through(&microsocks.url("socks5", wrong), ClientConfig::default());
+        let (error, took) = connect_error("ws://127.0.0.1:9/", &config);
+        assert!(
+            matches!(error, Error::Proxy(ProxyError::SocksAuthRejected)),
+            "{error:?}"
+        );
+        assert!(took < PROMPT, "{took:?}");
+    });
+}
+
+#[test]
+#[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+fn an_unreachable_target_is_reported_by_each_proxy() {
+    bounded(|| {
+        let target = format!("ws://{}/", proxies::closed_port());
+        let tinyproxy = proxies::tinyproxy(None);
+        let config = through(&tinyproxy.url("http", None), ClientConfig::default());
+        let (error, _) = connect_error(&target, &config);
+        assert!(
+            matches!(
+                &error,
+                Error::Proxy(ProxyError::HttpRefused {
+                    status: 500..=599,
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
+        let microsocks = proxies::microsocks(None);
+        let config = through(&microsocks.url("socks5", None), ClientConfig::default());
+        let (error, _) = connect_error(&target, &config);
+        assert!(
+            matches!(&error, Error::Proxy(ProxyError::SocksRefused(r)) if r.name() == "connection refused"),
+            "{error:?}"
+        );
+    });
+}
+
+/// A configuration through `proxy_url` with a short connect timeout.
+fn impatient(proxy_url: &str) -> ClientConfig {
+    let config = ClientConfig {
+        connect_timeout: Duration::from_millis(300),
+        ..ClientConfig::default()
+    };
+    through(proxy_url, config)
+}
+
+#[test]
+fn a_proxy_that_is_down_is_unreachable() {
+    bounded(|| {
+        for scheme in ["http", "socks5"] {
+            let proxy = proxies::closed_port();
+            let config = impatient(&format!("{scheme}://{proxy}"));
+            let (error, took) = connect_error("ws://127.0.0.1:9/", &config);
+            assert!(
+                matches!(&error, Error::Proxy(ProxyError::Unreachable { proxy: p, .. }) if *p == proxy.to_string()),
+                "{error:?}"
+            );
+            assert!(took < PROMPT, "{took:?}");
+        }
+    });
+}
+
+#[test]
+fn a_proxy_that_never_answers_times_out_within_the_connect_timeout() {
+    bounded(|| {
+        for scheme in ["http", "socks5"] {
+            let proxy = raw_server(|tcp| {
+                std::thread::sleep(Duration::from_secs(10));
+                drop(tcp);
+            });
+            let (error, took) = connect_error(
+                "ws://127.0.0.1:9/",
+                &impatient(&format!("{scheme}://{proxy}")),
+            );
+            assert!(
+                matches!(error, Error::Proxy(ProxyError::Timeout)),
+                "{error:?}"
+            );
+            assert!(
+                took >= Duration::from_millis(250) && took < PROMPT,
+                "{took:?}"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_proxy_that_answers_garbage_is_named_at_once() {
+    bounded(|| {
+        for scheme in ["http", "socks5"] {
+            let proxy = raw_server(|mut tcp| {
+                use std::io::Write;
+                let _ = tcp.write_all(b"SSH-2.0-OpenSSH_9.2p1\r\n");
+                std::thread::sleep(Duration::from_secs(10));
+            });
+            let config = through(&format!("{scheme}://{proxy}"), ClientConfig::default());
+            let (error, took) = connect_error("ws://127.0.0.1:9/", &config);
+            assert!(
+                matches!(error, Error::Proxy(ProxyError::Garbage(_))),
+                "{scheme}: {error:?}"
+            );
+            assert!(took < PROMPT, "{took:?}");
+        }
+    });
+}
+
+#[test]
+fn a_fake_connect_proxy_gets_the_target_and_carries_the_websocket() {
+    bounded(|| {
+        let (heads, seen) = std::sync::mpsc::channel();
+        let proxy = raw_server(move |mut tcp| {
+            use std::io::Write;
+            heads.send(read_head(&mut tcp)).unwrap();
+            // The fake proxy then plays the target server over the same connection.
+            tcp.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            accept_raw(&mut tcp);
+            tcp.write_all(&server_frame(1, true, b"hello through the tunnel"))
+                .unwrap();
+            std::thread::sleep(Duration::from_secs(2));
+        });
+        let config = through(&format!("http://{proxy}"), ClientConfig::default());
+        let mut ws = connect("ws://ws.example.test/chat", &config).unwrap();
+        assert_eq!(recv(&mut ws), Message::text("hello through the tunnel"));
+        assert_eq!(
+            seen.recv().unwrap(),
+            "CONNECT ws.example.test:80 HTTP/1.1\r\nHost: ws.example.test:80\r\n\r\n"
+        );
+    });
+}
