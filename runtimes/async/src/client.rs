@@ -3,6 +3,7 @@
 //! [`ClientHandshake`]; this file writes, reads and times it out on the runtime, which opens
 //! the transport ([`Connect`]).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::BytesMut;
@@ -28,38 +29,68 @@ pub async fn connect_with<R: Connect>(
     request: ClientRequest,
     config: &ClientConfig,
 ) -> Result<(WebSocket<R::Stream, R>, Response<()>), Error> {
-    let (host, port) = (request.host(), request.port());
-    let proxy = config.proxy.resolve(host, port, request.is_secure())?;
-    // Set while the proxy answers, so that a timeout there says the proxy did not answer.
     let in_proxy_step = AtomicBool::new(false);
     let open = Box::pin(async {
-        let (tcp, leftover) = match &proxy {
-            None => (R::tcp(host, port, config.nodelay).await?, BytesMut::new()),
-            Some(proxy) => {
-                let mut tcp = R::tcp(proxy.host(), proxy.port(), config.nodelay)
-                    .await
-                    .map_err(|e| ProxyError::unreachable(proxy, e))?;
-                in_proxy_step.store(true, Ordering::Relaxed);
-                let limits = &config.core.limits;
-                let leftover = tunnel::<R, R::Tcp>(&mut tcp, proxy, host, port, limits).await?;
-                in_proxy_step.store(false, Ordering::Relaxed);
-                check_tunnel_start(request.is_secure(), &leftover)?;
-                (tcp, leftover)
-            }
-        };
+        let (tcp, leftover) = tcp_or_tunnel::<R>(&request, config, &in_proxy_step).await?;
         let stream = if request.is_secure() {
-            R::tls(tcp, host, config).await?
+            R::tls(tcp, request.host(), config).await?
         } else {
             R::plain(tcp)
         };
         Ok::<_, Error>((stream, leftover))
     });
-    let (stream, leftover) = match timeout::<R, _>(config.connect_timeout, open).await {
-        Some(opened) => opened?,
-        None if in_proxy_step.load(Ordering::Relaxed) => return Err(ProxyError::Timeout.into()),
-        None => return Err(Error::ConnectTimeout),
+    let (stream, leftover) = within_connect_timeout::<R, _>(config, &in_proxy_step, open).await?;
+    handshake_buffered(stream, &request, config, leftover).await
+}
+
+/// Opens TCP for `request` within the connect timeout: to its host, or to the proxy
+/// [`ClientConfig::proxy`] names for it, with the tunnel to the host opened. Returns the
+/// stream and the bytes the proxy passed on after its answer (the tunnel's first bytes:
+/// hand them to the protocol that runs next; for `wss://` there are none). For clients that
+/// run their own protocol over the connection (the HTTP/2 client).
+pub async fn open_tcp<R: Connect>(
+    request: &ClientRequest,
+    config: &ClientConfig,
+) -> Result<(R::Tcp, BytesMut), Error> {
+    let in_proxy_step = AtomicBool::new(false);
+    let open = tcp_or_tunnel::<R>(request, config, &in_proxy_step);
+    within_connect_timeout::<R, _>(config, &in_proxy_step, open).await
+}
+
+/// TCP to `request`'s host, or through its proxy; `in_proxy_step` is set while the proxy
+/// answers.
+async fn tcp_or_tunnel<R: Connect>(
+    request: &ClientRequest,
+    config: &ClientConfig,
+    in_proxy_step: &AtomicBool,
+) -> Result<(R::Tcp, BytesMut), Error> {
+    let (host, port) = (request.host(), request.port());
+    let Some(proxy) = config.proxy.resolve(host, port, request.is_secure())? else {
+        return Ok((R::tcp(host, port, config.nodelay).await?, BytesMut::new()));
     };
-    Box::pin(handshake_unboxed(stream, &request, config, leftover)).await
+    let mut tcp = R::tcp(proxy.host(), proxy.port(), config.nodelay)
+        .await
+        .map_err(|e| ProxyError::unreachable(&proxy, e))?;
+    in_proxy_step.store(true, Ordering::Relaxed);
+    let leftover = tunnel::<R, R::Tcp>(&mut tcp, &proxy, host, port, &config.core.limits).await?;
+    in_proxy_step.store(false, Ordering::Relaxed);
+    check_tunnel_start(request.is_secure(), &leftover)?;
+    Ok((tcp, leftover))
+}
+
+/// `open`'s output if it completes within the connect timeout; else
+/// [`ProxyError::Timeout`] if the time ran out while the proxy answered, or
+/// [`Error::ConnectTimeout`].
+async fn within_connect_timeout<R: Connect, T>(
+    config: &ClientConfig,
+    in_proxy_step: &AtomicBool,
+    open: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match timeout::<R, _>(config.connect_timeout, open).await {
+        Some(opened) => opened,
+        None if in_proxy_step.load(Ordering::Relaxed) => Err(ProxyError::Timeout.into()),
+        None => Err(Error::ConnectTimeout),
+    }
 }
 
 /// Runs the client handshake over a transport the application opened itself (a socket, a
@@ -71,7 +102,19 @@ pub async fn handshake<R: Io<S>, S: Unpin>(
 ) -> Result<(WebSocket<S, R>, Response<()>), Error> {
     // The handshake's state is large and short-lived; boxed, it stays out of the caller's
     // future, which lives as long as the connection.
-    Box::pin(handshake_unboxed(io, request, config, BytesMut::new())).await
+    handshake_buffered(io, request, config, BytesMut::new()).await
+}
+
+/// [`handshake`] over a transport from which `buffered` was already read (the bytes a proxy
+/// passed on after its answer, as [`open_tcp`] returns them): the handshake reads them
+/// first.
+pub async fn handshake_buffered<R: Io<S>, S: Unpin>(
+    io: S,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    buffered: BytesMut,
+) -> Result<(WebSocket<S, R>, Response<()>), Error> {
+    Box::pin(handshake_unboxed(io, request, config, buffered)).await
 }
 
 /// The handshake, with `buf` holding what the transport already delivered (the bytes a
