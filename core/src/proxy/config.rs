@@ -278,7 +278,9 @@ mod tests {
 
     #[test]
     fn parses_the_forms_of_proxy_urls() {
-        let cases: &[(&str, ProxyKind, &str, u16, Option<(&str, &str)>)] = &[
+        /// (URL, kind, host, port, username and password)
+        type Case<'a> = (&'a str, ProxyKind, &'a str, u16, Option<(&'a str, &'a str)>);
+        let cases: &[Case] = &[
             ("http://proxy:3128", ProxyKind::Http, "proxy", 3128, None),
             ("http://proxy:3128/", ProxyKind::Http, "proxy", 3128, None),
             ("proxy.corp:8080", ProxyKind::Http, "proxy.corp", 8080, None),

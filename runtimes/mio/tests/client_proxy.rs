@@ -34,7 +34,7 @@ fn connect(url: &str, config: &ClientConfig) -> Result<client::WebSocket, Error>
 /// The error of connecting to `url` with `config`, and how long it took.
 fn connect_error(url: &str, config: &ClientConfig) -> (Error, Duration) {
     let started = Instant::now();
-    let error = connect(url, config).err().expect("the connect must fail");
+    let error = connect(url, config).expect_err("the connect must fail");
     (error, started.elapsed())
 }
 

@@ -44,8 +44,7 @@ async fn h2c_websockets_through_tinyproxy_share_one_tunnel() {
             &H2Options::default(),
         )
         .await
-        .err()
-        .expect("the proxy is down");
+        .expect_err("the proxy is down");
         assert!(
             matches!(
                 error,
@@ -82,8 +81,7 @@ async fn wss_over_http2_through_tinyproxy_with_basic_auth() {
             .with_proxy(Proxy::http(&proxy.url("http", Some(("ropeway", "nope")))).unwrap());
         let error = ropeway_tokio::h2::connect(&url, &wrong, &H2Options::default())
             .await
-            .err()
-            .expect("refused by the proxy");
+            .expect_err("refused by the proxy");
         assert!(
             matches!(&error, ropeway_tokio::Error::Proxy(e) if e.is_auth_failure()),
             "{error:?}"

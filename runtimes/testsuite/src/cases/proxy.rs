@@ -65,8 +65,7 @@ async fn connect_error<T: TestRuntime>(url: &str, config: &ClientConfig) -> (Err
     let started = Instant::now();
     let error = T::connect_with(request(url), config)
         .await
-        .err()
-        .expect("the connect must fail");
+        .expect_err("the connect must fail");
     (error, started.elapsed())
 }
 
