@@ -11,8 +11,10 @@ use super::no_proxy::NoProxy;
 pub enum ProxyKind {
     /// An HTTP proxy: `CONNECT host:port` (`http://`).
     Http,
-    /// An HTTP proxy reached over TLS (`https://`). Not supported yet: connecting through
-    /// one returns [`ProxyError::Unsupported`].
+    /// An HTTP proxy reached over TLS (`https://`): `CONNECT` inside TLS to the proxy,
+    /// whose certificate is checked with the client's TLS settings. Supported by the tokio
+    /// and smol clients; the blocking client and the HTTP/2 client return
+    /// [`ProxyError::Unsupported`].
     Https,
     /// A SOCKS5 proxy (`socks5://` or `socks5h://`). Both send the target's host name to
     /// the proxy, which resolves it: see [`Proxy::socks5`].
@@ -131,7 +133,7 @@ impl Proxy {
         })
     }
 
-    /// An HTTP proxy (`http://…`; `https://…` parses, but is not supported yet).
+    /// An HTTP proxy (`http://…`, or `https://…` for TLS to the proxy).
     pub fn http(url: &str) -> Result<Proxy, ProxyError> {
         Self::parse_as(url, &[ProxyKind::Http, ProxyKind::Https])
     }

@@ -72,13 +72,11 @@ impl ProxyHandshake {
     ) -> Result<Self, ProxyError> {
         let credentials = proxy.credentials();
         let inner = match proxy.kind() {
-            ProxyKind::Http => Inner::Http(HttpConnect::new(host, port, credentials, limits, out)?),
-            ProxyKind::Socks5 => Inner::Socks5(Socks5::new(host, port, credentials, out)?),
-            ProxyKind::Https => {
-                return Err(ProxyError::Unsupported(
-                    "https:// proxies (TLS to the proxy itself)",
-                ));
+            // An https:// proxy speaks CONNECT inside the TLS the runtime opened to it.
+            ProxyKind::Http | ProxyKind::Https => {
+                Inner::Http(HttpConnect::new(host, port, credentials, limits, out)?)
             }
+            ProxyKind::Socks5 => Inner::Socks5(Socks5::new(host, port, credentials, out)?),
         };
         Ok(ProxyHandshake { inner })
     }
@@ -233,10 +231,10 @@ mod tests {
     }
 
     #[test]
-    fn an_https_proxy_is_not_supported_yet() {
+    fn an_https_proxy_speaks_connect() {
         let proxy = Proxy::parse("https://proxy").unwrap();
-        let error = ProxyHandshake::new(&proxy, "h", 1, &Limits::default(), &mut BytesMut::new())
-            .unwrap_err();
-        assert!(matches!(error, ProxyError::Unsupported(_)));
+        let mut out = BytesMut::new();
+        ProxyHandshake::new(&proxy, "h", 1, &Limits::default(), &mut out).unwrap();
+        assert!(out.starts_with(b"CONNECT h:1 HTTP/1.1\r\n"));
     }
 }

@@ -11,7 +11,7 @@ use http::Response;
 use ropeway_common::{ClientConfig, os_seeded_entropy};
 use ropeway_core::Error;
 use ropeway_core::handshake::{ClientHandshake, ClientRequest};
-use ropeway_core::proxy::{ProxyError, check_tunnel_start};
+use ropeway_core::proxy::{Proxy, ProxyError, ProxyKind, check_tunnel_start};
 
 use crate::io_util::{flush, read_buf, timeout, write_all};
 use crate::proxy::tunnel;
@@ -30,15 +30,7 @@ pub async fn connect_with<R: Connect>(
     config: &ClientConfig,
 ) -> Result<(WebSocket<R::Stream, R>, Response<()>), Error> {
     let in_proxy_step = AtomicBool::new(false);
-    let open = Box::pin(async {
-        let (tcp, leftover) = tcp_or_tunnel::<R>(&request, config, &in_proxy_step).await?;
-        let stream = if request.is_secure() {
-            R::tls(tcp, request.host(), config).await?
-        } else {
-            R::plain(tcp)
-        };
-        Ok::<_, Error>((stream, leftover))
-    });
+    let open = Box::pin(open_stream::<R>(&request, config, &in_proxy_step));
     let (stream, leftover) = within_connect_timeout::<R, _>(config, &in_proxy_step, open).await?;
     handshake_buffered(stream, &request, config, leftover).await
 }
@@ -47,35 +39,102 @@ pub async fn connect_with<R: Connect>(
 /// [`ClientConfig::proxy`] names for it, with the tunnel to the host opened. Returns the
 /// stream and the bytes the proxy passed on after its answer (the tunnel's first bytes:
 /// hand them to the protocol that runs next; for `wss://` there are none). For clients that
-/// run their own protocol over the connection (the HTTP/2 client).
+/// run their own protocol over the connection (the HTTP/2 client); an `https://` proxy,
+/// whose tunnel is not a TCP stream, is [`ProxyError::HTTPS_UNSUPPORTED`] here.
 pub async fn open_tcp<R: Connect>(
     request: &ClientRequest,
     config: &ClientConfig,
 ) -> Result<(R::Tcp, BytesMut), Error> {
     let in_proxy_step = AtomicBool::new(false);
-    let open = tcp_or_tunnel::<R>(request, config, &in_proxy_step);
+    let open = async {
+        let proxy = config
+            .proxy
+            .resolve(request.host(), request.port(), request.is_secure())?;
+        match proxy {
+            Some(proxy) if proxy.kind() == ProxyKind::Https => {
+                Err(ProxyError::HTTPS_UNSUPPORTED.into())
+            }
+            Some(proxy) => {
+                let mut tcp = proxy_tcp::<R>(&proxy, config).await?;
+                let leftover =
+                    through::<R, R::Tcp>(&mut tcp, &proxy, request, config, &in_proxy_step).await?;
+                Ok((tcp, leftover))
+            }
+            None => Ok((direct_tcp::<R>(request, config).await?, BytesMut::new())),
+        }
+    };
     within_connect_timeout::<R, _>(config, &in_proxy_step, open).await
 }
 
-/// TCP to `request`'s host, or through its proxy; `in_proxy_step` is set while the proxy
-/// answers.
-async fn tcp_or_tunnel<R: Connect>(
+/// The client's transport for `request`: TCP (to the host or through a proxy's tunnel), TLS
+/// for `wss://`; and what a proxy passed on after its answer.
+async fn open_stream<R: Connect>(
     request: &ClientRequest,
     config: &ClientConfig,
     in_proxy_step: &AtomicBool,
-) -> Result<(R::Tcp, BytesMut), Error> {
-    let (host, port) = (request.host(), request.port());
-    let Some(proxy) = config.proxy.resolve(host, port, request.is_secure())? else {
-        return Ok((R::tcp(host, port, config.nodelay).await?, BytesMut::new()));
+) -> Result<(R::Stream, BytesMut), Error> {
+    let (host, secure) = (request.host(), request.is_secure());
+    let proxy = config.proxy.resolve(host, request.port(), secure)?;
+    let (tcp, leftover) = match proxy {
+        // TLS to the proxy, CONNECT inside it, and TLS to the target inside that.
+        Some(proxy) if proxy.kind() == ProxyKind::Https => {
+            let tcp = proxy_tcp::<R>(&proxy, config).await?;
+            let mut stream = R::tls(tcp, proxy.host(), config).await?;
+            let leftover =
+                through::<R, R::Stream>(&mut stream, &proxy, request, config, in_proxy_step)
+                    .await?;
+            if secure {
+                stream = R::tls_in_tunnel(stream, host, config).await?;
+            }
+            return Ok((stream, leftover));
+        }
+        Some(proxy) => {
+            let mut tcp = proxy_tcp::<R>(&proxy, config).await?;
+            let leftover =
+                through::<R, R::Tcp>(&mut tcp, &proxy, request, config, in_proxy_step).await?;
+            (tcp, leftover)
+        }
+        None => (direct_tcp::<R>(request, config).await?, BytesMut::new()),
     };
-    let mut tcp = R::tcp(proxy.host(), proxy.port(), config.nodelay)
+    let stream = if secure {
+        R::tls(tcp, host, config).await?
+    } else {
+        R::plain(tcp)
+    };
+    Ok((stream, leftover))
+}
+
+/// TCP to `request`'s host.
+async fn direct_tcp<R: Connect>(
+    request: &ClientRequest,
+    config: &ClientConfig,
+) -> Result<R::Tcp, Error> {
+    Ok(R::tcp(request.host(), request.port(), config.nodelay).await?)
+}
+
+/// TCP to `proxy`; a failure is [`ProxyError::Unreachable`].
+async fn proxy_tcp<R: Connect>(proxy: &Proxy, config: &ClientConfig) -> Result<R::Tcp, Error> {
+    R::tcp(proxy.host(), proxy.port(), config.nodelay)
         .await
-        .map_err(|e| ProxyError::unreachable(&proxy, e))?;
+        .map_err(|e| ProxyError::unreachable(proxy, e).into())
+}
+
+/// Opens the tunnel to `request`'s host through `proxy` over `io`, with `in_proxy_step` set
+/// while the proxy answers; returns what the proxy passed on after its answer (none may
+/// come before TLS).
+async fn through<R: Io<S>, S: Unpin>(
+    io: &mut S,
+    proxy: &Proxy,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    in_proxy_step: &AtomicBool,
+) -> Result<BytesMut, Error> {
     in_proxy_step.store(true, Ordering::Relaxed);
-    let leftover = tunnel::<R, R::Tcp>(&mut tcp, &proxy, host, port, &config.core.limits).await?;
+    let limits = &config.core.limits;
+    let leftover = tunnel::<R, S>(io, proxy, request.host(), request.port(), limits).await?;
     in_proxy_step.store(false, Ordering::Relaxed);
     check_tunnel_start(request.is_secure(), &leftover)?;
-    Ok((tcp, leftover))
+    Ok(leftover)
 }
 
 /// `open`'s output if it completes within the connect timeout; else

@@ -113,4 +113,12 @@ pub trait Connect: Runtime + Io<Self::Stream> + Io<Self::Tcp> {
         host: &str,
         config: &ClientConfig,
     ) -> impl Future<Output = Result<Self::Stream, Error>> + Send;
+
+    /// Runs the TLS handshake for `host` inside `stream`, itself TLS to an `https://` proxy
+    /// whose tunnel it carries (`wss://` through an `https://` proxy).
+    fn tls_in_tunnel(
+        stream: Self::Stream,
+        host: &str,
+        config: &ClientConfig,
+    ) -> impl Future<Output = Result<Self::Stream, Error>> + Send;
 }

@@ -33,6 +33,10 @@ pub struct ClientConfig {
     /// ([`proxy_from_env`](Self::proxy_from_env)). The proxy step runs inside
     /// [`connect_timeout`](Self::connect_timeout).
     ///
+    /// An `https://` proxy's certificate is checked with the `tls` settings, like the
+    /// server's (tokio and smol; the blocking and HTTP/2 clients do not support `https://`
+    /// proxies yet).
+    ///
     /// Environment proxies are off by default: a library that obeys `HTTPS_PROXY` on its
     /// own sends traffic wherever the process environment says, which surprises services
     /// that never meant to use a proxy; applications that want curl's behaviour opt in with

@@ -140,6 +140,8 @@ macro_rules! suite {
                 a_fake_connect_proxy_gets_the_target_and_credentials_then_carries_the_websocket,
                 bytes_from_the_proxy_before_the_tunnels_tls_are_refused,
                 no_proxy_sends_a_matching_host_directly,
+                ws_through_an_https_proxy_echoes,
+                wss_through_an_https_proxy_is_tls_inside_tls,
             }
             split {
                 the_read_half_answers_pings_and_cloned_write_halves_send_from_other_tasks,

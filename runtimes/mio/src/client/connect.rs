@@ -12,7 +12,9 @@ use ropeway_common::{ClientConfig, os_seeded_entropy};
 use ropeway_core::Error;
 use ropeway_core::driver::Driver;
 use ropeway_core::handshake::{ClientHandshake, ClientRequest};
-use ropeway_core::proxy::{Proxy, ProxyError, ProxyHandshake, check_tunnel_start, io_error};
+use ropeway_core::proxy::{
+    Proxy, ProxyError, ProxyHandshake, ProxyKind, check_tunnel_start, io_error,
+};
 
 use super::options::Options;
 use super::shared::{Shared, State};
@@ -54,6 +56,9 @@ pub fn connect_with(
             let addrs = resolve(request.host(), request.port())?;
             let tcp = open_tcp(&addrs, deadline)?;
             (tcp, BytesMut::new())
+        }
+        Some(proxy) if proxy.kind() == ProxyKind::Https => {
+            return Err(ProxyError::HTTPS_UNSUPPORTED.into());
         }
         Some(proxy) => {
             let unreachable = |e| Error::Proxy(ProxyError::unreachable(proxy, e));

@@ -348,3 +348,85 @@ pub async fn no_proxy_sends_a_matching_host_directly<T: TestRuntime>() {
     assert_eq!(T::peer_addr(ws.get_ref()).unwrap(), addr);
     assert_echoes(&mut ws, &[3], "directly").await;
 }
+
+/// An `https://` proxy in the test (no Debian proxy listens with TLS): TLS with `cert` for
+/// `localhost`, then `CONNECT` inside it, a TCP connection to the target, and bytes copied
+/// both ways. Serves one client.
+async fn spawn_https_proxy<T: TestRuntime>(
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> SocketAddr {
+    let config = crate::support::tls::server_config(cert, key);
+    let (addr, task) = T::serve_one(move |tcp| async move {
+        let mut tls = T::tls_accept(config, tcp)
+            .await
+            .expect("TLS from the client");
+        let mut head = bytes::BytesMut::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = std::future::poll_fn(|cx| {
+                <T::Rt as ropeway_async::Io<T::TlsServer>>::poll_read_buf(
+                    std::pin::Pin::new(&mut tls),
+                    cx,
+                    &mut head,
+                )
+            })
+            .await
+            .expect("the CONNECT request");
+            assert!(n > 0, "the client closed before its CONNECT");
+        }
+        let head = String::from_utf8(head.to_vec()).unwrap();
+        let target = head.split(' ').nth(1).expect("CONNECT target").to_owned();
+        let target: SocketAddr = target.replace("localhost", "127.0.0.1").parse().unwrap();
+        let mut upstream = T::connect_tcp(target).await.expect("the target");
+        crate::support::pipe::write_all::<T::Rt, _>(
+            &mut tls,
+            b"HTTP/1.1 200 Connection established\r\n\r\n",
+        )
+        .await;
+        crate::support::pipe::copy_both_ways::<T::Rt, _, _>(&mut tls, &mut upstream).await;
+        head
+    })
+    .await;
+    drop(task);
+    addr
+}
+
+pub async fn ws_through_an_https_proxy_echoes<T: TestRuntime>() {
+    let (cert, key) = crate::support::tls::localhost_certificate();
+    let proxy = spawn_https_proxy::<T>(cert.clone(), key).await;
+    let target = spawn_echo_server::<T>(ServerConfig::default()).await;
+    let config = ClientConfig {
+        tls: Some(crate::support::tls::trusting(cert)),
+        ..ClientConfig::default()
+    };
+    let config = through(&format!("https://localhost:{}", proxy.port()), config);
+    let (mut ws, _) = T::connect_with(request(&ws_url(target, "/")), &config)
+        .await
+        .expect("connect through the https proxy");
+    assert_eq!(T::peer_addr(ws.get_ref()).unwrap().port(), proxy.port());
+    assert!(T::is_tls(ws.get_ref()), "TLS to the proxy");
+    assert_echoes(&mut ws, &[0, 126, 65536], "through the https proxy").await;
+    ws.close(None).await.unwrap();
+    assert_ends_cleanly(&mut ws).await;
+}
+
+pub async fn wss_through_an_https_proxy_is_tls_inside_tls<T: TestRuntime>() {
+    // One certificate for localhost serves the proxy and the target.
+    let (cert, key) = crate::support::tls::localhost_certificate();
+    let proxy = spawn_https_proxy::<T>(cert.clone(), key.clone_key()).await;
+    let target = crate::support::tls::spawn_tls_echo_server::<T>(cert.clone(), key).await;
+    let config = ClientConfig {
+        tls: Some(crate::support::tls::trusting(cert)),
+        ..ClientConfig::default()
+    };
+    let config = through(&format!("https://localhost:{}", proxy.port()), config);
+    let url = format!("wss://localhost:{}/", target.port());
+    let (mut ws, _) = T::connect_with(request(&url), &config)
+        .await
+        .expect("connect through the https proxy");
+    assert_eq!(T::peer_addr(ws.get_ref()).unwrap().port(), proxy.port());
+    assert_eq!(recv(&mut ws).await, Message::text("hello over TLS"));
+    assert_echoes(&mut ws, &[0, 126, 65536], "wss through the https proxy").await;
+    ws.close(None).await.unwrap();
+    assert_ends_cleanly(&mut ws).await;
+}

@@ -8,6 +8,7 @@ pub mod http_head;
 pub mod loopback;
 pub mod messages;
 pub mod payloads;
+pub mod pipe;
 pub mod proxies;
 pub mod raw_peer;
 pub mod tls;
