@@ -19,6 +19,9 @@ pub enum ProxyKind {
     /// A SOCKS5 proxy (`socks5://` or `socks5h://`). Both send the target's host name to
     /// the proxy, which resolves it: see [`Proxy::socks5`].
     Socks5,
+    /// A SOCKS4a proxy (`socks4a://`): the host name goes to the proxy; the username, if
+    /// any, is the user id (SOCKS4 has no password).
+    Socks4a,
 }
 
 /// A username and password for the proxy. `Debug` shows the username only.
@@ -82,7 +85,8 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// A proxy from its URL: `http://`, `https://`, `socks5://` or `socks5h://`, then
+    /// A proxy from its URL: `http://`, `https://`, `socks5://`, `socks5h://` or
+    /// `socks4a://`, then
     /// `[user[:password]@]host[:port]` (user and password percent-decoded, IPv6 hosts in
     /// brackets). A URL without a scheme is an HTTP proxy, as curl takes it. The default
     /// port is 80 for `http`, 443 for `https`, 1080 for SOCKS.
@@ -95,9 +99,10 @@ impl Proxy {
             "http" => (ProxyKind::Http, 80),
             "https" => (ProxyKind::Https, 443),
             "socks5" | "socks5h" => (ProxyKind::Socks5, 1080),
+            "socks4a" => (ProxyKind::Socks4a, 1080),
             _ => {
                 return Err(invalid(
-                    "the scheme is not http, https, socks5 or socks5h",
+                    "the scheme is not http, https, socks5, socks5h or socks4a",
                     url,
                 ));
             }
@@ -296,6 +301,7 @@ mod tests {
                 None,
             ),
             ("socks5h://[::1]:9050", ProxyKind::Socks5, "::1", 9050, None),
+            ("socks4a://p", ProxyKind::Socks4a, "p", 1080, None),
             ("http://u:p@h:1", ProxyKind::Http, "h", 1, Some(("u", "p"))),
             (
                 "http://u%3Ax:p%40ss%25@h:1",

@@ -45,6 +45,9 @@ pub enum ProxyError {
     },
     /// The SOCKS5 proxy answered the connect request with a failure code (RFC 1928 §6).
     SocksRefused(SocksReply),
+    /// The SOCKS4a proxy refused the request (its reply code: 91 rejected or failed, 92 and
+    /// 93 identd problems).
+    Socks4Refused(u8),
     /// The SOCKS5 proxy accepts none of the offered authentication methods: it wants a
     /// username and password and none were given, or a method ropeway does not implement
     /// (GSSAPI).
@@ -127,6 +130,11 @@ impl fmt::Display for ProxyError {
             ProxyError::SocksRefused(reply) => {
                 write!(f, "the SOCKS5 proxy could not reach the target: {reply}")
             }
+            ProxyError::Socks4Refused(code) => write!(
+                f,
+                "the SOCKS4a proxy refused: {} (reply {code})",
+                super::socks4a::reply_name(*code)
+            ),
             ProxyError::SocksNoAcceptableMethod => f.write_str(
                 "the SOCKS5 proxy accepts none of the offered authentication methods \
                  (does it need a username and password?)",

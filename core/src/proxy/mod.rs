@@ -1,4 +1,4 @@
-//! Proxy handshakes, sans-IO: HTTP/1.1 `CONNECT` and SOCKS5, bytes in and bytes out, the
+//! Proxy handshakes, sans-IO: HTTP/1.1 `CONNECT`, SOCKS5 and SOCKS4a, bytes in and bytes out, the
 //! same shape as [`ClientHandshake`](crate::handshake::ClientHandshake). The runtime opens
 //! TCP to the proxy, moves the bytes [`ProxyHandshake`] asks it to, and once the tunnel is
 //! open runs TLS (for `wss://`) and the WebSocket handshake through it.
@@ -13,6 +13,7 @@ mod env;
 mod error;
 mod http_connect;
 mod no_proxy;
+mod socks4a;
 mod socks5;
 
 use bytes::BytesMut;
@@ -24,6 +25,7 @@ pub use no_proxy::NoProxy;
 
 use crate::limits::Limits;
 use http_connect::HttpConnect;
+use socks4a::Socks4a;
 use socks5::Socks5;
 
 /// Opening a tunnel to the target through a proxy.
@@ -56,6 +58,7 @@ pub struct ProxyHandshake {
 enum Inner {
     Http(HttpConnect),
     Socks5(Socks5),
+    Socks4a(Socks4a),
 }
 
 impl ProxyHandshake {
@@ -77,6 +80,7 @@ impl ProxyHandshake {
                 Inner::Http(HttpConnect::new(host, port, credentials, limits, out)?)
             }
             ProxyKind::Socks5 => Inner::Socks5(Socks5::new(host, port, credentials, out)?),
+            ProxyKind::Socks4a => Inner::Socks4a(Socks4a::new(host, port, credentials, out)?),
         };
         Ok(ProxyHandshake { inner })
     }
@@ -88,6 +92,7 @@ impl ProxyHandshake {
         match &mut self.inner {
             Inner::Http(connect) => connect.recv(input),
             Inner::Socks5(socks) => socks.recv(input, out),
+            Inner::Socks4a(socks) => socks.recv(input),
         }
     }
 
@@ -162,6 +167,7 @@ mod tests {
         let http = Proxy::parse("http://u:p@proxy:3128").unwrap();
         let socks = Proxy::parse("socks5://u:p@proxy").unwrap();
         let socks_open = Proxy::parse("socks5://proxy").unwrap();
+        let socks4a = Proxy::parse("socks4a://fred@proxy").unwrap();
         vec![
             (
                 http.clone(),
@@ -189,6 +195,11 @@ mod tests {
                 b"\x05\x00\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x50\x81".to_vec(),
             ),
             (socks_open, b"\x05\xff".to_vec()),
+            (
+                socks4a.clone(),
+                b"\x00\x5a\x00\x00\x00\x00\x00\x00TUNNEL".to_vec(),
+            ),
+            (socks4a, b"\x00\x5b\x00\x00\x00\x00\x00\x00".to_vec()),
         ]
     }
 
@@ -228,6 +239,15 @@ mod tests {
             ("open", &b"\x81"[..])
         );
         assert!(outcomes[10].0.contains("none of the offered"));
+        assert_eq!(
+            (outcomes[11].0.as_str(), &outcomes[11].2[..]),
+            ("open", &b"TUNNEL"[..])
+        );
+        assert_eq!(
+            outcomes[11].1,
+            b"\x04\x01\x01\xbb\x00\x00\x00\x01fred\x00ws.example\x00"
+        );
+        assert!(outcomes[12].0.contains("rejected or failed"));
     }
 
     #[test]

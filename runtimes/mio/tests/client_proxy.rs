@@ -255,6 +255,9 @@ fn an_https_proxy_is_refused_as_not_supported_before_connecting() {
     // The blocking client drives TLS on its socket itself; TLS inside TLS is not built yet.
     let config = through("https://127.0.0.1:9", ClientConfig::default());
     let (error, _) = connect_error("ws://127.0.0.1:9/", &config);
-    assert!(matches!(error, Error::Proxy(ProxyError::Unsupported(_))), "{error:?}");
+    assert!(
+        matches!(error, Error::Proxy(ProxyError::Unsupported(_))),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("not supported yet"), "{error}");
 }

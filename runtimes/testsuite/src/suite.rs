@@ -142,6 +142,7 @@ macro_rules! suite {
                 no_proxy_sends_a_matching_host_directly,
                 ws_through_an_https_proxy_echoes,
                 wss_through_an_https_proxy_is_tls_inside_tls,
+                a_fake_socks4a_proxy_gets_the_host_name_then_carries_the_websocket,
             }
             split {
                 the_read_half_answers_pings_and_cloned_write_halves_send_from_other_tasks,

@@ -430,3 +430,39 @@ pub async fn wss_through_an_https_proxy_is_tls_inside_tls<T: TestRuntime>() {
     ws.close(None).await.unwrap();
     assert_ends_cleanly(&mut ws).await;
 }
+
+pub async fn a_fake_socks4a_proxy_gets_the_host_name_then_carries_the_websocket<T: TestRuntime>() {
+    let (addr, task) = T::serve_one(|tcp| async move {
+        let mut peer = RawPeer::<T>::new(tcp);
+        // VN CD PORT(2) 0.0.0.1 "fred" NUL "ws.example.test" NUL: 9 + 4 + 16 bytes.
+        let mut request = vec![0; 29];
+        let mut got = 0;
+        while got < request.len() {
+            let n = T::read(&mut peer.stream, &mut request[got..])
+                .await
+                .unwrap();
+            assert!(n > 0, "the request ended early");
+            got += n;
+        }
+        peer.write(&[0, 90, 0, 0, 0, 0, 0, 0]).await;
+        let mut ws = T::accept(peer.stream)
+            .await
+            .expect("the WebSocket through the tunnel");
+        ws.send(Message::text("hello over SOCKS4a")).await.unwrap();
+        let _ = echo(ws).await;
+        request
+    })
+    .await;
+    let config = through(&format!("socks4a://fred@{addr}"), ClientConfig::default());
+    let (mut ws, _) = T::connect_with(request("ws://ws.example.test:8080/"), &config)
+        .await
+        .expect("connect through the fake SOCKS4a proxy");
+    assert_eq!(recv(&mut ws).await, Message::text("hello over SOCKS4a"));
+    assert_echoes(&mut ws, &[7], "through SOCKS4a").await;
+    ws.close(None).await.unwrap();
+    assert_ends_cleanly(&mut ws).await;
+    assert_eq!(
+        task.await,
+        b"\x04\x01\x1f\x90\x00\x00\x00\x01fred\x00ws.example.test\x00"
+    );
+}
