@@ -10,5 +10,6 @@ pub mod messages;
 pub mod payloads;
 pub mod pipe;
 pub mod proxies;
+pub mod proxy_errors;
 pub mod raw_peer;
 pub mod tls;
