@@ -10,19 +10,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use client_common::*;
-use ropeway_mio::client::{
-    self, ClientConfig, ClientRequest, Error, Message, Options, Proxy, ProxyError,
-};
-use ropeway_testsuite::support::proxies::{self, ProxyProcess};
+use ropeway_mio::client::{self, ClientConfig, ClientRequest, Error, Message, Options, ProxyError};
+use ropeway_testsuite::support::proxies::{self, ProxyProcess, impatient, through};
 use ropeway_testsuite::support::proxy_errors::*;
 use ropeway_tokio::server::ServerConfig;
 
 /// The credentials the real proxies are started with.
 const USER: (&str, &str) = ("ropeway", "s3cret-pw");
-
-fn through(proxy_url: &str, config: ClientConfig) -> ClientConfig {
-    config.with_proxy(Proxy::parse(proxy_url).expect("proxy URL"))
-}
 
 fn connect(url: &str, config: &ClientConfig) -> Result<client::WebSocket, Error> {
     let request = ClientRequest::from_url(url).unwrap();
@@ -135,15 +129,6 @@ fn an_unreachable_target_is_reported_by_each_proxy() {
         let (error, took) = connect_error(&target, &config);
         assert_socks_proxy_cannot_reach_target(&error, took);
     });
-}
-
-/// A configuration through `proxy_url` with a short connect timeout.
-fn impatient(proxy_url: &str) -> ClientConfig {
-    let config = ClientConfig {
-        connect_timeout: SHORT_CONNECT_TIMEOUT,
-        ..ClientConfig::default()
-    };
-    through(proxy_url, config)
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::prelude::*;
-use crate::support::proxies::{self, ProxyProcess};
+use crate::support::proxies::{self, ProxyProcess, impatient, through};
 use crate::support::proxy_errors::*;
 use ropeway_common::{ClientConfig, Proxy};
 use ropeway_core::handshake::ClientRequest;
@@ -17,10 +17,6 @@ use ropeway_core::{CloseFrame, Error, Message, ServerConfig};
 
 /// The credentials the real proxies are started with.
 const USER: (&str, &str) = ("ropeway", "s3cret-pw");
-
-fn through(proxy_url: &str, config: ClientConfig) -> ClientConfig {
-    config.with_proxy(Proxy::parse(proxy_url).expect("proxy URL"))
-}
 
 fn request(url: &str) -> ClientRequest {
     ClientRequest::from_url(url).expect("URL")
@@ -162,15 +158,6 @@ pub async fn an_unreachable_target_is_reported_by_microsocks_by_name<T: TestRunt
     let target = proxies::closed_port();
     let (error, took) = connect_error::<T>(&format!("ws://{target}/"), &config).await;
     assert_socks_proxy_cannot_reach_target(&error, took);
-}
-
-/// A configuration through `proxy_url` whose connect timeout is short.
-fn impatient(proxy_url: &str) -> ClientConfig {
-    let config = ClientConfig {
-        connect_timeout: SHORT_CONNECT_TIMEOUT,
-        ..ClientConfig::default()
-    };
-    through(proxy_url, config)
 }
 
 pub async fn a_proxy_that_is_down_is_unreachable<T: TestRuntime>() {

@@ -9,6 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use ropeway_common::{ClientConfig, Proxy};
+
+use super::proxy_errors::SHORT_CONNECT_TIMEOUT;
+
 /// How long a proxy may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -127,4 +131,19 @@ pub fn microsocks(credentials: Option<(&str, &str)>) -> ProxyProcess {
 /// A port on 127.0.0.1 where nothing listens (a listener bound and closed at once).
 pub fn closed_port() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+/// `config` going through the proxy at `proxy_url`.
+pub fn through(proxy_url: &str, config: ClientConfig) -> ClientConfig {
+    config.with_proxy(Proxy::parse(proxy_url).expect("proxy URL"))
+}
+
+/// The default configuration through `proxy_url`, with a short connect timeout
+/// ([`SHORT_CONNECT_TIMEOUT`]).
+pub fn impatient(proxy_url: &str) -> ClientConfig {
+    let config = ClientConfig {
+        connect_timeout: SHORT_CONNECT_TIMEOUT,
+        ..ClientConfig::default()
+    };
+    through(proxy_url, config)
 }
