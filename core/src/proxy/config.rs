@@ -211,6 +211,30 @@ impl Proxy {
     }
 }
 
+/// The proxy's URL with the password replaced by `***` (for logs and messages).
+///
+/// ```
+/// use ropeway_core::proxy::Proxy;
+///
+/// let proxy = Proxy::parse("socks5h://alice:hunter2@[::1]:1080").unwrap();
+/// assert_eq!(proxy.to_string(), "socks5://alice:***@[::1]:1080");
+/// ```
+impl fmt::Display for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = match self.kind {
+            ProxyKind::Http => "http",
+            ProxyKind::Https => "https",
+            ProxyKind::Socks5 => "socks5",
+            ProxyKind::Socks4a => "socks4a",
+        };
+        write!(f, "{scheme}://")?;
+        if let Some(credentials) = &self.credentials {
+            write!(f, "{}:***@", credentials.username)?;
+        }
+        f.write_str(&self.address())
+    }
+}
+
 /// `host:port`, with an IPv6 host in brackets.
 pub(crate) fn host_port(host: &str, port: u16) -> String {
     if host.contains(':') {

@@ -114,6 +114,8 @@ async fn direct_tcp<R: Connect>(
 
 /// TCP to `proxy`; a failure is [`ProxyError::Unreachable`].
 async fn proxy_tcp<R: Connect>(proxy: &Proxy, config: &ClientConfig) -> Result<R::Tcp, Error> {
+    // `Display` of a proxy shows no password.
+    tracing::debug!(%proxy, "connecting through a proxy");
     R::tcp(proxy.host(), proxy.port(), config.nodelay)
         .await
         .map_err(|e| ProxyError::unreachable(proxy, e).into())

@@ -61,6 +61,8 @@ pub fn connect_with(
             return Err(ProxyError::HTTPS_UNSUPPORTED.into());
         }
         Some(proxy) => {
+            // `Display` of a proxy shows no password.
+            tracing::debug!(%proxy, "connecting through a proxy");
             let unreachable = |e| Error::Proxy(ProxyError::unreachable(proxy, e));
             let addrs = resolve(proxy.host(), proxy.port()).map_err(unreachable)?;
             let tcp = match open_tcp(&addrs, deadline) {
