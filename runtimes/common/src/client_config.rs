@@ -34,8 +34,8 @@ pub struct ClientConfig {
     /// [`connect_timeout`](Self::connect_timeout).
     ///
     /// An `https://` proxy's certificate is checked with the `tls` settings, like the
-    /// server's (tokio and smol; the blocking and HTTP/2 clients do not support `https://`
-    /// proxies yet).
+    /// server's (tokio and smol; the blocking client for `ws://` only, the HTTP/2 client
+    /// not yet).
     ///
     /// Environment proxies are off by default: a library that obeys `HTTPS_PROXY` on its
     /// own sends traffic wherever the process environment says, which surprises services

@@ -202,13 +202,61 @@ fn a_fake_connect_proxy_gets_the_target_and_carries_the_websocket() {
 }
 
 #[test]
-fn an_https_proxy_is_refused_as_not_supported_before_connecting() {
-    // The blocking client drives TLS on its socket itself; TLS inside TLS is not built yet.
+fn wss_through_an_https_proxy_is_refused_as_not_supported_before_connecting() {
+    // TLS inside TLS is not built into the blocking client yet.
     let config = through("https://127.0.0.1:9", ClientConfig::default());
-    let (error, _) = connect_error("ws://127.0.0.1:9/", &config);
+    let (error, _) = connect_error("wss://localhost:9/", &config);
     assert!(
         matches!(error, Error::Proxy(ProxyError::Unsupported(_))),
         "{error:?}"
     );
     assert!(error.to_string().contains("not supported yet"), "{error}");
+}
+
+#[test]
+fn ws_through_an_https_proxy_rides_the_tls_to_the_proxy() {
+    bounded(|| {
+        use ropeway_testsuite::support::tls;
+        use std::io::Write;
+        use std::sync::Arc;
+        let (cert, key) = tls::localhost_certificate();
+        let server_config = tls::server_config(cert.clone(), key);
+        let (heads, seen) = std::sync::mpsc::channel();
+        // A fake https:// proxy: TLS, the CONNECT, then it plays the target over the same TLS.
+        let proxy = raw_server(move |tcp| {
+            let conn = rustls::ServerConnection::new(Arc::clone(&server_config)).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let connect = read_head(&mut tls);
+            tls.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            let upgrade = read_head(&mut tls);
+            let key = upgrade
+                .lines()
+                .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+                .expect("a key")
+                .to_owned();
+            let accept = ropeway_core::handshake::accept_key(key.as_bytes());
+            let answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            );
+            tls.write_all(answer.as_bytes()).unwrap();
+            tls.write_all(&server_frame(1, true, b"hello inside the proxy's TLS"))
+                .unwrap();
+            tls.flush().unwrap();
+            heads.send(connect).unwrap();
+            std::thread::sleep(Duration::from_secs(2));
+        });
+        let config = ClientConfig {
+            tls: Some(tls::trusting(cert)),
+            ..ClientConfig::default()
+        };
+        let config = through(&format!("https://localhost:{}", proxy.port()), config);
+        let mut ws = connect("ws://ws.example.test/", &config).unwrap();
+        assert_eq!(ws.peer_addr().unwrap().port(), proxy.port());
+        assert_eq!(recv(&mut ws), Message::text("hello inside the proxy's TLS"));
+        assert_eq!(
+            seen.recv().unwrap(),
+            "CONNECT ws.example.test:80 HTTP/1.1\r\nHost: ws.example.test:80\r\n\r\n"
+        );
+    });
 }

@@ -40,7 +40,9 @@ pub fn connect(url: &str) -> Result<(WebSocket, Response<()>), Error> {
 /// With a proxy ([`ClientConfig::proxy`]), TCP goes to the proxy (whose name is resolved
 /// here; the target's name goes to the proxy), the core's proxy handshake opens a tunnel
 /// within the connect timeout ([`ProxyError::Timeout`] when it runs out there), and TLS
-/// and the WebSocket handshake run inside the tunnel.
+/// and the WebSocket handshake run inside the tunnel. An `https://` proxy (TLS to the
+/// proxy) carries `ws://`; `wss://` through one (TLS inside TLS) is
+/// [`ProxyError::Unsupported`] in this client for now.
 pub fn connect_with(
     request: ClientRequest,
     config: &ClientConfig,
@@ -51,14 +53,18 @@ pub fn connect_with(
         .resolve(request.host(), request.port(), request.is_secure())?;
     // One deadline for TCP, the proxy step and TLS.
     let deadline = Instant::now() + config.connect_timeout;
-    let (tcp, buf) = match &proxy {
+    let (tcp, buf, proxy_tls) = match &proxy {
         None => {
             let addrs = resolve(request.host(), request.port())?;
             let tcp = open_tcp(&addrs, deadline)?;
-            (tcp, BytesMut::new())
+            (tcp, BytesMut::new(), None)
         }
-        Some(proxy) if proxy.kind() == ProxyKind::Https => {
-            return Err(ProxyError::HTTPS_UNSUPPORTED.into());
+        Some(proxy) if proxy.kind() == ProxyKind::Https && request.is_secure() => {
+            // The connection's reads and writes drive one rustls connection on the socket.
+            return Err(ProxyError::Unsupported(
+                "wss:// through an https:// proxy (TLS inside TLS) in the blocking client",
+            )
+            .into());
         }
         Some(proxy) => {
             // `Display` of a proxy shows no password.
@@ -70,25 +76,31 @@ pub fn connect_with(
                 other => other?,
             };
             let limits = &config.core.limits;
-            let leftover = tunnel(&tcp, proxy, &request, limits, deadline)?;
+            let (leftover, proxy_tls) = if proxy.kind() == ProxyKind::Https {
+                https_tunnel(&tcp, proxy, &request, config, deadline)?
+            } else {
+                let leftover = tunnel(&mut &tcp, &tcp, proxy, &request, limits, deadline)?;
+                (leftover, None)
+            };
             check_tunnel_start(request.is_secure(), &leftover)?;
-            (tcp, leftover)
+            (tcp, leftover, proxy_tls)
         }
     };
     tcp.set_nodelay(config.nodelay)?;
+    // TLS to the server for wss://, or the TLS to an https:// proxy that carries ws://.
     #[cfg(feature = "tls")]
-    let tls = if request.is_secure() {
-        Some(Box::new(super::tls::handshake(
+    let tls = match proxy_tls {
+        Some(tls) => Some(tls),
+        None if request.is_secure() => Some(Box::new(super::tls::handshake(
             &tcp,
             request.host(),
             config,
             deadline,
-        )?))
-    } else {
-        None
+        )?)),
+        None => None,
     };
     #[cfg(not(feature = "tls"))]
-    let _ = deadline;
+    let _ = (deadline, proxy_tls);
     #[cfg(not(feature = "tls"))]
     if request.is_secure() {
         return Err(Error::Tls(ropeway_core::driver::TlsError::from_kind(
@@ -146,6 +158,7 @@ fn resolve(host: &str, port: u16) -> io::Result<Vec<std::net::SocketAddr>> {
 /// returns the bytes the proxy sent past its answer. The core's [`ProxyHandshake`] decides;
 /// this only moves its bytes.
 fn tunnel(
+    io: &mut impl ReadWrite,
     tcp: &TcpStream,
     proxy: &Proxy,
     request: &ClientRequest,
@@ -164,11 +177,11 @@ fn tunnel(
         ProxyHandshake::new(proxy, request.host(), request.port(), limits, &mut out)?;
     let mut input = BytesMut::new();
     let mut chunk = [0; 512];
-    let mut io = tcp;
     loop {
         time_left(tcp, deadline)?.ok_or(Error::Proxy(ProxyError::Timeout))?;
         if !out.is_empty() {
             io.write_all(&out).map_err(timed)?;
+            io.flush().map_err(timed)?;
             out.clear();
         }
         let n = io.read(&mut chunk).map_err(timed)?;
@@ -181,6 +194,41 @@ fn tunnel(
         }
     }
 }
+
+/// The TLS to an `https://` proxy, for a `ws://` target: TLS with the proxy, then the tunnel
+/// through it. The TLS connection then carries the WebSocket.
+#[cfg(feature = "tls")]
+fn https_tunnel(
+    tcp: &TcpStream,
+    proxy: &Proxy,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    deadline: Instant,
+) -> Result<(BytesMut, Option<ClientTls>), Error> {
+    let mut tls = super::tls::handshake(tcp, proxy.host(), config, deadline)?;
+    let mut tcp_ref = tcp;
+    let mut stream = rustls::Stream::new(&mut tls, &mut tcp_ref);
+    let limits = &config.core.limits;
+    let leftover = tunnel(&mut stream, tcp, proxy, request, limits, deadline)?;
+    Ok((leftover, Some(Box::new(tls))))
+}
+
+#[cfg(not(feature = "tls"))]
+fn https_tunnel(
+    _: &TcpStream,
+    _: &Proxy,
+    _: &ClientRequest,
+    _: &ClientConfig,
+    _: Instant,
+) -> Result<(BytesMut, Option<ClientTls>), Error> {
+    Err(ropeway_common::tls_not_built())
+}
+
+/// The client's TLS connection (none in a build without TLS).
+#[cfg(feature = "tls")]
+type ClientTls = Box<rustls::ClientConnection>;
+#[cfg(not(feature = "tls"))]
+type ClientTls = std::convert::Infallible;
 
 /// Connects to the first address that answers before `deadline`.
 fn open_tcp(addrs: &[std::net::SocketAddr], deadline: Instant) -> Result<TcpStream, Error> {
