@@ -65,6 +65,18 @@ impl HttpConnect {
     /// off: what follows stays in `input` (the tunnel's first bytes). `Ok(false)` while the
     /// head is incomplete.
     pub(crate) fn recv(&mut self, input: &mut BytesMut) -> Result<bool, ProxyError> {
+        // Interim (1xx) responses before the final one are skipped (RFC 9110 §15.2).
+        loop {
+            match self.recv_head(input)? {
+                Head::Incomplete => return Ok(false),
+                Head::Interim => continue,
+                Head::Tunnel => return Ok(true),
+            }
+        }
+    }
+
+    /// Reads one response head off `input`.
+    fn recv_head(&mut self, input: &mut BytesMut) -> Result<Head, ProxyError> {
         if let [0x15 | 0x16, 0x03, ..] = input[..] {
             return Err(ProxyError::Garbage(
                 "TLS where an HTTP response belongs (an https:// proxy?)",
@@ -83,13 +95,17 @@ impl HttpConnect {
             Ok(httparse::Status::Partial) if input.len() >= self.max_size => {
                 return Err(ProxyError::HeadTooLarge { max: self.max_size });
             }
-            Ok(httparse::Status::Partial) => return Ok(false),
+            Ok(httparse::Status::Partial) => return Ok(Head::Incomplete),
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(ProxyError::HeadTooLarge { max: self.max_size });
             }
             Err(_) => return Err(ProxyError::Garbage("not an HTTP response")),
         };
         let status = response.code.unwrap_or_default();
+        if (100..200).contains(&status) {
+            input.advance(end);
+            return Ok(Head::Interim);
+        }
         if !(200..300).contains(&status) {
             let reason = response.reason.unwrap_or_default();
             let reason = truncate(reason, MAX_REASON).to_owned();
@@ -107,8 +123,18 @@ impl HttpConnect {
             });
         }
         input.advance(end);
-        Ok(true)
+        Ok(Head::Tunnel)
     }
+}
+
+/// What one response head was.
+enum Head {
+    /// Not complete yet.
+    Incomplete,
+    /// A 1xx: the final answer follows.
+    Interim,
+    /// A 2xx: the tunnel is open.
+    Tunnel,
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.
@@ -159,6 +185,22 @@ mod tests {
         );
         assert!(connect.recv(&mut input).unwrap());
         assert_eq!(&input[..], b"\x81\x02hi");
+    }
+
+    #[test]
+    fn interim_responses_are_skipped() {
+        let (mut connect, _) = start(None);
+        let mut input =
+            BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nT"[..]);
+        assert!(connect.recv(&mut input).unwrap());
+        assert_eq!(&input[..], b"T");
+        let mut input =
+            BytesMut::from(&b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 403 Forbidden\r\n\r\n"[..]);
+        let (mut connect, _) = start(None);
+        assert!(matches!(
+            connect.recv(&mut input),
+            Err(ProxyError::HttpRefused { status: 403, .. })
+        ));
     }
 
     #[test]

@@ -200,6 +200,10 @@ mod tests {
                 b"\x00\x5a\x00\x00\x00\x00\x00\x00TUNNEL".to_vec(),
             ),
             (socks4a, b"\x00\x5b\x00\x00\x00\x00\x00\x00".to_vec()),
+            (
+                Proxy::parse("http://proxy:3128").unwrap(),
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nTUNNEL".to_vec(),
+            ),
         ]
     }
 
@@ -248,6 +252,10 @@ mod tests {
             b"\x04\x01\x01\xbb\x00\x00\x00\x01fred\x00ws.example\x00"
         );
         assert!(outcomes[12].0.contains("rejected or failed"));
+        assert_eq!(
+            (outcomes[13].0.as_str(), &outcomes[13].2[..]),
+            ("open", &b"TUNNEL"[..])
+        );
     }
 
     #[test]
