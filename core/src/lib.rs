@@ -9,6 +9,7 @@
 //! * [`driver`]: a connection's whole life (read, write, wait, end) decided once for every
 //!   runtime adapter.
 //! * [`extension`]: the hooks through which permessage-deflate plugs in.
+//! * [`proxy`]: HTTP `CONNECT` and SOCKS5 proxy handshakes, proxy URLs, `NO_PROXY`.
 //!
 //! See [`Connection`] for the polling order and an example.
 #![deny(unsafe_code)]
@@ -33,6 +34,7 @@ pub mod limits;
 #[allow(unsafe_code)]
 pub mod mask;
 pub mod message;
+pub mod proxy;
 pub mod reconnect;
 pub mod role;
 pub mod server_config;

@@ -17,6 +17,7 @@ fn main() {
             "connection_client" => ropeway_fuzz::connection::run(Role::Client, &data),
             "handshake_request" => ropeway_fuzz::handshake::request(&data),
             "handshake_response" => ropeway_fuzz::handshake::response(&data),
+            "proxy_reply" => ropeway_fuzz::proxy::reply(&data),
             other => panic!("unknown target {other}"),
         }
     }

@@ -6,6 +6,7 @@ use std::io;
 
 use crate::error::{ConnectionError, UsageError};
 use crate::handshake::HandshakeError;
+use crate::proxy::ProxyError;
 
 /// Why a WebSocket operation failed.
 #[derive(Debug)]
@@ -32,6 +33,10 @@ pub enum Error {
     Tls(TlsError),
     /// The connection has ended; nothing more can be sent.
     Closed,
+    /// The proxy step of a client's connect failed: the proxy could not be reached,
+    /// refused the tunnel (with its HTTP status or SOCKS5 reply), closed early, answered in
+    /// another protocol, or did not answer within the connect timeout.
+    Proxy(ProxyError),
 }
 
 impl fmt::Display for Error {
@@ -46,6 +51,7 @@ impl fmt::Display for Error {
             Error::OriginRejected(origin) => write!(f, "origin {origin:?} is not allowed"),
             Error::Tls(e) => write!(f, "{e}"),
             Error::Closed => f.write_str("the connection has ended"),
+            Error::Proxy(e) => write!(f, "proxy: {e}"),
         }
     }
 }
@@ -58,6 +64,7 @@ impl std::error::Error for Error {
             Error::Connection(e) => Some(e),
             Error::Usage(e) => Some(e),
             Error::Tls(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             _ => None,
         }
     }
@@ -75,6 +82,12 @@ impl From<HandshakeError> for Error {
             HandshakeError::ForbiddenOrigin(origin) => Error::OriginRejected(origin),
             other => Error::Handshake(other),
         }
+    }
+}
+
+impl From<ProxyError> for Error {
+    fn from(e: ProxyError) -> Self {
+        Error::Proxy(e)
     }
 }
 

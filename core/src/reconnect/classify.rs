@@ -18,6 +18,7 @@ use crate::close::{CloseCode, CloseFrame};
 use crate::driver::Error;
 use crate::error::ConnectionError;
 use crate::handshake::HandshakeError;
+use crate::proxy::ProxyError;
 
 /// Why a reconnecting client is not connected: what it reports to the application with
 /// each drop, and what the schedule decides on.
@@ -115,11 +116,30 @@ fn classify_error(error: &Error, date: SystemTime) -> Verdict {
         // The connection ended; what ended it was reported on its own.
         Error::Closed => true,
         Error::Usage(_) | Error::OriginRejected(_) | Error::Tls(_) => false,
+        Error::Proxy(e) => is_transient_proxy_error(e),
     };
     if transient {
         Verdict::Transient { not_before: None }
     } else {
         Verdict::Fatal
+    }
+}
+
+/// A proxy that is down, slow, overloaded or cannot reach the target now is transient; one
+/// that refuses the credentials, forbids the target, or is configured wrong (a bad URL, a
+/// port that speaks something else, a setup this client does not support) is not.
+fn is_transient_proxy_error(error: &ProxyError) -> bool {
+    match error {
+        ProxyError::Unreachable { .. } | ProxyError::ClosedEarly | ProxyError::Timeout => true,
+        ProxyError::HttpRefused { status, .. } => {
+            *status == 408 || *status == 429 || (500..600).contains(status)
+        }
+        // General failure, network or host unreachable, connection refused, TTL expired;
+        // not "not allowed by ruleset" (2) or what the proxy does not support (7, 8).
+        ProxyError::SocksRefused(reply) => matches!(reply.code(), 1 | 3 | 4 | 5 | 6),
+        // SOCKS4: 91 is "rejected or failed"; 92 and 93 are identd trouble.
+        ProxyError::Socks4Refused(code) => *code == 91,
+        _ => false,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::driver::{Error, TlsError, TlsErrorKind};
 use crate::entropy::{SeededEntropy, ZeroEntropy};
 use crate::error::{ConnectionError, ProtocolError, UsageError};
 use crate::handshake::HandshakeError;
+use crate::proxy::{ProxyError, SocksReply};
 use crate::{CloseFrame, Message};
 
 fn ms(n: u64) -> Duration {
@@ -283,6 +284,18 @@ fn a_fatal_cause_stops_at_once_whatever_the_attempts_left() {
 }
 
 /// The give-up rules, one row per cause.
+fn proxy(error: ProxyError) -> Disconnect {
+    Disconnect::Failed(Error::Proxy(error))
+}
+
+fn proxy_status(status: u16) -> Disconnect {
+    proxy(ProxyError::HttpRefused {
+        status,
+        reason: String::new(),
+        authenticate: None,
+    })
+}
+
 #[test]
 fn give_up_rules() {
     use io::ErrorKind::*;
@@ -322,6 +335,43 @@ fn give_up_rules() {
             Verdict::Transient {
                 not_before: Some(Duration::from_secs(5)),
             },
+        ),
+        (
+            "proxy down",
+            proxy(ProxyError::Unreachable {
+                proxy: "proxy:3128".into(),
+                error: std::sync::Arc::new(io::Error::from(ConnectionRefused)),
+            }),
+            transient,
+        ),
+        ("proxy timeout", proxy(ProxyError::Timeout), transient),
+        (
+            "proxy closed early",
+            proxy(ProxyError::ClosedEarly),
+            transient,
+        ),
+        ("proxy 502", proxy_status(502), transient),
+        ("proxy 407", proxy_status(407), Verdict::Fatal),
+        ("proxy 403", proxy_status(403), Verdict::Fatal),
+        (
+            "SOCKS host unreachable",
+            proxy(ProxyError::SocksRefused(SocksReply::from_code(4))),
+            transient,
+        ),
+        (
+            "SOCKS not allowed by ruleset",
+            proxy(ProxyError::SocksRefused(SocksReply::from_code(2))),
+            Verdict::Fatal,
+        ),
+        (
+            "SOCKS credentials rejected",
+            proxy(ProxyError::SocksAuthRejected),
+            Verdict::Fatal,
+        ),
+        (
+            "proxy speaks garbage",
+            proxy(ProxyError::Garbage("x")),
+            Verdict::Fatal,
         ),
         ("400", rejected(400, None), Verdict::Fatal),
         ("401 bad credentials", rejected(401, None), Verdict::Fatal),

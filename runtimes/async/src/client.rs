@@ -3,34 +3,155 @@
 //! [`ClientHandshake`]; this file writes, reads and times it out on the runtime, which opens
 //! the transport ([`Connect`]).
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bytes::BytesMut;
 use http::Response;
 use ropeway_common::{ClientConfig, os_seeded_entropy};
 use ropeway_core::Error;
 use ropeway_core::handshake::{ClientHandshake, ClientRequest};
+use ropeway_core::proxy::{Proxy, ProxyError, ProxyKind, check_tunnel_start};
 
 use crate::io_util::{flush, read_buf, timeout, write_all};
+use crate::proxy::tunnel;
 use crate::runtime::{Connect, Io};
 use crate::websocket::WebSocket;
 
 /// Connects as `request` describes (URL, subprotocols, headers such as an auth token):
 /// opens the transport within the connect timeout, then runs the handshake.
+///
+/// With a proxy ([`ClientConfig::proxy`]), TCP goes to the proxy, the core's proxy
+/// handshake opens a tunnel to the target over it, and TLS (for `wss://`) and the WebSocket
+/// handshake run inside the tunnel; the proxy step is inside the connect timeout, and when
+/// the time runs out there the error is [`ProxyError::Timeout`].
 pub async fn connect_with<R: Connect>(
     request: ClientRequest,
     config: &ClientConfig,
 ) -> Result<(WebSocket<R::Stream, R>, Response<()>), Error> {
-    let open = Box::pin(async {
-        let tcp = R::tcp(request.host(), request.port(), config.nodelay).await?;
-        if request.is_secure() {
-            R::tls(tcp, request.host(), config).await
-        } else {
-            Ok(R::plain(tcp))
+    let in_proxy_step = AtomicBool::new(false);
+    let open = Box::pin(open_stream::<R>(&request, config, &in_proxy_step));
+    let (stream, leftover) = within_connect_timeout::<R, _>(config, &in_proxy_step, open).await?;
+    handshake_buffered(stream, &request, config, leftover).await
+}
+
+/// Opens TCP for `request` within the connect timeout: to its host, or to the proxy
+/// [`ClientConfig::proxy`] names for it, with the tunnel to the host opened. Returns the
+/// stream and the bytes the proxy passed on after its answer (the tunnel's first bytes:
+/// hand them to the protocol that runs next; for `wss://` there are none). For clients that
+/// run their own protocol over the connection (the HTTP/2 client); an `https://` proxy,
+/// whose tunnel is not a TCP stream, is [`ProxyError::HTTPS_UNSUPPORTED`] here.
+pub async fn open_tcp<R: Connect>(
+    request: &ClientRequest,
+    config: &ClientConfig,
+) -> Result<(R::Tcp, BytesMut), Error> {
+    let in_proxy_step = AtomicBool::new(false);
+    let open = async {
+        let proxy = config
+            .proxy
+            .resolve(request.host(), request.port(), request.is_secure())?;
+        match proxy {
+            Some(proxy) if proxy.kind() == ProxyKind::Https => {
+                Err(ProxyError::HTTPS_UNSUPPORTED.into())
+            }
+            Some(proxy) => {
+                let mut tcp = proxy_tcp::<R>(&proxy, config).await?;
+                let leftover =
+                    through::<R, R::Tcp>(&mut tcp, &proxy, request, config, &in_proxy_step).await?;
+                Ok((tcp, leftover))
+            }
+            None => Ok((direct_tcp::<R>(request, config).await?, BytesMut::new())),
         }
-    });
-    let stream = timeout::<R, _>(config.connect_timeout, open)
+    };
+    within_connect_timeout::<R, _>(config, &in_proxy_step, open).await
+}
+
+/// The client's transport for `request`: TCP (to the host or through a proxy's tunnel), TLS
+/// for `wss://`; and what a proxy passed on after its answer.
+async fn open_stream<R: Connect>(
+    request: &ClientRequest,
+    config: &ClientConfig,
+    in_proxy_step: &AtomicBool,
+) -> Result<(R::Stream, BytesMut), Error> {
+    let (host, secure) = (request.host(), request.is_secure());
+    let proxy = config.proxy.resolve(host, request.port(), secure)?;
+    let (tcp, leftover) = match proxy {
+        // TLS to the proxy, CONNECT inside it, and TLS to the target inside that.
+        Some(proxy) if proxy.kind() == ProxyKind::Https => {
+            let tcp = proxy_tcp::<R>(&proxy, config).await?;
+            let mut stream = R::tls(tcp, proxy.host(), config).await?;
+            let leftover =
+                through::<R, R::Stream>(&mut stream, &proxy, request, config, in_proxy_step)
+                    .await?;
+            if secure {
+                stream = R::tls_in_tunnel(stream, host, config).await?;
+            }
+            return Ok((stream, leftover));
+        }
+        Some(proxy) => {
+            let mut tcp = proxy_tcp::<R>(&proxy, config).await?;
+            let leftover =
+                through::<R, R::Tcp>(&mut tcp, &proxy, request, config, in_proxy_step).await?;
+            (tcp, leftover)
+        }
+        None => (direct_tcp::<R>(request, config).await?, BytesMut::new()),
+    };
+    let stream = if secure {
+        R::tls(tcp, host, config).await?
+    } else {
+        R::plain(tcp)
+    };
+    Ok((stream, leftover))
+}
+
+/// TCP to `request`'s host.
+async fn direct_tcp<R: Connect>(
+    request: &ClientRequest,
+    config: &ClientConfig,
+) -> Result<R::Tcp, Error> {
+    Ok(R::tcp(request.host(), request.port(), config.nodelay).await?)
+}
+
+/// TCP to `proxy`; a failure is [`ProxyError::Unreachable`].
+async fn proxy_tcp<R: Connect>(proxy: &Proxy, config: &ClientConfig) -> Result<R::Tcp, Error> {
+    // `Display` of a proxy shows no password.
+    tracing::debug!(%proxy, "connecting through a proxy");
+    R::tcp(proxy.host(), proxy.port(), config.nodelay)
         .await
-        .ok_or(Error::ConnectTimeout)??;
-    handshake::<R, _>(stream, &request, config).await
+        .map_err(|e| ProxyError::unreachable(proxy, e).into())
+}
+
+/// Opens the tunnel to `request`'s host through `proxy` over `io`, with `in_proxy_step` set
+/// while the proxy answers; returns what the proxy passed on after its answer (none may
+/// come before TLS).
+async fn through<R: Io<S>, S: Unpin>(
+    io: &mut S,
+    proxy: &Proxy,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    in_proxy_step: &AtomicBool,
+) -> Result<BytesMut, Error> {
+    in_proxy_step.store(true, Ordering::Relaxed);
+    let limits = &config.core.limits;
+    let leftover = tunnel::<R, S>(io, proxy, request.host(), request.port(), limits).await?;
+    in_proxy_step.store(false, Ordering::Relaxed);
+    check_tunnel_start(request.is_secure(), &leftover)?;
+    Ok(leftover)
+}
+
+/// `open`'s output if it completes within the connect timeout; else
+/// [`ProxyError::Timeout`] if the time ran out while the proxy answered, or
+/// [`Error::ConnectTimeout`].
+async fn within_connect_timeout<R: Connect, T>(
+    config: &ClientConfig,
+    in_proxy_step: &AtomicBool,
+    open: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match timeout::<R, _>(config.connect_timeout, open).await {
+        Some(opened) => opened,
+        None if in_proxy_step.load(Ordering::Relaxed) => Err(ProxyError::Timeout.into()),
+        None => Err(Error::ConnectTimeout),
+    }
 }
 
 /// Runs the client handshake over a transport the application opened itself (a socket, a
@@ -42,13 +163,28 @@ pub async fn handshake<R: Io<S>, S: Unpin>(
 ) -> Result<(WebSocket<S, R>, Response<()>), Error> {
     // The handshake's state is large and short-lived; boxed, it stays out of the caller's
     // future, which lives as long as the connection.
-    Box::pin(handshake_unboxed(io, request, config)).await
+    handshake_buffered(io, request, config, BytesMut::new()).await
 }
 
+/// [`handshake`] over a transport from which `buffered` was already read (the bytes a proxy
+/// passed on after its answer, as [`open_tcp`] returns them): the handshake reads them
+/// first.
+pub async fn handshake_buffered<R: Io<S>, S: Unpin>(
+    io: S,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    buffered: BytesMut,
+) -> Result<(WebSocket<S, R>, Response<()>), Error> {
+    Box::pin(handshake_unboxed(io, request, config, buffered)).await
+}
+
+/// The handshake, with `buf` holding what the transport already delivered (the bytes a
+/// proxy passed on after its answer).
 async fn handshake_unboxed<R: Io<S>, S: Unpin>(
     mut io: S,
     request: &ClientRequest,
     config: &ClientConfig,
+    mut buf: BytesMut,
 ) -> Result<(WebSocket<S, R>, Response<()>), Error> {
     let mut entropy = os_seeded_entropy()?;
     let exchange = async {
@@ -59,7 +195,7 @@ async fn handshake_unboxed<R: Io<S>, S: Unpin>(
             ClientHandshake::new(request, extensions, &mut entropy, limits, &mut out);
         write_all::<R, S>(&mut io, &out).await?;
         flush::<R, S>(&mut io).await?;
-        let mut buf = BytesMut::with_capacity(1024);
+        buf.reserve(1024);
         loop {
             if let Some(accepted) = handshake.recv(&mut buf)? {
                 return Ok::<_, Error>((accepted, buf));

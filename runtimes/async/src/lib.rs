@@ -18,6 +18,7 @@ pub mod api;
 pub mod client;
 mod drive;
 mod io_util;
+mod proxy;
 pub mod reconnect;
 pub mod registry;
 mod runtime;

@@ -85,12 +85,13 @@ pub trait Io<S>: Runtime {
     fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-/// How a runtime's client opens its connection: TCP to the request's host and port, and
-/// TLS over it for `wss://`. The order, `TCP_NODELAY`, the connect timeout, the opening
-/// handshake and everything after are ropeway-async's, the same for every runtime.
-pub trait Connect: Runtime + Io<Self::Stream> {
+/// How a runtime's client opens its connection: TCP to the request's host and port (or to
+/// its proxy), and TLS over it for `wss://`. The order, `TCP_NODELAY`, the connect timeout,
+/// the proxy handshake (over [`Io`] on the TCP stream), the opening handshake and
+/// everything after are ropeway-async's, the same for every runtime.
+pub trait Connect: Runtime + Io<Self::Stream> + Io<Self::Tcp> {
     /// The runtime's TCP stream.
-    type Tcp: Send;
+    type Tcp: Unpin + Send;
     /// The client's transport: TCP, or TLS over it.
     type Stream: Unpin + Send + 'static;
 
@@ -109,6 +110,14 @@ pub trait Connect: Runtime + Io<Self::Stream> {
     /// (`wss://`).
     fn tls(
         tcp: Self::Tcp,
+        host: &str,
+        config: &ClientConfig,
+    ) -> impl Future<Output = Result<Self::Stream, Error>> + Send;
+
+    /// Runs the TLS handshake for `host` inside `stream`, itself TLS to an `https://` proxy
+    /// whose tunnel it carries (`wss://` through an `https://` proxy).
+    fn tls_in_tunnel(
+        stream: Self::Stream,
         host: &str,
         config: &ClientConfig,
     ) -> impl Future<Output = Result<Self::Stream, Error>> + Send;

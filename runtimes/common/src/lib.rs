@@ -17,6 +17,7 @@ pub mod tls;
 pub use accept_backoff::{AcceptAction, AcceptBackoff, is_resource_exhaustion};
 pub use client_config::ClientConfig;
 pub use entropy::{jitter_entropy, os_seeded_entropy};
+pub use ropeway_core::proxy::{NoProxy, Proxy, ProxyConfig, ProxyError};
 
 /// The error for `wss://` in a build without the `tls` feature.
 pub fn tls_not_built() -> ropeway_core::Error {

@@ -51,6 +51,7 @@ pub mod tls;
 
 pub use client::{ClientConfig, connect, connect_with};
 pub use ropeway_async::api::*;
+pub use ropeway_common::{NoProxy, Proxy, ProxyConfig, ProxyError};
 pub use runtime::Smol;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

@@ -22,6 +22,22 @@ pub enum MaybeTlsStream {
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     Tls(Box<futures_rustls::client::TlsStream<TcpStream>>),
+    /// `wss://` through an `https://` proxy: TLS to the server inside TLS to the proxy.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    TlsInTls(Box<futures_rustls::client::TlsStream<MaybeTlsStream>>),
+}
+
+/// Opens TLS over `io` for `host` with the client's TLS settings.
+#[cfg(feature = "tls")]
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    host: &str,
+    config: &ClientConfig,
+) -> Result<futures_rustls::client::TlsStream<S>, Error> {
+    let (tls, name) = ropeway_common::tls::client_setup(config, host)?;
+    let connect = futures_rustls::TlsConnector::from(tls).connect(name, io);
+    connect.await.map_err(ropeway_common::tls::handshake_error)
 }
 
 /// Opens TLS over `tcp` for `host`.
@@ -31,17 +47,33 @@ pub(crate) async fn connect(
     host: &str,
     config: &ClientConfig,
 ) -> Result<MaybeTlsStream, Error> {
-    let (tls, name) = ropeway_common::tls::client_setup(config, host)?;
-    let connect = futures_rustls::TlsConnector::from(tls).connect(name, tcp);
-    let stream = connect
-        .await
-        .map_err(ropeway_common::tls::handshake_error)?;
+    let stream = handshake(tcp, host, config).await?;
     Ok(MaybeTlsStream::Tls(Box::new(stream)))
+}
+
+/// Opens TLS for `host` inside `stream` (TLS to an `https://` proxy).
+#[cfg(feature = "tls")]
+pub(crate) async fn connect_inside(
+    stream: MaybeTlsStream,
+    host: &str,
+    config: &ClientConfig,
+) -> Result<MaybeTlsStream, Error> {
+    let stream = handshake(stream, host, config).await?;
+    Ok(MaybeTlsStream::TlsInTls(Box::new(stream)))
 }
 
 #[cfg(not(feature = "tls"))]
 pub(crate) async fn connect(
     _: TcpStream,
+    _: &str,
+    _: &ClientConfig,
+) -> Result<MaybeTlsStream, Error> {
+    Err(ropeway_common::tls_not_built())
+}
+
+#[cfg(not(feature = "tls"))]
+pub(crate) async fn connect_inside(
+    _: MaybeTlsStream,
     _: &str,
     _: &ClientConfig,
 ) -> Result<MaybeTlsStream, Error> {
@@ -57,6 +89,11 @@ macro_rules! delegate {
             }
             #[cfg(feature = "tls")]
             MaybeTlsStream::Tls($s) => {
+                let $s = Pin::new($s.as_mut());
+                $e
+            }
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::TlsInTls($s) => {
                 let $s = Pin::new($s.as_mut());
                 $e
             }

@@ -113,6 +113,40 @@ macro_rules! suite {
                 pieces_and_whole_messages_can_alternate_between_messages,
                 recv_piece_reports_a_protocol_error,
             }
+            proxy {
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                ws_through_tinyproxy_echoes,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                wss_through_tinyproxy_with_basic_auth_echoes,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                ws_through_tinyproxy_with_basic_auth_echoes,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                a_wrong_password_gets_407_from_tinyproxy_without_leaking_it,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                no_credentials_get_407_from_tinyproxy,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                an_unreachable_target_is_reported_by_tinyproxy_with_its_status,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                ws_through_microsocks_echoes,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                wss_through_microsocks_with_a_password_echoes,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                a_wrong_password_is_rejected_by_microsocks,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                no_credentials_are_refused_by_microsocks_with_a_password,
+                #[ignore = "needs tinyproxy and microsocks: run scripts/test"]
+                an_unreachable_target_is_reported_by_microsocks_by_name,
+                a_proxy_that_is_down_is_unreachable,
+                a_proxy_that_never_answers_times_out_within_the_connect_timeout,
+                a_proxy_that_answers_garbage_is_named_at_once,
+                a_proxy_that_closes_mid_answer_is_reported_as_closed_early,
+                a_fake_connect_proxy_gets_the_target_and_credentials_then_carries_the_websocket,
+                bytes_from_the_proxy_before_the_tunnels_tls_are_refused,
+                no_proxy_sends_a_matching_host_directly,
+                ws_through_an_https_proxy_echoes,
+                wss_through_an_https_proxy_is_tls_inside_tls,
+                a_fake_socks4a_proxy_gets_the_host_name_then_carries_the_websocket,
+            }
             reconnect {
                 a_server_restart_close_1012_is_reported_and_the_client_comes_back,
                 a_server_that_vanishes_is_an_abnormal_drop_and_the_client_comes_back,

@@ -55,6 +55,7 @@ pub mod tls;
 
 pub use client::{ClientConfig, connect, connect_with};
 pub use ropeway_async::api::*;
+pub use ropeway_common::{NoProxy, Proxy, ProxyConfig, ProxyError};
 pub use runtime::Tokio;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

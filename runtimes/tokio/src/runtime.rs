@@ -118,4 +118,12 @@ impl Connect for Tokio {
     ) -> Result<MaybeTlsStream, Error> {
         crate::tls::connect(tcp, host, config).await
     }
+
+    async fn tls_in_tunnel(
+        stream: MaybeTlsStream,
+        host: &str,
+        config: &ClientConfig,
+    ) -> Result<MaybeTlsStream, Error> {
+        crate::tls::connect_inside(stream, host, config).await
+    }
 }

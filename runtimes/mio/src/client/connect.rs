@@ -12,6 +12,9 @@ use ropeway_common::{ClientConfig, os_seeded_entropy};
 use ropeway_core::Error;
 use ropeway_core::driver::Driver;
 use ropeway_core::handshake::{ClientHandshake, ClientRequest};
+use ropeway_core::proxy::{
+    Proxy, ProxyError, ProxyHandshake, ProxyKind, check_tunnel_start, io_error,
+};
 
 use super::options::Options;
 use super::shared::{Shared, State};
@@ -33,28 +36,71 @@ pub fn connect(url: &str) -> Result<(WebSocket, Response<()>), Error> {
 ///
 /// Name resolution happens before the connect timeout starts and is not bounded by it (the
 /// standard library's resolver blocks); pass an IP address to avoid it.
+///
+/// With a proxy ([`ClientConfig::proxy`]), TCP goes to the proxy (whose name is resolved
+/// here; the target's name goes to the proxy), the core's proxy handshake opens a tunnel
+/// within the connect timeout ([`ProxyError::Timeout`] when it runs out there), and TLS
+/// and the WebSocket handshake run inside the tunnel. An `https://` proxy (TLS to the
+/// proxy) carries `ws://`; `wss://` through one (TLS inside TLS) is
+/// [`ProxyError::Unsupported`] in this client for now.
 pub fn connect_with(
     request: ClientRequest,
     config: &ClientConfig,
     options: Options,
 ) -> Result<(WebSocket, Response<()>), Error> {
-    let addrs: Vec<_> = (request.host(), request.port())
-        .to_socket_addrs()?
-        .collect();
+    let proxy = config
+        .proxy
+        .resolve(request.host(), request.port(), request.is_secure())?;
+    // One deadline for TCP, the proxy step and TLS.
     let deadline = Instant::now() + config.connect_timeout;
-    let tcp = open_tcp(&addrs, deadline)?;
+    let (tcp, buf, proxy_tls) = match &proxy {
+        None => {
+            let addrs = resolve(request.host(), request.port())?;
+            let tcp = open_tcp(&addrs, deadline)?;
+            (tcp, BytesMut::new(), None)
+        }
+        Some(proxy) if proxy.kind() == ProxyKind::Https && request.is_secure() => {
+            // The connection's reads and writes drive one rustls connection on the socket.
+            return Err(ProxyError::Unsupported(
+                "wss:// through an https:// proxy (TLS inside TLS) in the blocking client",
+            )
+            .into());
+        }
+        Some(proxy) => {
+            // `Display` of a proxy shows no password.
+            tracing::debug!(%proxy, "connecting through a proxy");
+            let unreachable = |e| Error::Proxy(ProxyError::unreachable(proxy, e));
+            let addrs = resolve(proxy.host(), proxy.port()).map_err(unreachable)?;
+            let tcp = match open_tcp(&addrs, deadline) {
+                Err(Error::Io(e)) => return Err(unreachable(e)),
+                other => other?,
+            };
+            let limits = &config.core.limits;
+            let (leftover, proxy_tls) = if proxy.kind() == ProxyKind::Https {
+                https_tunnel(&tcp, proxy, &request, config, deadline)?
+            } else {
+                let leftover = tunnel(&mut &tcp, &tcp, proxy, &request, limits, deadline)?;
+                (leftover, None)
+            };
+            check_tunnel_start(request.is_secure(), &leftover)?;
+            (tcp, leftover, proxy_tls)
+        }
+    };
     tcp.set_nodelay(config.nodelay)?;
+    // TLS to the server for wss://, or the TLS to an https:// proxy that carries ws://.
     #[cfg(feature = "tls")]
-    let tls = if request.is_secure() {
-        Some(Box::new(super::tls::handshake(
+    let tls = match proxy_tls {
+        Some(tls) => Some(tls),
+        None if request.is_secure() => Some(Box::new(super::tls::handshake(
             &tcp,
             request.host(),
             config,
             deadline,
-        )?))
-    } else {
-        None
+        )?)),
+        None => None,
     };
+    #[cfg(not(feature = "tls"))]
+    let _ = (deadline, proxy_tls);
     #[cfg(not(feature = "tls"))]
     if request.is_secure() {
         return Err(Error::Tls(ropeway_core::driver::TlsError::from_kind(
@@ -72,7 +118,8 @@ pub fn connect_with(
         &config.core.limits,
         &mut out,
     );
-    let mut buf = BytesMut::with_capacity(1024);
+    let mut buf = buf;
+    buf.reserve(1024);
     #[cfg(feature = "tls")]
     let accepted = match tls {
         Some(mut tls) => {
@@ -101,6 +148,87 @@ pub fn connect_with(
     let shared = Shared::new(state, tcp, &options)?;
     Ok((WebSocket::new(shared), response))
 }
+
+/// The addresses of `host:port`.
+fn resolve(host: &str, port: u16) -> io::Result<Vec<std::net::SocketAddr>> {
+    Ok((host, port).to_socket_addrs()?.collect())
+}
+
+/// Opens a tunnel to the request's target through `proxy` over `tcp`, before `deadline`;
+/// returns the bytes the proxy sent past its answer. The core's [`ProxyHandshake`] decides;
+/// this only moves its bytes.
+fn tunnel(
+    io: &mut impl ReadWrite,
+    tcp: &TcpStream,
+    proxy: &Proxy,
+    request: &ClientRequest,
+    limits: &ropeway_core::Limits,
+    deadline: Instant,
+) -> Result<BytesMut, Error> {
+    let timed = |e: io::Error| {
+        if is_timeout(&e) {
+            Error::Proxy(ProxyError::Timeout)
+        } else {
+            io_error(e)
+        }
+    };
+    let mut out = BytesMut::new();
+    let mut handshake =
+        ProxyHandshake::new(proxy, request.host(), request.port(), limits, &mut out)?;
+    let mut input = BytesMut::new();
+    let mut chunk = [0; 512];
+    loop {
+        time_left(tcp, deadline)?.ok_or(Error::Proxy(ProxyError::Timeout))?;
+        if !out.is_empty() {
+            io.write_all(&out).map_err(timed)?;
+            io.flush().map_err(timed)?;
+            out.clear();
+        }
+        let n = io.read(&mut chunk).map_err(timed)?;
+        if n == 0 {
+            return Err(handshake.handle_eof().into());
+        }
+        input.extend_from_slice(&chunk[..n]);
+        if handshake.recv(&mut input, &mut out)? {
+            return Ok(input);
+        }
+    }
+}
+
+/// The TLS to an `https://` proxy, for a `ws://` target: TLS with the proxy, then the tunnel
+/// through it. The TLS connection then carries the WebSocket.
+#[cfg(feature = "tls")]
+fn https_tunnel(
+    tcp: &TcpStream,
+    proxy: &Proxy,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    deadline: Instant,
+) -> Result<(BytesMut, Option<ClientTls>), Error> {
+    let mut tls = super::tls::handshake(tcp, proxy.host(), config, deadline)?;
+    let mut tcp_ref = tcp;
+    let mut stream = rustls::Stream::new(&mut tls, &mut tcp_ref);
+    let limits = &config.core.limits;
+    let leftover = tunnel(&mut stream, tcp, proxy, request, limits, deadline)?;
+    Ok((leftover, Some(Box::new(tls))))
+}
+
+#[cfg(not(feature = "tls"))]
+fn https_tunnel(
+    _: &TcpStream,
+    _: &Proxy,
+    _: &ClientRequest,
+    _: &ClientConfig,
+    _: Instant,
+) -> Result<(BytesMut, Option<ClientTls>), Error> {
+    Err(ropeway_common::tls_not_built())
+}
+
+/// The client's TLS connection (none in a build without TLS).
+#[cfg(feature = "tls")]
+type ClientTls = Box<rustls::ClientConnection>;
+#[cfg(not(feature = "tls"))]
+type ClientTls = std::convert::Infallible;
 
 /// Connects to the first address that answers before `deadline`.
 fn open_tcp(addrs: &[std::net::SocketAddr], deadline: Instant) -> Result<TcpStream, Error> {

@@ -34,6 +34,7 @@
 //! | timeout | set in | default | error |
 //! |---|---|---|---|
 //! | connect (TCP, and TLS for `wss://`) | [`ClientConfig::connect_timeout`] | 10 s | [`Error::ConnectTimeout`] |
+//! | a proxy's answer (within the connect timeout) | [`ClientConfig::connect_timeout`] | 10 s | [`ProxyError::Timeout`] |
 //! | opening handshake | [`ClientConfig::handshake_timeout`] | 10 s | [`Error::HandshakeTimeout`] |
 //! | one `recv` | [`Options::read_timeout`] | none (keep-alive finds a dead peer) | [`Timeout::Read`] (connection stays open) |
 //! | one blocked write | [`Options::write_timeout`] | 30 s | [`Timeout::Write`] (connection ends) |
@@ -52,9 +53,9 @@ mod websocket;
 pub use connect::{connect, connect_with};
 pub use options::{Options, Timeout};
 pub use reconnecting::Reconnecting;
-pub use ropeway_common::ClientConfig;
 #[cfg(feature = "tls")]
 pub use ropeway_common::tls::default_client_config;
+pub use ropeway_common::{ClientConfig, NoProxy, Proxy, ProxyConfig, ProxyError};
 pub use ropeway_core::driver::Piece;
 pub use ropeway_core::extension::ExtensionOffer;
 pub use ropeway_core::handshake::ClientRequest;

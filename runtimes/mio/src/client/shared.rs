@@ -93,6 +93,8 @@ pub(crate) struct Shared {
     protocol: Option<String>,
     /// The extensions the opening handshake agreed on (fixed, like `protocol`).
     extensions: Vec<ExtensionOffer>,
+    /// The TCP peer (the server, or the proxy when connected through one).
+    peer_addr: io::Result<std::net::SocketAddr>,
 }
 
 impl Shared {
@@ -104,6 +106,7 @@ impl Shared {
         socket.set_read_timeout(None)?;
         socket.set_write_timeout(write_timeout)?;
         let reader = socket.try_clone()?;
+        let peer_addr = socket.peer_addr();
         let protocol = state.driver.connection().protocol().map(str::to_owned);
         let extensions = state.driver.connection().negotiated_extensions().to_vec();
         #[cfg(feature = "tls")]
@@ -131,7 +134,16 @@ impl Shared {
             read_timeout: options.read_timeout,
             protocol,
             extensions,
+            peer_addr,
         })
+    }
+
+    /// The TCP peer's address.
+    pub(crate) fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        match &self.peer_addr {
+            Ok(addr) => Ok(*addr),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        }
     }
 
     /// The subprotocol the opening handshake agreed on.

@@ -132,6 +132,12 @@ impl WebSocket {
         close(&self.shared, frame)
     }
 
+    /// The address of the TCP peer: the server's, or the proxy's when the connection goes
+    /// through one.
+    pub fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.shared.peer_addr()
+    }
+
     /// The connection's state (open, closing, closed).
     pub fn state(&self) -> State {
         self.shared.state().driver.connection().state()

@@ -109,8 +109,8 @@ pub fn raw_server(handler: impl Fn(TcpStream) + Send + Sync + Clone + 'static) -
     addr
 }
 
-/// Reads an HTTP request head from `tcp` (up to the blank line).
-pub fn read_head(tcp: &mut TcpStream) -> String {
+/// Reads an HTTP head from `tcp` (a socket, or TLS over one) up to the blank line.
+pub fn read_head(tcp: &mut impl Read) -> String {
     let mut head = Vec::new();
     let mut byte = [0];
     while !head.ends_with(b"\r\n\r\n") {

@@ -15,6 +15,7 @@ pub mod hardening;
 pub mod keepalive;
 pub mod peers;
 pub mod pieces;
+pub mod proxy;
 pub mod reconnect;
 pub mod shutdown;
 pub mod split;

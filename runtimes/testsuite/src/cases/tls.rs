@@ -4,52 +4,10 @@
 use std::net::SocketAddr;
 
 use crate::prelude::*;
-use crate::support::tls;
+use crate::support::tls::{self, spawn_tls_echo_server, tls_echo_server_and_trusting_client};
 use ropeway_common::ClientConfig;
 use ropeway_core::handshake::ClientRequest;
-use ropeway_core::{CloseFrame, Error, Message, ServerConfig};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-/// A wss:// server on 127.0.0.1 that greets each client with "hello over TLS", then echoes.
-async fn spawn_tls_echo_server<T: TestRuntime>(
-    cert: CertificateDer<'static>,
-    key: PrivateKeyDer<'static>,
-) -> SocketAddr {
-    let config = tls::server_config(cert, key);
-    let (listener, addr) = listen::<T>().await;
-    T::detach(async move {
-        while let Ok(tcp) = T::accept_tcp(&listener).await {
-            let config = config.clone();
-            T::detach(async move {
-                let Ok(tls) = T::tls_accept(config, tcp).await else {
-                    return;
-                };
-                // The binding's accept is this function for its own transports.
-                let mut ws = ropeway_async::server::accept_with_config::<T::Rt, _>(
-                    tls,
-                    &ServerConfig::default(),
-                )
-                .await
-                .unwrap();
-                ws.send(Message::text("hello over TLS")).await.unwrap();
-                let _ = echo(ws).await;
-            });
-        }
-    });
-    addr
-}
-
-/// A TLS echo server with a fresh localhost certificate, and a client configuration that
-/// trusts that certificate.
-async fn tls_echo_server_and_trusting_client<T: TestRuntime>() -> (SocketAddr, ClientConfig) {
-    let (cert, key) = tls::localhost_certificate();
-    let addr = spawn_tls_echo_server::<T>(cert.clone(), key).await;
-    let config = ClientConfig {
-        tls: Some(tls::trusting(cert)),
-        ..ClientConfig::default()
-    };
-    (addr, config)
-}
+use ropeway_core::{CloseFrame, Error, Message};
 
 fn wss_request(host: &str, addr: SocketAddr) -> ClientRequest {
     ClientRequest::from_url(&format!("wss://{host}:{}/", addr.port())).unwrap()

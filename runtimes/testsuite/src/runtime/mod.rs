@@ -119,6 +119,9 @@ pub trait TestRuntime: Sized + Send + Sync + 'static {
     /// Whether the client transport is TLS (`MaybeTlsStream::Tls`).
     fn is_tls(client: &Self::Client) -> bool;
 
+    /// The address the client's TCP connection goes to (the proxy's, through a proxy).
+    fn peer_addr(client: &Self::Client) -> io::Result<SocketAddr>;
+
     /// The binding's `server::accept`.
     fn accept(tcp: Self::Tcp) -> impl Future<Output = Result<ServerWs<Self>, Error>> + Send;
 

@@ -99,7 +99,15 @@ impl TestRuntime for Smol {
     }
 
     fn is_tls(client: &MaybeTlsStream) -> bool {
-        matches!(client, MaybeTlsStream::Tls(_))
+        matches!(client, MaybeTlsStream::Tls(_) | MaybeTlsStream::TlsInTls(_))
+    }
+
+    fn peer_addr(client: &MaybeTlsStream) -> io::Result<SocketAddr> {
+        match client {
+            MaybeTlsStream::Plain(tcp) => tcp.peer_addr(),
+            MaybeTlsStream::Tls(tls) => tls.get_ref().0.peer_addr(),
+            MaybeTlsStream::TlsInTls(tls) => Self::peer_addr(tls.get_ref().0),
+        }
     }
 
     async fn accept(tcp: TcpStream) -> Result<ServerWs<Self>, Error> {

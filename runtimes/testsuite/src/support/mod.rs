@@ -8,5 +8,8 @@ pub mod http_head;
 pub mod loopback;
 pub mod messages;
 pub mod payloads;
+pub mod pipe;
+pub mod proxies;
+pub mod proxy_errors;
 pub mod raw_peer;
 pub mod tls;

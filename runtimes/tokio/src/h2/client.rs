@@ -3,6 +3,11 @@
 //! CONNECT stream; or one WebSocket with [`connect`], which falls back to HTTP/1.1 when the
 //! server cannot carry WebSockets over HTTP/2 (if asked to).
 //!
+//! With a proxy ([`ClientConfig::proxy`]) the HTTP/2 connection runs inside its tunnel, opened
+//! by ropeway-async as for every client: h2c with prior knowledge for `ws://` (bytes the
+//! server sent with the proxy's answer are kept), TLS with ALPN `h2` to the server for
+//! `wss://`.
+//!
 //! The client uses the `h2` crate directly rather than hyper's client: it must know whether
 //! the server announced SETTINGS_ENABLE_CONNECT_PROTOCOL before it decides between HTTP/2
 //! and HTTP/1.1, which takes a PING round trip after the preface (the server's SETTINGS come
@@ -19,10 +24,12 @@ use ropeway_core::handshake::{ClientRequest, ExtendedConnect, HandshakeError, WE
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::prefixed::Prefixed;
 use super::server::{frame_size, window};
 use super::stream::H2Stream;
 use super::transport::Transport;
 use crate::WebSocket;
+use crate::runtime::Tokio;
 use crate::tls::MaybeTlsStream;
 
 /// How [`H2Client::connect`] and [`connect`] use HTTP/2. Every limit has a safe default.
@@ -201,46 +208,41 @@ pub async fn connect_with(
         return Err(HandshakeError::Http2Unavailable(why).into());
     }
     tracing::debug!("falling back to HTTP/1.1: {why}");
-    let io = match io {
-        Some(io) => io,
+    let (io, buffered) = match io {
+        Some(io) => (io, BytesMut::new()),
         None => open_http1(&request, config).await?,
     };
-    crate::client::handshake(Transport::Http1(io), &request, config).await
+    let io = Transport::Http1(io);
+    ropeway_async::client::handshake_buffered::<Tokio, _>(io, &request, config, buffered).await
 }
 
-/// A new connection for HTTP/1.1 (TLS without ALPN: the server's default, HTTP/1.1).
+/// A new connection for HTTP/1.1 (TLS without ALPN: the server's default, HTTP/1.1), and
+/// what a proxy passed on after its answer.
 async fn open_http1(
     request: &ClientRequest,
     config: &ClientConfig,
-) -> Result<MaybeTlsStream, Error> {
-    let open = async {
-        let tcp = TcpStream::connect((request.host(), request.port())).await?;
-        tcp.set_nodelay(config.nodelay)?;
-        if request.is_secure() {
-            crate::tls::connect(tcp, request.host(), config).await
-        } else {
-            Ok(MaybeTlsStream::Plain(tcp))
-        }
-    };
-    tokio::time::timeout(config.connect_timeout, open)
+) -> Result<(MaybeTlsStream, BytesMut), Error> {
+    let (tcp, leftover) = ropeway_async::client::open_tcp::<Tokio>(request, config).await?;
+    if !request.is_secure() {
+        return Ok((MaybeTlsStream::Plain(tcp), leftover));
+    }
+    let tls = crate::tls::connect(tcp, request.host(), config);
+    let tls = tokio::time::timeout(config.connect_timeout, tls)
         .await
-        .map_err(|_| Error::ConnectTimeout)?
+        .map_err(|_| Error::ConnectTimeout)??;
+    Ok((tls, leftover))
 }
 
+/// TCP (through the configured proxy, if any), TLS with ALPN for `wss://`, then the HTTP/2
+/// preface and SETTINGS.
 async fn open(
     request: &ClientRequest,
     config: &ClientConfig,
     options: &H2Options,
 ) -> Result<Opened, Error> {
-    let tcp = tokio::time::timeout(
-        config.connect_timeout,
-        TcpStream::connect((request.host(), request.port())),
-    )
-    .await
-    .map_err(|_| Error::ConnectTimeout)??;
-    tcp.set_nodelay(config.nodelay)?;
+    let (tcp, leftover) = ropeway_async::client::open_tcp::<Tokio>(request, config).await?;
     if !request.is_secure() {
-        return handshake(tcp, request, config, options).await;
+        return handshake(Prefixed::new(leftover, tcp), request, config, options).await;
     }
     let tls = tokio::time::timeout(config.connect_timeout, tls_connect(tcp, request, config))
         .await

@@ -75,6 +75,7 @@
 //! ```
 
 mod client;
+mod prefixed;
 mod server;
 mod stream;
 mod transport;
