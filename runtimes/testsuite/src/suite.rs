@@ -173,6 +173,7 @@ macro_rules! suite {
             tls {
                 a_ropeway_client_echoes_over_wss_with_a_trusted_certificate,
                 a_client_that_does_not_trust_the_certificate_fails_with_a_tls_error,
+                wss_runs_over_a_stream_the_application_opened,
                 a_certificate_for_another_name_is_refused,
             }
         }

@@ -62,3 +62,21 @@ pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(WebSocket<S>, Response<()>), Error> {
     ropeway_async::client::handshake::<Tokio, S>(io, request, config).await
 }
+
+/// `wss://` over a transport the application opened itself (a tunnel, a Unix socket, an
+/// in-memory pipe): TLS for the request's host over `io` with `config.tls` (within
+/// `connect_timeout`), then the WebSocket handshake inside it (within `handshake_timeout`),
+/// as tokio-tungstenite's `client_async_tls_with_config` does.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub async fn handshake_tls<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    io: S,
+    request: &ClientRequest,
+    config: &ClientConfig,
+) -> Result<(WebSocket<tokio_rustls::client::TlsStream<S>>, Response<()>), Error> {
+    let tls = crate::tls::handshake(io, request.host(), config);
+    let tls = ropeway_async::timeout::<Tokio, _>(config.connect_timeout, tls)
+        .await
+        .ok_or(Error::ConnectTimeout)??;
+    handshake(tls, request, config).await
+}

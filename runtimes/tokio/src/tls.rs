@@ -27,7 +27,7 @@ pub enum MaybeTlsStream {
 
 /// Opens TLS over `io` for `host` with the client's TLS settings.
 #[cfg(feature = "tls")]
-async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     host: &str,
     config: &ClientConfig,

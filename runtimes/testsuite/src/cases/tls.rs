@@ -43,3 +43,33 @@ pub async fn a_certificate_for_another_name_is_refused<T: TestRuntime>() {
     let result = T::connect_with(wss_request("127.0.0.1", addr), &config).await;
     assert!(matches!(result, Err(Error::Tls(_))), "{result:?}");
 }
+
+pub async fn wss_runs_over_a_stream_the_application_opened<T: TestRuntime>() {
+    let (cert, key) = tls::localhost_certificate();
+    let addr = spawn_tls_echo_server::<T>(cert.clone(), key).await;
+    // The application's own stream (here a TCP connection; a tunnel or a pipe alike).
+    let tcp = T::connect_tcp(addr).await.unwrap();
+    let config = ClientConfig {
+        tls: Some(tls::trusting(cert)),
+        ..ClientConfig::default()
+    };
+    let (mut ws, response) = T::handshake_tls(tcp, &wss_request("localhost", addr), &config)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    assert_eq!(recv(&mut ws).await, Message::text("hello over TLS"));
+    ws.send(Message::text("over my own stream")).await.unwrap();
+    assert_eq!(recv(&mut ws).await, Message::text("over my own stream"));
+    ws.close(None).await.unwrap();
+    assert_ends_cleanly(&mut ws).await;
+    // Over an untrusted certificate it is a TLS error, as with `connect`.
+    let (cert, key) = tls::localhost_certificate();
+    let addr = spawn_tls_echo_server::<T>(cert, key).await;
+    let tcp = T::connect_tcp(addr).await.unwrap();
+    let result = T::handshake_tls(tcp, &wss_request("localhost", addr), &config).await;
+    assert!(
+        matches!(result, Err(Error::Tls(_))),
+        "{:?}",
+        result.map(|_| ())
+    );
+}

@@ -29,6 +29,9 @@ pub type ServerWs<T> = WebSocket<T, <T as TestRuntime>::Tcp>;
 /// The client's side: a WebSocket over the binding's client transport (TCP or TLS).
 pub type ClientWs<T> = WebSocket<T, <T as TestRuntime>::Client>;
 
+/// A client's WebSocket over TLS over a stream the application opened.
+pub type TlsClientWs<T> = WebSocket<T, <T as TestRuntime>::TlsClient>;
+
 /// A request read by the binding's server, before the application decides on it.
 pub type Incoming<T> =
     ropeway_async::server::Incoming<<T as TestRuntime>::Tcp, <T as TestRuntime>::Rt>;
@@ -37,7 +40,11 @@ pub type Incoming<T> =
 /// accept and connect.
 pub trait TestRuntime: Sized + Send + Sync + 'static {
     /// The binding's runtime marker (`ropeway_tokio::Tokio`, `ropeway_smol::Smol`).
-    type Rt: Connect<Stream = Self::Client> + Io<Self::Tcp> + Io<Self::Pipe> + Io<Self::TlsServer>;
+    type Rt: Connect<Stream = Self::Client>
+        + Io<Self::Tcp>
+        + Io<Self::Pipe>
+        + Io<Self::TlsServer>
+        + Io<Self::TlsClient>;
     /// A TCP listener.
     type Listener: Send + Sync + 'static;
     /// A TCP stream.
@@ -48,6 +55,8 @@ pub trait TestRuntime: Sized + Send + Sync + 'static {
     type Pipe: Unpin + Send + 'static;
     /// The server end of a TLS connection over [`Self::Tcp`].
     type TlsServer: Unpin + Send + 'static;
+    /// The client end of a TLS connection over [`Self::Tcp`] (the binding's TLS crate's).
+    type TlsClient: Unpin + Send + 'static;
     /// A spawned task; awaiting it yields the task's output or re-raises its panic, and
     /// dropping it lets the task run on.
     type Task<O: Send + 'static>: Future<Output = O> + Send + 'static;
@@ -141,4 +150,11 @@ pub trait TestRuntime: Sized + Send + Sync + 'static {
         request: ClientRequest,
         config: &ClientConfig,
     ) -> impl Future<Output = Result<(ClientWs<Self>, http::Response<()>), Error>> + Send;
+
+    /// The binding's `client::handshake_tls`: `wss://` over a TCP stream the test opened.
+    fn handshake_tls(
+        tcp: Self::Tcp,
+        request: &ClientRequest,
+        config: &ClientConfig,
+    ) -> impl Future<Output = Result<(TlsClientWs<Self>, http::Response<()>), Error>> + Send;
 }

@@ -33,6 +33,7 @@ impl TestRuntime for Smol {
     type Client = MaybeTlsStream;
     type Pipe = Pipe;
     type TlsServer = TlsStream<TcpStream>;
+    type TlsClient = futures_rustls::client::TlsStream<TcpStream>;
     type Task<O: Send + 'static> = ThreadTask<O>;
 
     fn block_on<F: Future>(body: F) -> F::Output {
@@ -130,5 +131,13 @@ impl TestRuntime for Smol {
         config: &ClientConfig,
     ) -> Result<(ClientWs<Self>, http::Response<()>), Error> {
         ropeway_smol::connect_with(request, config).await
+    }
+
+    async fn handshake_tls(
+        tcp: TcpStream,
+        request: &ClientRequest,
+        config: &ClientConfig,
+    ) -> Result<(super::TlsClientWs<Self>, http::Response<()>), Error> {
+        ropeway_smol::client::handshake_tls(tcp, request, config).await
     }
 }

@@ -46,6 +46,7 @@ impl TestRuntime for Tokio {
     type Client = MaybeTlsStream;
     type Pipe = DuplexStream;
     type TlsServer = TlsStream<TcpStream>;
+    type TlsClient = tokio_rustls::client::TlsStream<TcpStream>;
     type Task<O: Send + 'static> = TokioTask<O>;
 
     fn block_on<F: Future>(body: F) -> F::Output {
@@ -148,5 +149,13 @@ impl TestRuntime for Tokio {
         config: &ClientConfig,
     ) -> Result<(ClientWs<Self>, http::Response<()>), Error> {
         ropeway_tokio::connect_with(request, config).await
+    }
+
+    async fn handshake_tls(
+        tcp: TcpStream,
+        request: &ClientRequest,
+        config: &ClientConfig,
+    ) -> Result<(super::TlsClientWs<Self>, http::Response<()>), Error> {
+        ropeway_tokio::client::handshake_tls(tcp, request, config).await
     }
 }
