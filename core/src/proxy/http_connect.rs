@@ -77,21 +77,28 @@ impl HttpConnect {
 
     /// Reads one response head off `input`.
     fn recv_head(&mut self, input: &mut BytesMut) -> Result<Head, ProxyError> {
-        if let [0x15 | 0x16, 0x03, ..] = input[..] {
-            return Err(ProxyError::Garbage(
-                "TLS where an HTTP response belongs (an https:// proxy?)",
-            ));
+        match input[..] {
+            [0x15 | 0x16, 0x03, ..] => {
+                return Err(ProxyError::Garbage(
+                    "TLS where an HTTP response belongs (an https:// proxy?)",
+                ));
+            }
+            // The first byte of a TLS record alone: the next one tells (the same verdict
+            // however the reply is cut).
+            [0x15 | 0x16] => return Ok(Head::Incomplete),
+            _ => {}
         }
         let mut fields = vec![httparse::EMPTY_HEADER; self.max_headers];
         let mut response = httparse::Response::new(&mut fields);
         // Parsed from the start on each call: the head is small and bounded, and httparse
         // tells a valid prefix (Partial) from bytes that are not HTTP at the first wrong one,
         // so garbage is reported at once instead of after the head limit or the timeout.
-        let end = match response.parse(input) {
-            Ok(httparse::Status::Complete(end)) if end <= self.max_size => end,
-            Ok(httparse::Status::Complete(_)) => {
-                return Err(ProxyError::HeadTooLarge { max: self.max_size });
-            }
+        // Only the first `max_size` bytes are parsed: what lies past the limit must not
+        // decide the outcome, or the same reply would be garbage read whole and too large
+        // read in pieces (found by the proxy_reply fuzz target).
+        let window = &input[..input.len().min(self.max_size)];
+        let end = match response.parse(window) {
+            Ok(httparse::Status::Complete(end)) => end,
             Ok(httparse::Status::Partial) if input.len() >= self.max_size => {
                 return Err(ProxyError::HeadTooLarge { max: self.max_size });
             }
@@ -253,6 +260,16 @@ mod tests {
     }
 
     #[test]
+    fn tls_is_named_even_when_its_first_byte_arrives_alone() {
+        let (mut connect, _) = start(None);
+        let mut input = BytesMut::from(&b"\x16"[..]);
+        assert!(matches!(connect.recv(&mut input), Ok(false)));
+        input.extend_from_slice(b"\x03\x01\x00");
+        let error = connect.recv(&mut input).unwrap_err();
+        assert!(error.to_string().contains("TLS"), "{error}");
+    }
+
+    #[test]
     fn the_head_is_bounded() {
         let limits = Limits {
             max_handshake_size: 64,
@@ -265,5 +282,36 @@ mod tests {
             connect.recv(&mut input),
             Err(ProxyError::HeadTooLarge { max: 64 })
         ));
+    }
+
+    /// A reply whose first wrong byte lies past the head limit is too large, whether it
+    /// arrives whole or in pieces (the proxy_reply fuzz target found it garbage read whole
+    /// and too large read in pieces).
+    #[test]
+    fn what_lies_past_the_head_limit_decides_nothing_whatever_the_cuts() {
+        let limits = Limits {
+            max_handshake_size: 64,
+            ..Limits::default()
+        };
+        let mut reply = b"HTTP/1.1 200 OK".to_vec();
+        reply.extend_from_slice(&[0xff; 70]);
+        reply.extend_from_slice(b"\x04 bad\r\n\r\n");
+        for cut in [0, 10, 40, 63, 64, 75, reply.len()] {
+            let mut connect =
+                HttpConnect::new("h", 1, None, &limits, &mut BytesMut::new()).unwrap();
+            let mut input = BytesMut::from(&reply[..cut]);
+            let first = connect.recv(&mut input);
+            let outcome = match first {
+                Ok(false) => {
+                    input.extend_from_slice(&reply[cut..]);
+                    connect.recv(&mut input)
+                }
+                other => other,
+            };
+            assert!(
+                matches!(outcome, Err(ProxyError::HeadTooLarge { max: 64 })),
+                "cut at {cut}: {outcome:?}"
+            );
+        }
     }
 }
