@@ -11,7 +11,6 @@
 //! WebSocket rode the connection that served the page.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -30,9 +29,6 @@ use ropeway_tokio::{Message, Registry, ServerConfig};
 use tokio::net::TcpListener;
 
 use crate::app::{self, version_name};
-
-/// How often the listener looks whether the sample's shutdown began.
-const SHUTDOWN_POLL: Duration = Duration::from_millis(50);
 
 /// Serves https:// and wss:// on `listener` with HTTP/2 or HTTP/1.1, whichever the client
 /// picks by ALPN, until the sample's shutdown begins (`registry` closing).
@@ -71,11 +67,7 @@ pub async fn accept_loop(
         }
     };
     // h2::serve stops accepting, says GOAWAY and lets its connections drain when this ends.
-    let shutdown = async move {
-        while !registry.is_closing() {
-            tokio::time::sleep(SHUTDOWN_POLL).await;
-        }
-    };
+    let shutdown = async move { registry.closing().await };
     if let Err(e) = h2::serve(listener, Some(tls), serve_config, handler, shutdown).await {
         eprintln!("https listener: {e}");
     }

@@ -135,6 +135,8 @@ struct State {
     closing: Option<CloseOrder>,
     /// Tasks waiting for the registry to empty.
     waiters: Vec<Waker>,
+    /// Tasks waiting for the shutdown to begin ([`Registry::closing`]).
+    closing_waiters: Vec<Waker>,
 }
 
 impl Shared {
@@ -199,11 +201,37 @@ impl<R: Runtime> Registry<R> {
     /// close timeout). Returns at once; [`Registry::shutdown`] also waits.
     pub fn close_all(&self, frame: Option<CloseFrame>, within: Duration) {
         let order = (frame, R::now() + within);
-        let mut state = self.shared.lock();
-        state.closing = Some(order.clone());
-        for connection in state.open.values() {
-            connection.ask(order.clone());
+        let waiters = {
+            let mut state = self.shared.lock();
+            state.closing = Some(order.clone());
+            for connection in state.open.values() {
+                connection.ask(order.clone());
+            }
+            std::mem::take(&mut state.closing_waiters)
+        };
+        for waiter in waiters {
+            waiter.wake();
         }
+    }
+
+    /// Ready once [`Registry::close_all`] (or [`Registry::shutdown`]) was called: what an
+    /// accept loop or a listener awaits to stop accepting.
+    pub async fn closing(&self) {
+        poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            if state.closing.is_some() {
+                return Poll::Ready(());
+            }
+            if !state
+                .closing_waiters
+                .iter()
+                .any(|w| w.will_wake(cx.waker()))
+            {
+                state.closing_waiters.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// The graceful shutdown: [`Registry::close_all`] with `frame` (usually

@@ -118,10 +118,16 @@ pub async fn a_client_that_never_answers_the_close_is_cut_at_the_shutdown_deadli
 
 pub async fn a_connection_registered_after_the_shutdown_began_is_closed_at_once<T: TestRuntime>() {
     let registry = Registry::<T::Rt>::new();
+    // A listener waits for the shutdown to begin (what `h2::serve`'s shutdown future is).
+    let waiting = T::spawn({
+        let registry = registry.clone();
+        async move { registry.closing().await }
+    });
     registry.close_all(
         Some(CloseFrame::new(4100, "closed for the night")),
         Duration::from_secs(10),
     );
+    waiting.await;
     let (listener, addr) = listen::<T>().await;
     let (mut client, server) = futures_util::future::join(
         connect::<T>(addr, "/"),
