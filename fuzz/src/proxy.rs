@@ -35,7 +35,10 @@ pub fn reply(data: &[u8]) {
     let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c)).collect();
     let whole = run(&proxy, &limits, reply, &[]);
     let cut = run(&proxy, &limits, reply, &cuts);
-    assert_eq!(whole, cut, "cutting the reply at {cuts:?} changed the outcome");
+    assert_eq!(
+        whole, cut,
+        "cutting the reply at {cuts:?} changed the outcome"
+    );
 }
 
 /// The outcome (the error's `Debug`, "open" or "incomplete"), what the client wrote, and the
