@@ -16,6 +16,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+pub mod backplane;
 pub mod budget;
 pub mod close;
 pub mod config;
