@@ -76,7 +76,10 @@ impl std::fmt::Display for EnvelopeError {
             EnvelopeError::GroupName => write!(f, "backplane envelope's group is not UTF-8"),
             EnvelopeError::Text => write!(f, "backplane envelope's text is not UTF-8"),
             EnvelopeError::TooLarge { size, limit } => {
-                write!(f, "backplane envelope of {size} bytes over the {limit} byte limit")
+                write!(
+                    f,
+                    "backplane envelope of {size} bytes over the {limit} byte limit"
+                )
             }
         }
     }
@@ -276,10 +279,16 @@ mod tests {
         .encode();
         let mut version = good.clone();
         version[0] = 9;
-        assert_eq!(Envelope::decode(&version, 64), Err(EnvelopeError::Version(9)));
+        assert_eq!(
+            Envelope::decode(&version, 64),
+            Err(EnvelopeError::Version(9))
+        );
         let mut target = good.clone();
         target[9] = 77;
-        assert_eq!(Envelope::decode(&target, 64), Err(EnvelopeError::Target(77)));
+        assert_eq!(
+            Envelope::decode(&target, 64),
+            Err(EnvelopeError::Target(77))
+        );
         let mut kind = good.clone();
         kind[10] = 5;
         assert_eq!(Envelope::decode(&kind, 64), Err(EnvelopeError::Kind(5)));
@@ -288,7 +297,10 @@ mod tests {
         assert_eq!(Envelope::decode(&text, 64), Err(EnvelopeError::Text));
         assert_eq!(
             Envelope::decode(&good, 4),
-            Err(EnvelopeError::TooLarge { size: good.len(), limit: 4 })
+            Err(EnvelopeError::TooLarge {
+                size: good.len(),
+                limit: 4
+            })
         );
     }
 
@@ -296,7 +308,10 @@ mod tests {
     fn channels_are_named_per_all_group_and_server() {
         let to = id(0xab, 1);
         assert_eq!(super::super::channel("app", &Target::All), "app:all");
-        assert_eq!(super::super::channel("app", &Target::AllExcept(to)), "app:all");
+        assert_eq!(
+            super::super::channel("app", &Target::AllExcept(to)),
+            "app:all"
+        );
         assert_eq!(
             super::super::channel("app", &Target::Group("room".into())),
             "app:group:room"

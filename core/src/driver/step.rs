@@ -84,6 +84,13 @@ impl Wait<'_> {
     pub fn deadline(&self) -> Option<Instant> {
         self.driver.deadline()
     }
+
+    /// The bytes queued for the peer while waiting: what a sender on another task weighs
+    /// against the output limit.
+    #[inline]
+    pub fn queued_output(&self) -> usize {
+        self.driver.connection().queued_output()
+    }
 }
 
 impl<'a> Step<'a> {

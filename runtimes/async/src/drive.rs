@@ -31,20 +31,31 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>, goal: Goal) -> Poll<Step<'_>> {
         self.heed_registry();
         let step = self.driver.step_woken(goal);
-        let polled = run_steps::<S, R>(&mut self.io, &mut self.wakeup, cx, step);
-        park(&self.registration, &polled, cx);
-        polled
+        let registration = self.registration.as_deref();
+        run_steps::<S, R>(&mut self.io, &mut self.wakeup, registration, cx, step)
     }
 
-    /// Starts the close a registry asked for (a shutdown), with its deadline; the driver's
-    /// close path does the rest.
+    /// Queues what other tasks left through the registry (group and broadcast messages,
+    /// by reference) and starts the close it asked for (a shutdown, a slow consumer), with
+    /// its deadline; the driver's steps do the rest.
+    #[inline]
     fn heed_registry(&mut self) {
         if let Some(registration) = &self.registration
-            && let Some((frame, deadline)) = registration.take_close()
+            && let Some(mail) = registration.take_mail()
         {
-            // An invalid frame from the application is sent as none rather than not at all.
-            if self.driver.close_by(frame, deadline).is_err() {
-                let _ = self.driver.close_by(None, deadline);
+            for message in &mail.messages {
+                // The shared frame as it is: compressing it would encode it per connection.
+                // A connection that is closing takes no more; the message is dropped.
+                let _ = self
+                    .driver
+                    .send_prepared(message, SendOptions { compress: false });
+            }
+            if let Some((frame, deadline)) = mail.close {
+                // An invalid frame from the application is sent as none rather than not at
+                // all.
+                if self.driver.close_by(frame, deadline).is_err() {
+                    let _ = self.driver.close_by(None, deadline);
+                }
             }
         }
     }
@@ -67,8 +78,9 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
             };
             match self.driver.send_flushing(message, options)? {
                 Sent::Queued(step) => {
-                    let polled = run_steps::<S, R>(&mut self.io, &mut self.wakeup, cx, step);
-                    park(&self.registration, &polled, cx);
+                    let registration = self.registration.as_deref();
+                    let polled =
+                        run_steps::<S, R>(&mut self.io, &mut self.wakeup, registration, cx, step);
                     return polled.map(Step::into_done);
                 }
                 Sent::NotReady(message) => {
@@ -83,24 +95,25 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     }
 }
 
-/// Before a registered connection's task waits: the registry may wake it with a close.
-#[inline]
-fn park<T>(registration: &Option<Box<Registration>>, polled: &Poll<T>, cx: &mut Context<'_>) {
-    if let (Some(registration), Poll::Pending) = (registration, polled) {
-        registration.park(cx);
-    }
-}
-
 /// Carries out steps, from `step` on, until one is reached or everything waits.
+/// A registered connection parks with its registration before it waits: the registry may
+/// wake it with mail, and weighs its queued output for the slow-consumer policy.
 fn run_steps<'a, S: Unpin, R: Io<S>>(
     io: &mut S,
     wakeup: &mut Option<Box<Wakeup<R>>>,
+    registration: Option<&Registration>,
     cx: &mut Context<'_>,
     mut step: Step<'a>,
 ) -> Poll<Step<'a>> {
     loop {
         step = match step {
-            Step::Wait(_) => return Poll::Pending,
+            Step::Wait(wait) => {
+                if let Some(registration) = registration {
+                    registration.note_queued_output(wait.queued_output());
+                    registration.park(cx);
+                }
+                return Poll::Pending;
+            }
             Step::Yield => {
                 // Let the executor run other tasks (smol has no cooperative budget of
                 // its own), then come straight back.

@@ -28,7 +28,7 @@ mod websocket;
 
 pub use io_util::timeout;
 pub use reconnect::Reconnecting;
-pub use registry::{ConnectionId, Registry, going_away};
+pub use registry::{ConnectionId, Delivered, Delivery, Registry, going_away};
 pub use runtime::{Connect, Io, Runtime};
 pub use split::{ReadHalf, SplitTask, WriteHalf};
 pub use websocket::WebSocket;

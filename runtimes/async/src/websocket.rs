@@ -184,7 +184,8 @@ impl<S: Unpin, R: Io<S>> WebSocket<S, R> {
     /// while anything polls the connection (`recv`, a send, the split task), which `recv`
     /// then reports: the peer's answering close frame, then `None`. See [`Registry`].
     pub fn register(&mut self, registry: &Registry<R>) -> ConnectionId {
-        let registration = self.registration.insert(Box::new(registry.register()));
+        let limit = self.driver.connection().config().limits.max_queued_output;
+        let registration = self.registration.insert(Box::new(registry.register(limit)));
         registration.id()
     }
 

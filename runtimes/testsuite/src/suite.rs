@@ -63,6 +63,11 @@ macro_rules! suite {
             fairness {
                 a_peer_flooding_pongs_does_not_starve_another_connection,
             }
+            groups {
+                a_group_message_reaches_exactly_its_members_until_they_leave_or_end,
+                a_slow_consumer_loses_messages_not_memory_and_the_sender_is_told,
+                a_slow_consumer_under_the_close_policy_is_closed_with_its_code,
+            }
             handshake {
                 server_chooses_a_subprotocol_and_sees_the_clients_extra_header,
                 a_subprotocol_the_client_did_not_offer_is_refused_not_accepted,

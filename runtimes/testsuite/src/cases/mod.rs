@@ -10,6 +10,7 @@ pub mod cancel;
 pub mod close;
 pub mod echo;
 pub mod fairness;
+pub mod groups;
 pub mod handshake;
 pub mod hardening;
 pub mod keepalive;

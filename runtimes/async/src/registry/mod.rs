@@ -1,5 +1,8 @@
-//! A registry of open connections: each has an id while it is open, and the registry can
-//! ask one or all of them to close. A server's graceful shutdown is
+//! A registry of open connections, the server's hub: each connection has an id while it is
+//! open; the registry sends to one, to a group, to all or to all but one (a frame encoded
+//! once and queued by reference, see [`groups`](Registry::join)), joins a backplane so that
+//! groups span servers ([`Registry::attach_backplane`]), and asks one or all connections to
+//! close. A server's graceful shutdown is
 //! [`Registry::shutdown`]: every connection, whatever accepted it (a plain accept, hyper,
 //! axum, an HTTP/2 stream), gets a close frame (1001 by default), and the registry waits
 //! until they have ended or the shutdown's deadline has passed.
@@ -10,15 +13,25 @@
 //! ([`Driver::close_by`](ropeway_core::driver::Driver::close_by)). A connection carries out
 //! the request as soon as anything polls it; its task is woken for that.
 
+mod backplane;
+mod groups;
+mod member;
+
 use std::collections::HashMap;
 use std::future::poll_fn;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ropeway_core::{CloseCode, CloseFrame};
+use ropeway_core::backplane::{Backplane, ServerId};
+use ropeway_core::{CloseCode, CloseFrame, SlowConsumer};
+
+pub use groups::Delivered;
+pub use member::Delivery;
+pub(crate) use member::Registration;
+use member::{CloseOrder, Mailbox};
 
 use crate::io_util::timeout;
 use crate::runtime::Runtime;
@@ -26,6 +39,10 @@ use crate::runtime::Runtime;
 /// How long past a shutdown's deadline [`Registry::shutdown`] still waits: connections end
 /// themselves at the deadline (their close timer fires then) and need a moment to leave.
 const LEAVING: Duration = Duration::from_millis(100);
+
+/// How long the close handshake of a slow consumer closed under [`SlowConsumer::Close`] may
+/// take: it is not reading, so its answer is not waited for long.
+const SLOW_CONSUMER_CLOSE: Duration = Duration::from_secs(5);
 
 /// The close frame of a server going away: 1001, "going away" (RFC 6455 §7.4.1).
 pub fn going_away() -> CloseFrame {
@@ -42,9 +59,6 @@ impl ConnectionId {
         self.0
     }
 }
-
-/// A close a registry asks of a connection: the frame and the deadline of its handshake.
-type CloseOrder = (Option<CloseFrame>, Instant);
 
 /// A cloneable registry of a runtime's open connections (see the module docs). Clones share
 /// one registry.
@@ -122,15 +136,31 @@ impl<R: Runtime> Default for Registry<R> {
     }
 }
 
-#[derive(Default)]
 struct Shared {
     state: Mutex<State>,
+    /// What a message for a connection whose output is at its limit meets.
+    slow_consumer: SlowConsumer,
+    /// Messages dropped under [`SlowConsumer::Drop`], over the registry's life.
+    dropped: AtomicU64,
+    /// The backplane its groups span servers over, once attached.
+    backplane: OnceLock<Arc<dyn Backplane>>,
+    /// The server's id when no backplane gives one.
+    local_id: ServerId,
+}
+
+/// An open connection.
+struct Member {
+    mailbox: Arc<Mailbox>,
+    /// The groups it is in (a few: a linear search is cheapest).
+    groups: Vec<Arc<str>>,
 }
 
 #[derive(Default)]
 struct State {
     next_id: u64,
-    open: HashMap<u64, Arc<Order>>,
+    open: HashMap<u64, Member>,
+    /// Each group's members.
+    groups: HashMap<Arc<str>, HashMap<u64, Arc<Mailbox>>>,
     /// Set once the registry shuts down: a connection registered later is closed at once.
     closing: Option<CloseOrder>,
     /// Tasks waiting for the registry to empty.
@@ -140,18 +170,74 @@ struct State {
 }
 
 impl Shared {
+    fn new(slow_consumer: SlowConsumer) -> Self {
+        Shared {
+            state: Mutex::default(),
+            slow_consumer,
+            dropped: AtomicU64::new(0),
+            backplane: OnceLock::new(),
+            local_id: ServerId::random(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic elsewhere while holding the lock leaves the map consistent (every
         // change is one call), so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// A connection ended: it leaves the registry and its groups.
+    fn remove(&self, id: ConnectionId) {
+        let (waiters, left) = {
+            let mut state = self.lock();
+            let Some(member) = state.open.remove(&id.0) else {
+                return;
+            };
+            for group in &member.groups {
+                state.leave_group(group, id);
+            }
+            let waiters = if state.open.is_empty() {
+                std::mem::take(&mut state.waiters)
+            } else {
+                Vec::new()
+            };
+            (waiters, member.groups)
+        };
+        if let Some(backplane) = self.backplane.get() {
+            for group in &left {
+                backplane.leave(group);
+            }
+        }
+        for waiter in waiters {
+            waiter.wake();
+        }
+    }
+}
+
+impl State {
+    /// Takes `id` out of `group`'s members, forgetting the group once it is empty.
+    fn leave_group(&mut self, group: &str, id: ConnectionId) {
+        if let Some(members) = self.groups.get_mut(group) {
+            members.remove(&id.0);
+            if members.is_empty() {
+                self.groups.remove(group);
+            }
+        }
+    }
 }
 
 impl<R: Runtime> Registry<R> {
-    /// An empty registry.
+    /// An empty registry; a message for a slow consumer is dropped
+    /// ([`SlowConsumer::Drop`]).
     pub fn new() -> Self {
+        Self::with_slow_consumer(SlowConsumer::Drop)
+    }
+
+    /// An empty registry whose messages to a connection whose output is over its limit
+    /// (`max_queued_output`) meet `policy`.
+    pub fn with_slow_consumer(policy: SlowConsumer) -> Self {
         Registry {
-            shared: Arc::default(),
+            shared: Arc::new(Shared::new(policy)),
             _runtime: PhantomData,
         }
     }
@@ -188,8 +274,8 @@ impl<R: Runtime> Registry<R> {
         let order = (frame, R::now() + within);
         let state = self.shared.lock();
         match state.open.get(&id.0) {
-            Some(connection) => {
-                connection.ask(order);
+            Some(member) => {
+                member.mailbox.ask_close(order);
                 true
             }
             None => false,
@@ -204,8 +290,8 @@ impl<R: Runtime> Registry<R> {
         let waiters = {
             let mut state = self.shared.lock();
             state.closing = Some(order.clone());
-            for connection in state.open.values() {
-                connection.ask(order.clone());
+            for member in state.open.values() {
+                member.mailbox.ask_close(order.clone());
             }
             std::mem::take(&mut state.closing_waiters)
         };
@@ -259,120 +345,24 @@ impl<R: Runtime> Registry<R> {
         Poll::Pending
     }
 
-    /// Adds a connection.
-    pub(crate) fn register(&self) -> Registration {
-        let order = Arc::new(Order::default());
+    /// Adds a connection whose output limit is `max_queued_output`.
+    pub(crate) fn register(&self, max_queued_output: usize) -> Registration {
+        let mailbox = Arc::new(Mailbox::new(max_queued_output));
         let mut state = self.shared.lock();
         state.next_id += 1;
         let id = state.next_id;
         if let Some(closing) = &state.closing {
-            order.ask(closing.clone());
+            mailbox.ask_close(closing.clone());
         }
-        state.open.insert(id, order.clone());
+        let member = Member {
+            mailbox: mailbox.clone(),
+            groups: Vec::new(),
+        };
+        state.open.insert(id, member);
         Registration {
             id: ConnectionId(id),
-            order,
+            mailbox,
             shared: Arc::downgrade(&self.shared),
         }
-    }
-}
-
-/// What a registry asks of one connection, and the task to wake for it.
-#[derive(Default)]
-pub(crate) struct Order {
-    /// Set with a close not yet taken: the connection's polls check this flag alone.
-    asked: AtomicBool,
-    pending: Mutex<Pending>,
-}
-
-#[derive(Default)]
-struct Pending {
-    close: Option<CloseOrder>,
-    waker: Option<Waker>,
-}
-
-impl Order {
-    fn lock(&self) -> MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn ask(&self, close: CloseOrder) {
-        let waker = {
-            let mut pending = self.lock();
-            pending.close = Some(close);
-            self.asked.store(true, Ordering::Release);
-            pending.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-/// A connection's place in a registry; dropping it leaves the registry.
-pub(crate) struct Registration {
-    id: ConnectionId,
-    order: Arc<Order>,
-    shared: Weak<Shared>,
-}
-
-impl Registration {
-    /// The connection's id.
-    pub(crate) fn id(&self) -> ConnectionId {
-        self.id
-    }
-
-    /// The close the registry asked for, once.
-    pub(crate) fn take_close(&self) -> Option<CloseOrder> {
-        if !self.order.asked.load(Ordering::Acquire) {
-            return None;
-        }
-        let mut pending = self.order.lock();
-        // Cleared under the lock `ask` sets it under: a later ask sets it again.
-        self.order.asked.store(false, Ordering::Release);
-        pending.close.take()
-    }
-
-    /// Before the connection's task waits: keeps its waker for a close request, and wakes
-    /// it at once if one came in since [`Registration::take_close`] looked.
-    pub(crate) fn park(&self, cx: &mut Context<'_>) {
-        let mut pending = self.order.lock();
-        if pending.close.is_some() {
-            drop(pending);
-            cx.waker().wake_by_ref();
-            return;
-        }
-        match &pending.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => pending.waker = Some(cx.waker().clone()),
-        }
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        let Some(shared) = self.shared.upgrade() else {
-            return;
-        };
-        let waiters = {
-            let mut state = shared.lock();
-            state.open.remove(&self.id.0);
-            if state.open.is_empty() {
-                std::mem::take(&mut state.waiters)
-            } else {
-                Vec::new()
-            }
-        };
-        for waiter in waiters {
-            waiter.wake();
-        }
-    }
-}
-
-impl std::fmt::Debug for Registration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
     }
 }
