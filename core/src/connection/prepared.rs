@@ -61,6 +61,16 @@ impl PreparedMessage {
         }
     }
 
+    /// A text message, framed once.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::new(MessageKind::Text, Bytes::from(text.into()))
+    }
+
+    /// A binary message, framed once.
+    pub fn binary(bytes: impl Into<Bytes>) -> Self {
+        Self::new(MessageKind::Binary, bytes.into())
+    }
+
     /// The message's kind.
     pub fn kind(&self) -> MessageKind {
         self.kind

@@ -1,9 +1,11 @@
 //! A chat server: every message a client sends goes to every client.
 //!
-//! Each connection is split: its read half stays in the connection's task, its write half
-//! joins the list of subscribers. The broadcast uses `try_send`, so one subscriber that
-//! stops reading cannot stall the others (its queue fills and it is dropped). The split
-//! connection's own task answers pings and sends keep-alive pings, whichever half is in use.
+//! Each connection joins the group "chat" of a [`Registry`], the server's hub; a message is
+//! framed once ([`PreparedMessage`]) and left in every member's mailbox by reference, and
+//! each connection's own task writes it out while it waits in `recv`. A member that stops
+//! reading cannot stall the others: once its output is over its limit, messages for it are
+//! dropped and counted (the registry's default slow-consumer policy). Membership ends with
+//! the connection.
 //!
 //! ```sh
 //! cargo run -p ropeway-smol --example smol_chat               # ws://127.0.0.1:9002
@@ -11,15 +13,11 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ropeway_smol::server::{ServerConfig, accept_with_config};
-use ropeway_smol::{Error, Message, WriteHalf};
+use ropeway_smol::{Error, Message, MessageKind, PreparedMessage, Registry};
 use smol::net::TcpListener;
-
-/// Everyone connected: an id and the write half of each.
-type Subscribers = Arc<Mutex<Vec<(u64, WriteHalf)>>>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     smol::block_on(run())
@@ -49,55 +47,45 @@ async fn serve(listener: TcpListener) {
     // back within 10 s (proxies close idle connections; dead peers are found).
     config.core.keep_alive_interval = Some(Duration::from_secs(20));
     config.core.keep_alive_timeout = Some(Duration::from_secs(10));
-    let subscribers = Subscribers::default();
-    let mut next_id = 0;
+    let hub = Registry::new();
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             // A real server pauses here on descriptor exhaustion (ropeway_common's
             // AcceptBackoff, as the echo sample does); this example just goes on.
             continue;
         };
-        next_id += 1;
-        let (id, config, subscribers) = (next_id, config.clone(), subscribers.clone());
+        let (config, hub) = (config.clone(), hub.clone());
         smol::spawn(async move {
-            if let Err(e) = chat(id, tcp, &config, subscribers).await {
-                eprintln!("client {id}: {e}");
+            if let Err(e) = chat(tcp, &config, &hub).await {
+                eprintln!("client: {e}");
             }
         })
         .detach();
     }
 }
 
-/// One client: subscribe its write half, broadcast what it sends, unsubscribe at the end.
+/// One client: join the chat, and send what it says to everyone in it.
 async fn chat(
-    id: u64,
     tcp: smol::net::TcpStream,
     config: &ServerConfig,
-    subscribers: Subscribers,
+    hub: &Registry,
 ) -> Result<(), Error> {
-    let ws = accept_with_config(tcp, config).await?;
-    let (mut reader, writer) = ws.split();
-    subscribers.lock().unwrap().push((id, writer));
-    while let Some(message) = reader.recv().await {
-        let message = message?;
-        if !message.is_text() {
-            continue;
-        }
-        // Fan out without waiting: a full queue means that subscriber is far behind.
-        subscribers.lock().unwrap().retain(|(other, writer)| {
-            match writer.try_send(message.clone()) {
-                Ok(()) => true,
-                Err(e) => {
-                    eprintln!("dropping client {other}: {e}");
-                    false
-                }
+    let mut ws = accept_with_config(tcp, config).await?;
+    let id = ws.register(hub);
+    hub.join(id, "chat");
+    while let Some(message) = ws.recv().await {
+        if let Message::Text(text) = message? {
+            // Framed once for every member; `dropped` counts the members too far behind.
+            let prepared = PreparedMessage::new(MessageKind::Text, text.into_bytes());
+            let delivered = hub.broadcast_to("chat", &prepared);
+            if delivered.dropped > 0 {
+                eprintln!(
+                    "{} members too far behind missed a message",
+                    delivered.dropped
+                );
             }
-        });
+        }
     }
-    subscribers
-        .lock()
-        .unwrap()
-        .retain(|(other, _)| *other != id);
     Ok(())
 }
 

@@ -62,6 +62,10 @@ pub struct ServeConfig {
     pub drain_timeout: Duration,
     /// The close frame every open WebSocket gets on shutdown. Default 1001, "going away".
     pub going_away: CloseFrame,
+    /// The registry the served WebSockets join: the application's own, to send to its
+    /// groups (see [`Registry::join`]), or a new one of `serve`'s when `None` (the
+    /// default). Either way `serve`'s shutdown closes the WebSockets in it.
+    pub registry: Option<Registry>,
 }
 
 impl Default for ServeConfig {
@@ -79,6 +83,7 @@ impl Default for ServeConfig {
             tls_handshake_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
             going_away: going_away(),
+            registry: None,
         }
     }
 }
@@ -145,7 +150,8 @@ pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 /// peer). HTTP/2 connections announce SETTINGS_ENABLE_CONNECT_PROTOCOL and the limits of
 /// `config`.
 /// Every WebSocket [`crate::hyper::upgrade`] or the axum extractor hands out for these
-/// requests joins a [`Registry`] of `serve`'s, found in each request's extensions.
+/// requests joins a [`Registry`] ([`ServeConfig::registry`], or one of `serve`'s), found in
+/// each request's extensions: the application sends to groups through it.
 ///
 /// On shutdown (a graceful shutdown, as Python websockets' `server.close()`): the listener
 /// closes; every open WebSocket, over HTTP/1.1 or HTTP/2, gets
@@ -180,7 +186,7 @@ where
     let mut connections = JoinSet::new();
     let mut backoff = AcceptBackoff::new();
     let mut next_id = 0u64;
-    let registry = Registry::new();
+    let registry = config.registry.clone().unwrap_or_default();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
