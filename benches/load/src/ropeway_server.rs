@@ -8,21 +8,20 @@
 //! the server's extensions, as the echo example does.
 //!
 //! `--broadcast`: the request is read first (`Incoming::read`) and routed by its path, as
-//! ropeway's docs do for routing. The publisher's messages are framed once
-//! (`PreparedMessage`) and sent through the shared hub (a tokio broadcast channel, which
-//! needs no tokio runtime); each subscriber's task writes them with `send_prepared` (no
-//! framing per connection) while still receiving from its peer (`recv` is
-//! cancellation-safe), so pings and the close handshake are answered.
+//! ropeway's docs do for routing. Subscribers join the group "subscribers" of the crate's
+//! own hub (a `Registry`); the publisher's messages are framed once (`PreparedMessage`) and
+//! sent with `broadcast_to`, which leaves the frame in every member's mailbox by reference;
+//! each subscriber's task writes its mail out while it waits in `recv`, so pings and the
+//! close handshake are answered.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use ropeway_async::Io;
+use ropeway_async::{Io, Registry};
 use ropeway_async::server::{Incoming, accept_with_config, plain};
 use ropeway_core::deflate::{DeflateConfig, DeflateServer};
 use ropeway_core::handshake::Accept;
 use ropeway_core::{Message, MessageKind, PreparedMessage, ServerConfig};
-use tokio::sync::broadcast;
 
 use crate::server::{self, DEFLATE_LEVEL, MAX_MESSAGE_SIZE, Role, ServerArgs};
 
@@ -94,7 +93,7 @@ pub fn run<H: Harness, R: Io<H::TcpStream>>(name: &str) -> ! {
         },
         |_| {
             let config = Arc::new(config());
-            let hub = server::hub::<PreparedMessage>();
+            let hub = Registry::<R>::new();
             move |stream| pubsub::<R, _>(stream, config.clone(), hub.clone())
         },
     )
@@ -145,11 +144,7 @@ fn config() -> ServerConfig {
 }
 
 /// One broadcast-mode connection: routed by path, then publisher or subscriber.
-async fn pubsub<R: Io<S>, S: Unpin>(
-    stream: S,
-    config: Arc<ServerConfig>,
-    hub: broadcast::Sender<PreparedMessage>,
-) {
+async fn pubsub<R: Io<S>, S: Unpin>(stream: S, config: Arc<ServerConfig>, hub: Registry<R>) {
     let Ok(incoming) = Incoming::<S, R>::read(stream, &config).await else {
         return;
     };
@@ -159,40 +154,23 @@ async fn pubsub<R: Io<S>, S: Unpin>(
             .await;
         return;
     };
-    // Subscribed before the 101 goes out, so no message published after it is missed.
-    let receiver = (role == Role::Subscriber).then(|| hub.subscribe());
     let Ok(mut ws) = incoming.accept(Accept::default()).await else {
         return;
     };
-    match receiver {
-        None => {
-            while let Some(Ok(message)) = ws.recv().await {
-                let prepared = match message {
-                    Message::Binary(b) => PreparedMessage::new(MessageKind::Binary, b),
-                    Message::Text(t) => PreparedMessage::new(MessageKind::Text, t.into_bytes()),
-                    _ => continue,
-                };
-                // No subscribers is not an error.
-                let _ = hub.send(prepared);
-            }
+    if role == Role::Subscriber {
+        // Joined before this task awaits anything after the 101.
+        let id = ws.register(&hub);
+        hub.join(id, "subscribers");
+    }
+    while let Some(Ok(message)) = ws.recv().await {
+        if role == Role::Subscriber {
+            continue;
         }
-        // `select!` needs no tokio runtime (the smol server runs it too); both `recv`s are
-        // cancellation-safe.
-        Some(mut receiver) => loop {
-            tokio::select! {
-                published = receiver.recv() => match published {
-                    Ok(prepared) => {
-                        if ws.send_prepared(&prepared).await.is_err() {
-                            break;
-                        }
-                    }
-                    // Lagged past the hub's capacity, or the hub is gone: disconnect.
-                    Err(_) => break,
-                },
-                received = ws.recv() => if !matches!(received, Some(Ok(_))) {
-                    break;
-                },
-            }
-        },
+        let prepared = match message {
+            Message::Binary(b) => PreparedMessage::new(MessageKind::Binary, b),
+            Message::Text(t) => PreparedMessage::new(MessageKind::Text, t.into_bytes()),
+            _ => continue,
+        };
+        hub.broadcast_to("subscribers", &prepared);
     }
 }
