@@ -17,8 +17,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use ropeway_async::{Io, Registry};
 use ropeway_async::server::{Incoming, accept_with_config, plain};
+use ropeway_async::{Io, Registry};
 use ropeway_core::deflate::{DeflateConfig, DeflateServer};
 use ropeway_core::handshake::Accept;
 use ropeway_core::{Message, MessageKind, PreparedMessage, ServerConfig};

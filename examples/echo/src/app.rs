@@ -16,6 +16,16 @@ use crate::options::Options;
 /// The page at `/`: Connect, Send, Close Socket and the Communication Log.
 pub const PAGE: &str = include_str!("../static/index.html");
 
+/// The page at `/room`: join a room by name, and what anyone in it says (on any sample
+/// process joined by `--backplane`) reaches everyone in it.
+pub const ROOM_PAGE: &str = include_str!("../static/room.html");
+
+/// The room a client joins when it names none.
+pub const DEFAULT_ROOM: &str = "lobby";
+
+/// The longest room name.
+pub const MAX_ROOM_NAME: usize = 64;
+
 /// The body of a 400 for a plain request to the WebSocket endpoint.
 pub const NOT_WEBSOCKET: &[u8] = b"a WebSocket endpoint: connect with a WebSocket client\n";
 
@@ -32,6 +42,10 @@ pub enum Route {
     Page,
     /// The WebSocket echo.
     Echo,
+    /// The room page.
+    RoomPage,
+    /// A room's WebSocket: what a member says goes to every member.
+    Room,
     /// A plain request to the WebSocket endpoint: 400.
     NotWebSocket,
     /// Anything else: 404.
@@ -44,6 +58,8 @@ pub fn route(path: &str, is_websocket: bool) -> Route {
         "/" | "/index.html" => Route::Page,
         "/ws" if is_websocket => Route::Echo,
         "/ws" => Route::NotWebSocket,
+        "/room" if is_websocket => Route::Room,
+        "/room" => Route::RoomPage,
         _ => Route::NotFound,
     }
 }
@@ -51,13 +67,22 @@ pub fn route(path: &str, is_websocket: bool) -> Route {
 /// The answer to `method` on the page: the page for GET, its head alone for HEAD (with the
 /// page's length, as GET would send), 405 with `Allow` for anything else.
 pub fn page(method: &Method) -> (Response<()>, &'static [u8]) {
+    page_of(method, PAGE)
+}
+
+/// [`page`] for the room page.
+pub fn room_page(method: &Method) -> (Response<()>, &'static [u8]) {
+    page_of(method, ROOM_PAGE)
+}
+
+fn page_of(method: &Method, page: &'static str) -> (Response<()>, &'static [u8]) {
     match *method {
-        Method::GET => (page_response(), PAGE.as_bytes()),
+        Method::GET => (page_response(), page.as_bytes()),
         Method::HEAD => {
             let mut response = page_response();
             response
                 .headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(PAGE.len()));
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(page.len()));
             (response, b"")
         }
         _ => {
@@ -132,6 +157,30 @@ pub fn version_name(version: Version) -> &'static str {
         Version::HTTP_3 => "HTTP/3",
         _ => "HTTP/?",
     }
+}
+
+/// The room a `/room` WebSocket joins: `?name=…` (letters, digits, `-` and `_`, at most
+/// [`MAX_ROOM_NAME`]), or [`DEFAULT_ROOM`] when it names none or an invalid one.
+pub fn room_name(query: Option<&str>) -> String {
+    let named =
+        query.and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("name=")));
+    match named {
+        Some(name)
+            if !name.is_empty()
+                && name.len() <= MAX_ROOM_NAME
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            name.to_owned()
+        }
+        _ => DEFAULT_ROOM.to_owned(),
+    }
+}
+
+/// The group a room's members are in (a prefix keeps rooms apart from any other group).
+pub fn room_group(room: &str) -> String {
+    format!("room:{room}")
 }
 
 /// Says where the sample listens (the first line the browser test waits for).

@@ -36,6 +36,15 @@ async fn handle<R: Io<S>, S: Unpin>(
             incoming.respond(response, body).await
         }
         Route::Echo => echo(incoming, registry).await,
+        Route::RoomPage => {
+            let (response, body) = app::room_page(incoming.request().method());
+            incoming.respond(response, body).await
+        }
+        Route::Room => {
+            let room = app::room_name(incoming.request().uri().query());
+            let ws = incoming.accept(Accept::default()).await?;
+            crate::room::serve(ws, &room, registry).await
+        }
         Route::NotWebSocket => {
             let response = plain(http::StatusCode::BAD_REQUEST);
             incoming.respond(response, app::NOT_WEBSOCKET).await

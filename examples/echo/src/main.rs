@@ -11,6 +11,7 @@ mod app;
 mod async_runtime;
 mod connection;
 mod options;
+mod room;
 mod serve_async;
 mod serve_https;
 mod serve_mio;

@@ -80,12 +80,35 @@ fn router(config: Arc<ServerConfig>) -> Router {
         .route("/", get(page))
         .route("/index.html", get(page))
         .route("/ws", any(websocket))
+        .route("/room", any(room))
         .fallback(not_found)
         .with_state(config)
 }
 
 async fn page() -> Response {
     app::page_response().map(|()| Body::from(app::PAGE))
+}
+
+/// The room page, or a room's WebSocket (HTTP/1.1 upgrade or HTTP/2 extended CONNECT).
+async fn room(
+    State(config): State<Arc<ServerConfig>>,
+    Extension(registry): Extension<Registry>,
+    uri: Uri,
+    ws: Result<WebSocketUpgrade, WebSocketRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(WebSocketRejection::Handshake(HandshakeError::NotWebSocket)) => {
+            return app::page_response().map(|()| Body::from(app::ROOM_PAGE));
+        }
+        Err(rejection) => return rejection.into_response(),
+    };
+    let room = app::room_name(uri.query());
+    ws.config(config).on_upgrade(move |ws| async move {
+        if let Err(e) = crate::room::serve(ws, &room, &registry).await {
+            eprintln!("room {room}: {e}");
+        }
+    })
 }
 
 async fn not_found() -> Response {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_signal::{Signal, Signals};
 use futures_lite::StreamExt;
 use ropeway_mio::server::{Closed, Config, ConnId, Context, Decision, Handler, Incoming, Server};
-use ropeway_mio::{Error, Message};
+use ropeway_mio::{Error, Message, PreparedMessage};
 
 use crate::app::{self, Route};
 use crate::options::Options;
@@ -25,6 +25,8 @@ struct Sample;
 struct Conn {
     /// What to say first on the WebSocket (`?announce`: the HTTP version that carried it).
     announcement: Option<String>,
+    /// The group of the room it is in, if it came to `/room`.
+    room: Option<String>,
     /// Who it is, for the log.
     peer: SocketAddr,
     /// Sends that failed since the last report, the last failure, and when it was.
@@ -58,8 +60,9 @@ impl Handler for Sample {
     type Conn = Conn;
 
     fn on_request(&mut self, request: &Incoming<'_>) -> Decision<Conn> {
-        let conn = |announcement| Conn {
+        let conn = |announcement, room| Conn {
             announcement,
+            room,
             peer: request.peer_addr(),
             failed: 0,
             last_failure: None,
@@ -71,16 +74,27 @@ impl Handler for Sample {
                 Decision::Respond(response, body.into())
             }
             // This listener speaks HTTP/1.1 only.
-            Route::Echo => Decision::accept(conn(app::announcement(
-                request.query(),
-                http::Version::HTTP_11,
-            ))),
+            Route::Echo => Decision::accept(conn(
+                app::announcement(request.query(), http::Version::HTTP_11),
+                None,
+            )),
+            Route::RoomPage => {
+                let (response, body) = app::room_page(request.request().method());
+                Decision::Respond(response, body.into())
+            }
+            Route::Room => {
+                let room = app::room_group(&app::room_name(request.query()));
+                Decision::accept(conn(None, Some(room)))
+            }
             Route::NotWebSocket => plain(http::StatusCode::BAD_REQUEST, app::NOT_WEBSOCKET),
             Route::NotFound => plain(http::StatusCode::NOT_FOUND, app::NOT_FOUND),
         }
     }
 
     fn on_open(&mut self, cx: &mut Context<'_>, id: ConnId, conn: &mut Conn) {
+        if let Some(room) = &conn.room {
+            cx.join(id, room);
+        }
         if let Some(text) = conn.announcement.take()
             && let Err(e) = cx.send(id, Message::text(text))
         {
@@ -91,6 +105,14 @@ impl Handler for Sample {
     /// Echoes every message. When the client closes, the core answers with the client's
     /// code and reason, and the connection ends.
     fn on_message(&mut self, cx: &mut Context<'_>, id: ConnId, conn: &mut Conn, message: Message) {
+        if let Some(room) = &conn.room {
+            // A room: a member's text goes to every member, on every loop (and every
+            // process joined by the backplane), framed once.
+            if let Message::Text(text) = message {
+                cx.broadcast_to(room, &PreparedMessage::text(text.as_str()));
+            }
+            return;
+        }
         if let Err(e) = cx.send(id, message) {
             conn.send_failed(id, e, cx.now());
         }

@@ -32,6 +32,11 @@ impl Server {
     /// Starts the sample on `runtime`, with at most `fd_limit` descriptors if given (set by
     /// the shell it starts from, which then becomes the server), and waits until it listens.
     pub fn start(runtime: &str, fd_limit: Option<u32>) -> Server {
+        Self::start_with(runtime, fd_limit, &[])
+    }
+
+    /// [`Server::start`] with more command-line arguments.
+    pub fn start_with(runtime: &str, fd_limit: Option<u32>, args: &[&str]) -> Server {
         let port = {
             let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
             listener.local_addr().expect("local_addr").port()
@@ -51,6 +56,7 @@ impl Server {
         };
         command
             .args(["--listen", &listen, "--runtime", runtime])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
