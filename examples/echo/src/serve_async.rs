@@ -50,7 +50,8 @@ async fn serve<R: AsyncRuntime>(options: Options) -> Result<(), String> {
 
 /// Accepts connections on `listener` (pausing when descriptors run out, see `accept`), each
 /// served by `serve` on its own task with `TCP_NODELAY` set, until `registry` is closing
-/// (Ctrl-C).
+/// (Ctrl-C): the accept races the shutdown, so the listener closes as the shutdown begins,
+/// not at the next client.
 pub async fn accept_loop<R, F, Fut>(listener: R::TcpListener, registry: Registry<R>, serve: F)
 where
     R: AsyncRuntime,
@@ -59,7 +60,17 @@ where
 {
     let mut backoff = AcceptBackoff::new();
     loop {
-        let (tcp, peer) = match R::accept(&listener).await {
+        let accepted =
+            futures_lite::future::or(async { Some(R::accept(&listener).await) }, async {
+                registry.closing().await;
+                None
+            });
+        let Some(accepted) = accepted.await else {
+            // Ctrl-C came: the listener closes, so later clients are refused at once rather
+            // than queued for a server that is leaving.
+            return;
+        };
+        let (tcp, peer) = match accepted {
             Ok(accepted) => {
                 accept::succeeded(&mut backoff);
                 accepted
@@ -72,8 +83,7 @@ where
             }
         };
         if registry.is_closing() {
-            // Ctrl-C came: this connection is refused and the listener closed, so later
-            // clients are refused at once rather than queued for a server that is leaving.
+            // Accepted as the shutdown began: refused with the listener.
             return;
         }
         let _ = R::set_nodelay(&tcp);

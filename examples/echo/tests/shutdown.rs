@@ -116,3 +116,64 @@ fn ctrl_c_on_smol_closes_every_client_with_1001_and_exits_0() {
 fn ctrl_c_on_mio_closes_every_client_with_1001_and_exits_0() {
     ctrl_c_closes_every_client_with_1001_and_exits_0("mio");
 }
+
+/// A client that completes the opening handshake and then never answers: Ctrl-C's close
+/// handshake with it runs until the shutdown timeout (5 s).
+fn silent_client(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .expect("request");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        tcp.read_exact(&mut byte).expect("the 101");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+    tcp
+}
+
+fn ctrl_c_closes_the_listener_while_close_handshakes_run(runtime: &str) {
+    use std::io::Read;
+    let server = Server::start(runtime, None);
+    let mut silent = silent_client(server.addr);
+    let interrupted = Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(interrupted.success());
+    // The 1001 arrives: the shutdown has begun, and the server waits for an answer.
+    let mut close = [0; 2];
+    silent.read_exact(&mut close).expect("the close frame");
+    assert_eq!(close[0], 0x88, "a close frame");
+    // A moment for the accept loops to see the shutdown (it began before the 1001 went
+    // out); then a new client is refused, not accepted by a listener nobody serves any more.
+    thread::sleep(Duration::from_millis(200));
+    let refused = std::net::TcpStream::connect(server.addr);
+    assert!(
+        matches!(&refused, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "{runtime}: still listening during the shutdown: {refused:?}: {:?}",
+        server.log()
+    );
+}
+
+#[test]
+fn ctrl_c_on_tokio_closes_the_listener_while_close_handshakes_run() {
+    ctrl_c_closes_the_listener_while_close_handshakes_run("tokio");
+}
+
+#[test]
+fn ctrl_c_on_smol_closes_the_listener_while_close_handshakes_run() {
+    ctrl_c_closes_the_listener_while_close_handshakes_run("smol");
+}
+
+#[test]
+fn ctrl_c_on_mio_closes_the_listener_while_close_handshakes_run() {
+    ctrl_c_closes_the_listener_while_close_handshakes_run("mio");
+}
