@@ -78,13 +78,14 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
-    /// A compressed message inflated to more than the configured ratio of its compressed
-    /// size, past the floor (a decompression bomb; see `DeflateConfig::max_inflate_ratio`).
+    /// Compressed messages inflated to more than the configured ratio of the compressed
+    /// bytes received, beyond the connection's burst (a decompression bomb; see
+    /// `DeflateConfig::max_inflate_ratio`).
     InflateRatio {
         /// Output bytes allowed per compressed byte.
         ratio: u32,
-        /// Output allowed whatever the ratio.
-        floor: usize,
+        /// Output allowed beyond the ratio.
+        burst: usize,
     },
     /// An extension rejected the data (for example corrupt compressed data).
     Extension(String),
@@ -177,9 +178,9 @@ impl fmt::Display for ProtocolError {
                 f,
                 "the server's memory budget of {limit} bytes is spent: no room to read on"
             ),
-            ProtocolError::InflateRatio { ratio, floor } => write!(
+            ProtocolError::InflateRatio { ratio, burst } => write!(
                 f,
-                "compressed message inflates to more than {ratio} times its size (past {floor} bytes)"
+                "compressed messages inflate to more than {ratio} times their size (beyond a burst of {burst} bytes)"
             ),
             ProtocolError::Extension(msg) => write!(f, "extension error: {msg}"),
         }

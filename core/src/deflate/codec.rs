@@ -32,14 +32,18 @@ pub struct Direction {
     pub max_window_bits: u8,
 }
 
-/// The bound on inflating one message: past `floor` bytes of output, a message may inflate
-/// to at most `ratio` times the compressed bytes received for it so far.
+/// The bound on inflating: a token bucket of output bytes per connection. It starts full at
+/// `burst`, every compressed byte received adds `ratio` (up to `burst`), every inflated byte
+/// takes one. So a connection inflates at most `burst` plus `ratio` times what it received,
+/// whatever the sizes of its messages: sustained amplification is at most `ratio`, while a
+/// message of one repeated character (1,000:1) still inflates from the burst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InflateLimit {
-    /// Output per compressed input byte allowed past the floor.
+    /// Output bytes one compressed byte adds to the bucket.
     pub ratio: u32,
-    /// Output allowed whatever the ratio (small, very repetitive messages).
-    pub floor: usize,
+    /// The bucket's size: output allowed beyond the ratio, at first and again once ordinary
+    /// traffic has refilled it.
+    pub burst: usize,
 }
 
 /// permessage-deflate on one connection.
@@ -53,10 +57,8 @@ pub struct PerMessageDeflate {
     decompressor: Option<Decompress>,
     /// Compressed bytes written so far for the message being sent.
     message_output: usize,
-    /// Compressed bytes received so far for the message being received.
-    message_input: usize,
-    /// Bytes inflated so far for the message being received.
-    message_inflated: usize,
+    /// The inflate bucket's bytes (see [`InflateLimit`]).
+    inflate_credit: usize,
     /// The peer's stream ended with a final block inside the message being received: any
     /// compressed byte after it is an error.
     stream_ended: bool,
@@ -87,8 +89,7 @@ impl PerMessageDeflate {
             compressor: None,
             decompressor: None,
             message_output: 0,
-            message_input: 0,
-            message_inflated: 0,
+            inflate_credit: 0,
             stream_ended: false,
         }
     }
@@ -97,6 +98,7 @@ impl PerMessageDeflate {
     /// message size limit.
     pub fn with_inflate_limit(mut self, limit: Option<InflateLimit>) -> Self {
         self.inflate_limit = limit;
+        self.inflate_credit = limit.map_or(0, |limit| limit.burst);
         self
     }
 
@@ -117,14 +119,13 @@ impl PerMessageDeflate {
         if self.stream_ended && !input.is_empty() {
             return Err(trailing_data());
         }
-        self.message_input += input.len();
-        // What this call may produce: the message limit, and the ratio past its floor.
+        // What this call may produce: the message limit, and the inflate bucket refilled
+        // by this input.
         let budget = match self.inflate_limit {
             Some(limit) => {
-                let allowed = (self.message_input.saturating_mul(limit.ratio as usize))
-                    .max(limit.floor)
-                    .saturating_sub(self.message_inflated);
-                allowed.min(max_output)
+                let refill = input.len().saturating_mul(limit.ratio as usize);
+                self.inflate_credit = self.inflate_credit.saturating_add(refill).min(limit.burst);
+                self.inflate_credit.min(max_output)
             }
             None => max_output,
         };
@@ -133,7 +134,7 @@ impl PerMessageDeflate {
             // The ratio, not the message limit, is what stopped it.
             Some(limit) if budget < max_output => ProtocolError::InflateRatio {
                 ratio: limit.ratio,
-                floor: limit.floor,
+                burst: limit.burst,
             },
             _ => ProtocolError::MessageTooLarge { max: max_output },
         };
@@ -163,7 +164,9 @@ impl PerMessageDeflate {
                 })?;
             ended = tail_ended;
         }
-        self.message_inflated += output.len() - start;
+        if self.inflate_limit.is_some() {
+            self.inflate_credit = self.inflate_credit.saturating_sub(output.len() - start);
+        }
         self.stream_ended |= ended;
         if message_end && (self.inbound.no_context_takeover || self.stream_ended) {
             // The peer starts afresh with every message (or closed its stream with a final
@@ -220,8 +223,6 @@ impl Extension for PerMessageDeflate {
     ) -> Result<(), ProtocolError> {
         let result = self.decode_checked(input, message_end, output, max_output);
         if message_end || result.is_err() {
-            self.message_input = 0;
-            self.message_inflated = 0;
             self.stream_ended = false;
         }
         result

@@ -34,10 +34,11 @@
 //! # A hostile peer
 //!
 //! * **Decompression bombs.** A message is checked after inflating against the message size
-//!   limit, and, past [`DeflateConfig::inflate_ratio_floor`], against
-//!   [`DeflateConfig::max_inflate_ratio`] times the compressed bytes received for it: a
-//!   16 KiB frame that would inflate to 16 MiB fails with 1009 after about 1.6 MiB, so the
-//!   work one connection causes is bounded per byte it sends. The core feeds compressed
+//!   limit, and against a per-connection bucket: [`DeflateConfig::inflate_burst`] (16 MiB)
+//!   plus [`DeflateConfig::max_inflate_ratio`] (100) times the compressed bytes received. A
+//!   stream of 16 KiB frames that would inflate to 16 MiB each fails with 1009 once the
+//!   burst is spent, so the work one connection causes is bounded per byte it sends, while
+//!   one very repetitive message (2 MiB of one character) still inflates. The core feeds compressed
 //!   input to the inflater 16 KiB at a time and hands out 64 KiB pieces as they fill, so a
 //!   caller taking pieces or events gets control back between them.
 //! * **Malformed streams** fail the message with 1002: corrupt data, and any byte after a
@@ -75,19 +76,21 @@ pub struct DeflateConfig {
     pub level: u32,
     /// Messages shorter than this many bytes are sent uncompressed. Default 0.
     pub threshold: usize,
-    /// How far a received message may inflate: past [`DeflateConfig::inflate_ratio_floor`]
-    /// bytes, at most this many bytes per compressed byte received for it, or the message
-    /// fails with 1009. DEFLATE reaches 1,032:1, so without this bound a peer sending 16 KiB
-    /// frames makes the receiver inflate 16 MiB each (a single-threaded server is then busy
-    /// for milliseconds per frame from ~1 MB/s of traffic). Text, JSON and binary formats
-    /// compress 2:1 to 20:1; the Autobahn compression cases stay under 10:1. `None` leaves
-    /// only the message size limit. Default `Some(100)`.
+    /// How far received messages may inflate: at most this many bytes per compressed byte
+    /// received, beyond [`DeflateConfig::inflate_burst`], or the message fails with 1009.
+    /// DEFLATE reaches 1,032:1, so without this bound a peer sending 16 KiB frames makes the
+    /// receiver inflate 16 MiB each (a single-threaded server is then busy for milliseconds
+    /// per frame from ~1 MB/s of traffic). Text, JSON and binary formats compress 2:1 to
+    /// 20:1; the Autobahn compression cases stay under 10:1. `None` leaves only the message
+    /// size limit. Default `Some(100)`.
     pub max_inflate_ratio: Option<u32>,
-    /// Output every message may inflate to whatever its ratio, for small, very repetitive
-    /// messages (with context takeover a repeated message can shrink to a few bytes).
-    /// Default 1 MiB. The floor is per message: it bounds the work of one message (about a
-    /// millisecond of inflating), not the amplification of a stream of messages under it.
-    pub inflate_ratio_floor: usize,
+    /// Output a connection may inflate beyond the ratio: a token bucket of this many bytes,
+    /// full at first, refilled by `max_inflate_ratio` bytes per compressed byte received
+    /// (see [`InflateLimit`]). So a message of one repeated character (2 MiB from 2 KiB)
+    /// inflates, while a stream of such messages is held to the ratio: what a peer makes
+    /// the connection inflate is at most this burst plus the ratio times what it sent.
+    /// Default 16 MiB.
+    pub inflate_burst: usize,
 }
 
 impl Default for DeflateConfig {
@@ -100,7 +103,7 @@ impl Default for DeflateConfig {
             level: 6,
             threshold: 0,
             max_inflate_ratio: Some(100),
-            inflate_ratio_floor: 1 << 20,
+            inflate_burst: 16 << 20,
         }
     }
 }
@@ -135,7 +138,7 @@ impl DeflateConfig {
     pub fn inflate_limit(&self) -> Option<InflateLimit> {
         self.max_inflate_ratio.map(|ratio| InflateLimit {
             ratio,
-            floor: self.inflate_ratio_floor,
+            burst: self.inflate_burst,
         })
     }
 

@@ -87,7 +87,7 @@ macro_rules! suite {
                 the_server_accepts_a_request_arriving_byte_by_byte,
             }
             hardening {
-                a_deflate_bomb_under_the_message_limit_is_refused_with_1009,
+                a_stream_of_deflate_bombs_is_refused_with_1009_once_the_burst_is_spent,
             }
             keepalive {
                 an_idle_connection_receives_pings_at_the_interval,

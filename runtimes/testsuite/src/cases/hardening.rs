@@ -35,20 +35,39 @@ async fn compressing_client<T: TestRuntime>(addr: std::net::SocketAddr) -> Clien
     ws
 }
 
-pub async fn a_deflate_bomb_under_the_message_limit_is_refused_with_1009<T: TestRuntime>() {
+pub async fn a_stream_of_deflate_bombs_is_refused_with_1009_once_the_burst_is_spent<
+    T: TestRuntime,
+>() {
     let (addr, server) = T::serve_one_ws(compressing_server(), echo).await;
     let mut ws = compressing_client::<T>(addr).await;
     // Ordinary text first: echoed.
     let text = text_of_len(100_000);
     ws.send(Message::text(text.clone())).await.unwrap();
     assert_eq!(recv(&mut ws).await, Message::text(text));
-    // 16 MiB of zeros: about 16 KiB compressed, at the message limit. Before the ratio
-    // the server inflated (and echoed) all of it.
-    ws.send(Message::binary(vec![0u8; 16 << 20])).await.unwrap();
-    match recv(&mut ws).await {
+    // 2 MiB messages of zeros, about 2 KiB compressed each (1,000:1): the first few
+    // inflate from the connection's 16 MiB burst and are echoed; once it is spent the next
+    // fails with 1009. Before the bucket, every such message was inflated (and echoed).
+    let zeros = vec![0u8; 2 << 20];
+    let mut echoed = 0;
+    let close = loop {
+        ws.send(Message::binary(zeros.clone())).await.unwrap();
+        match recv(&mut ws).await {
+            Message::Binary(echo) => {
+                assert_eq!(echo.len(), zeros.len());
+                echoed += 1;
+                assert!(echoed < 16, "the burst is never spent");
+            }
+            other => break other,
+        }
+    };
+    match close {
         Message::Close(Some(frame)) => assert_eq!(frame.code.0, 1009, "{frame:?}"),
         other => panic!("expected a 1009 close, got {other:?}"),
     }
+    assert!(
+        echoed >= 7,
+        "only {echoed} echoed before the burst was spent"
+    );
     let result = server.await;
     assert!(
         matches!(
