@@ -125,23 +125,17 @@ impl Server {
     /// # impl ropeway_mio::server::Handler for Chat {
     /// #     type Conn = ();
     /// #     fn on_request(&mut self, _: &ropeway_mio::server::Incoming<'_>) -> ropeway_mio::server::Decision<()> { ropeway_mio::server::Decision::accept(()) }
+    /// #     fn on_message(&mut self, _: &mut ropeway_mio::server::Context<'_>, _: ropeway_mio::server::ConnId, _: &mut (), _: ropeway_mio::Message) {}
     /// # }
-    /// # struct Redis;
-    /// # impl ropeway_core::backplane::Backplane for Redis {
-    /// #     fn server_id(&self) -> ropeway_core::backplane::ServerId { ropeway_core::backplane::ServerId(1) }
-    /// #     fn publish(&self, _: ropeway_core::backplane::Target, _: ropeway_core::MessageKind, _: ropeway_core::Bytes) {}
-    /// #     fn join(&self, _: &str) {}
-    /// #     fn leave(&self, _: &str) {}
-    /// # }
-    /// # impl Redis { fn start(_: std::sync::Arc<dyn ropeway_core::backplane::LocalDelivery>) -> Redis { Redis } }
     /// use std::sync::Arc;
     /// use ropeway_mio::server::Server;
+    /// use ropeway_redis::{RedisBackplane, RedisOptions};
     ///
     /// let server = Server::bind("127.0.0.1:9001", Default::default())?;
-    /// // e.g. ropeway_redis::RedisBackplane::start(url, options, Arc::new(server.handle()))
-    /// let backplane = Redis::start(Arc::new(server.handle()));
+    /// let local = Arc::new(server.handle());
+    /// let backplane = RedisBackplane::start("redis://127.0.0.1:6379", RedisOptions::default(), local)?;
     /// server.with_backplane(Arc::new(backplane)).run(Chat)?;
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// The server lets the backplane go when its last loop ends.
