@@ -191,7 +191,8 @@ impl Backplane for RedisBackplane {
     }
 
     /// Queues the message for the publisher thread, or drops and counts it when the link
-    /// to Redis is down or the queue is at its bound. Never blocks.
+    /// to Redis is down, the queue is at its bound, or the payload is over
+    /// [`RedisOptions::max_envelope_size`]. Never blocks.
     fn publish(&self, target: Target, kind: MessageKind, payload: Bytes) {
         let shared = &self.owner.shared;
         let counters = &shared.counters;
@@ -200,6 +201,12 @@ impl Backplane for RedisBackplane {
             return;
         }
         let len = payload.len();
+        // The receivers would refuse it (if their limit is this server's): not worth a
+        // round trip.
+        if len > shared.options.max_envelope_size {
+            counters.dropped(1);
+            return;
+        }
         let before = counters.queued_bytes.fetch_add(len, Relaxed);
         if before.saturating_add(len) > shared.options.publish_queue_bytes {
             counters.queued_bytes.fetch_sub(len, Relaxed);

@@ -51,7 +51,8 @@ pub struct RedisOptions {
     pub prefix: String,
     /// The largest envelope taken from Redis (default 16 MiB); a larger one is refused and
     /// counted ([`crate::RedisStats::too_large`]). Redis's own `proto-max-bulk-len` bounds
-    /// what the client reads before this check.
+    /// what the client reads before this check. A publish whose payload is larger is
+    /// dropped and counted on this side.
     pub max_envelope_size: usize,
     /// Messages waiting for the publisher thread, at most (default 4,096); a publish beyond
     /// it is dropped and counted.

@@ -1,16 +1,18 @@
 //! Two event-loop servers (two loops each) joined over a real redis-server, each with its
 //! own RedisBackplane and server id, blocking clients on both: a group spans the servers,
 //! a member that left gets nothing, a connection on the other server is reached by its
-//! GlobalId, and a broadcast is published once, not once per loop.
+//! GlobalId, and a broadcast is published once, not once per loop. And, without Redis, a
+//! recording backplane: what a server tells its backplane, and what it does with what the
+//! backplane delivers.
 
 #[path = "../../../backplane/redis/tests/support/redis_server.rs"]
 mod redis_server;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis_server::{RedisServer, eventually};
-use ropeway_core::backplane::{GlobalId, ServerId};
+use ropeway_core::backplane::{Backplane, GlobalId, LocalDelivery, ServerId, Target};
 use ropeway_mio::client::{self, ClientConfig, ClientRequest, Options, WebSocket};
 use ropeway_mio::server::{Config, ConnId, Context, Decision, Handler, Incoming, Running, Server};
 use ropeway_mio::{Bytes, Message, MessageKind, PreparedMessage};
@@ -212,4 +214,145 @@ fn groups_and_connections_span_two_mio_servers_over_redis() {
         b.backplane.stats()
     );
     assert_eq!(a.channels(), 3);
+}
+
+/// What a server told its backplane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Call {
+    Publish(Target, String),
+    Join(String),
+    Leave(String),
+}
+
+#[derive(Default)]
+struct Recording(Mutex<Vec<Call>>);
+
+impl Recording {
+    fn taken(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Backplane for Recording {
+    fn server_id(&self) -> ServerId {
+        ServerId(7)
+    }
+
+    fn publish(&self, target: Target, _: MessageKind, payload: Bytes) {
+        let text = String::from_utf8_lossy(&payload).into_owned();
+        self.0.lock().unwrap().push(Call::Publish(target, text));
+    }
+
+    fn join(&self, group: &str) {
+        self.0.lock().unwrap().push(Call::Join(group.to_owned()));
+    }
+
+    fn leave(&self, group: &str) {
+        self.0.lock().unwrap().push(Call::Leave(group.to_owned()));
+    }
+}
+
+#[test]
+fn a_server_tells_its_backplane_once_per_broadcast_and_membership_and_delivers_by_target() {
+    let recording = Arc::new(Recording::default());
+    let server = Server::bind(
+        "127.0.0.1:0",
+        Config {
+            loops: 2,
+            ..Config::default()
+        },
+    )
+    .expect("bind");
+    let url = format!("ws://{}/", server.local_addr().expect("addr"));
+    let handle = server.handle();
+    let running = server
+        .with_backplane(recording.clone())
+        .spawn(Rooms)
+        .expect("spawn");
+    let connect = || {
+        let request = ClientRequest::from_url(&url).expect("url");
+        let options = Options::default().read_timeout(Some(WAIT));
+        let (mut ws, _) =
+            client::connect_with(request, &ClientConfig::default(), options).expect("connect");
+        let id = next(&mut ws)
+            .strip_prefix("id ")
+            .expect("an id first")
+            .to_owned();
+        (ws, id)
+    };
+    let (mut first, first_id) = connect();
+    let (mut second, _) = connect();
+    let (mut third, _) = connect();
+    assert!(first_id.starts_with("7 "), "{first_id}");
+
+    // One join per membership, whatever the calls; a leave when it ends, by leaving or by
+    // the connection's end.
+    for ws in [&mut first, &mut second] {
+        command(ws, "join red");
+        assert_eq!(next(ws), "joined red");
+    }
+    command(&mut first, "join red");
+    assert_eq!(next(&mut first), "joined red");
+    command(&mut first, "leave red");
+    assert_eq!(next(&mut first), "left red");
+    drop(second);
+    assert!(eventually(WAIT, || recording.0.lock().unwrap().len() == 4));
+    assert_eq!(
+        recording.taken(),
+        [
+            Call::Join("red".into()),
+            Call::Join("red".into()),
+            Call::Leave("red".into()),
+            Call::Leave("red".into()),
+        ]
+    );
+
+    // One publish per broadcast (two loops), and one for a connection elsewhere.
+    command(&mut third, "all one");
+    assert_eq!(next(&mut first), "one");
+    assert_eq!(next(&mut third), "one");
+    command(&mut third, "to 8 42 psst");
+    command(&mut third, "all two");
+    assert_eq!(next(&mut third), "two");
+    assert_eq!(next(&mut first), "two");
+    assert_eq!(
+        recording.taken(),
+        [
+            Call::Publish(Target::All, "one".into()),
+            Call::Publish(
+                Target::Connection(GlobalId {
+                    server: ServerId(8),
+                    connection: 42
+                }),
+                "psst".into()
+            ),
+            Call::Publish(Target::All, "two".into()),
+        ]
+    );
+
+    // What other servers publish reaches the loops, and is not published again.
+    let (server, connection) = first_id.split_once(' ').expect("two numbers");
+    let first_global = GlobalId {
+        server: ServerId(server.parse().unwrap()),
+        connection: connection.parse().unwrap(),
+    };
+    let text = |t: &str| PreparedMessage::new(MessageKind::Text, Bytes::from(t.to_owned()));
+    handle.deliver(&Target::AllExcept(first_global), &text("not first"));
+    handle.deliver(&Target::Connection(first_global), &text("only first"));
+    handle.deliver(
+        &Target::Connection(GlobalId {
+            server: ServerId(8),
+            connection: first_global.connection,
+        }),
+        &text("another server's"),
+    );
+    handle.deliver(&Target::All, &text("everyone"));
+    assert_eq!(next(&mut third), "not first");
+    assert_eq!(next(&mut third), "everyone");
+    assert_eq!(next(&mut first), "only first");
+    assert_eq!(next(&mut first), "everyone");
+    assert!(recording.taken().is_empty());
+    // The clients go first: a stop waits for open connections' close handshakes.
+    drop((first, third));
+    running.stop().expect("stop");
 }
