@@ -222,8 +222,10 @@ fn redis_killed_and_restarted_loss_is_counted_and_delivery_resumes() {
         slowest = slowest.max(started.elapsed());
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A publish that waited on the dead link would take the I/O or connect timeout (500 ms);
+    // the margin below is for a busy machine descheduling the test thread.
     assert!(
-        slowest < Duration::from_millis(20),
+        slowest < Duration::from_millis(200),
         "a publish blocked for {slowest:?}"
     );
     assert_eq!(a.stats().publish_dropped - dropped_before, 20);
