@@ -13,10 +13,10 @@ use ropeway_core::driver::Driver;
 use ropeway_core::handshake::ServerHandshake;
 use ropeway_core::{CloseFrame, Connection, Error, PreparedMessage, SendOptions};
 
+use super::backplane::Joined;
 use super::config::SlowConsumer;
 use super::error::SendError;
-use super::id::ConnId;
-use super::timers::ACCEPT_PAUSE;
+use super::id::{ConnId, MAX_SLOTS};
 use super::transport::Transport;
 
 /// One connection.
@@ -84,10 +84,13 @@ pub(crate) struct Conns {
     groups: HashMap<Arc<str>, HashSet<u32>>,
     /// Reused list of broadcast targets.
     targets: Vec<u32>,
+    /// Told of every membership that begins or ends here, so that its group's channel
+    /// is subscribed while this server has a member.
+    backplane: Option<Joined>,
 }
 
 impl Conns {
-    pub(crate) fn new(loop_index: u8, policy: SlowConsumer) -> Self {
+    pub(crate) fn new(loop_index: u8, policy: SlowConsumer, backplane: Option<Joined>) -> Self {
         Conns {
             slots: Vec::new(),
             free: Vec::new(),
@@ -98,7 +101,13 @@ impl Conns {
             dropped: Vec::new(),
             groups: HashMap::new(),
             targets: Vec::new(),
+            backplane,
         }
+    }
+
+    /// The backplane the server is joined to, if any.
+    pub(crate) fn backplane(&self) -> Option<&Joined> {
+        self.backplane.as_ref()
     }
 
     /// Connections on this loop (in their handshake or open).
@@ -110,14 +119,15 @@ impl Conns {
         self.loop_index
     }
 
-    /// Stores a new connection; `None` when the slab is full (4 billion slots).
+    /// Stores a new connection; `None` when the slab is full (16 million slots, so that an
+    /// id fits in a `u64`: [`ConnId::to_u64`]).
     pub(crate) fn insert(&mut self, entry: Entry) -> Option<ConnId> {
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
                 let index = u32::try_from(self.slots.len())
                     .ok()
-                    .filter(|&i| i < ACCEPT_PAUSE)?;
+                    .filter(|&i| i < MAX_SLOTS)?;
                 self.slots.push(Slot {
                     generation: 0,
                     entry: None,
@@ -147,8 +157,13 @@ impl Conns {
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(index);
         self.live -= 1;
-        self.groups.retain(|_, members| {
-            members.remove(&index);
+        let backplane = self.backplane.as_ref();
+        self.groups.retain(|group, members| {
+            if members.remove(&index)
+                && let Some(backplane) = backplane
+            {
+                backplane.leave(group);
+            }
             !members.is_empty()
         });
         Some((id, entry))
@@ -257,9 +272,11 @@ impl Conns {
     }
 
     /// Queues `message` on every open connection (of `group`); returns how many took it.
+    /// `except`: a connection to leave out (the sender), if it is one of this loop's.
     pub(crate) fn broadcast(
         &mut self,
         group: Option<&str>,
+        except: Option<ConnId>,
         message: &PreparedMessage,
         notify: bool,
     ) -> usize {
@@ -290,6 +307,9 @@ impl Conns {
         let mut sent = 0;
         for &index in &targets {
             let id = self.id(index);
+            if Some(id) == except {
+                continue;
+            }
             let result = self.deliver(id, notify, |driver| {
                 driver.send_prepared(message, SendOptions::default())
             });
@@ -310,14 +330,17 @@ impl Conns {
         ) {
             return false;
         }
-        match self.groups.get_mut(group) {
-            Some(members) => {
-                members.insert(id.index);
-            }
+        let joined = match self.groups.get_mut(group) {
+            Some(members) => members.insert(id.index),
             None => {
                 self.groups
                     .insert(Arc::from(group), HashSet::from([id.index]));
+                true
             }
+        };
+        // Once per membership: the backplane counts members, a second join is none.
+        if joined && let Some(backplane) = &self.backplane {
+            backplane.join(group);
         }
         true
     }
@@ -328,9 +351,12 @@ impl Conns {
             return;
         }
         if let Some(members) = self.groups.get_mut(group) {
-            members.remove(&id.index);
+            let left = members.remove(&id.index);
             if members.is_empty() {
                 self.groups.remove(group);
+            }
+            if left && let Some(backplane) = &self.backplane {
+                backplane.leave(group);
             }
         }
     }

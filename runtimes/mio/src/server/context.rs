@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use ropeway_core::backplane::{GlobalId, Target};
 use ropeway_core::extension::ExtensionOffer;
 use ropeway_core::{CloseFrame, Message, MessageKind, PreparedMessage, SendOptions};
 
@@ -22,6 +23,9 @@ pub struct Broadcast {
     /// Other loops whose queue ([`super::Config::queue_capacity`]) was full: their members
     /// missed it (also logged as a warning).
     pub missed_loops: usize,
+    /// Handed to the backplane for the other servers ([`super::Server::with_backplane`]);
+    /// whether they got it, the backplane counts.
+    pub published: bool,
 }
 
 /// The loop, as a handler sees it: send to any connection by id (of this loop, or of another
@@ -120,38 +124,103 @@ impl Context<'_> {
     /// this loop's connections take it now, the other loops get the same bytes by reference
     /// through their queues and deliver them on their next turn. See [`Broadcast`] for what
     /// it reports.
+    ///
+    /// With a backplane, the message is also published once for the other servers.
     pub fn broadcast(&mut self, message: &PreparedMessage) -> Broadcast {
-        self.broadcast_everywhere(None, message)
+        self.broadcast_everywhere(None, None, message)
+    }
+
+    /// [`broadcast`](Self::broadcast) to everyone but `except` (usually the sender), on
+    /// every loop and every server.
+    pub fn broadcast_except(&mut self, except: ConnId, message: &PreparedMessage) -> Broadcast {
+        self.broadcast_everywhere(None, Some(except), message)
     }
 
     /// Sends `message` to every member of `group` on every loop (a group is the server's,
     /// whatever loop each member landed on), encoded once, as [`Context::broadcast`] does.
+    /// With a backplane, the message is also published once for the members on the other
+    /// servers.
     pub fn broadcast_to(&mut self, group: &str, message: &PreparedMessage) -> Broadcast {
-        self.broadcast_everywhere(Some(group), message)
+        self.broadcast_everywhere(Some(group), None, message)
+    }
+
+    /// [`broadcast_to`](Self::broadcast_to) to every member of `group` but `except`.
+    pub fn broadcast_to_except(
+        &mut self,
+        group: &str,
+        except: ConnId,
+        message: &PreparedMessage,
+    ) -> Broadcast {
+        self.broadcast_everywhere(Some(group), Some(except), message)
+    }
+
+    /// How servers joined to the same backplane name connection `id` (to keep, or give to
+    /// another server); `None` without a backplane.
+    pub fn global_id(&self, id: ConnId) -> Option<GlobalId> {
+        self.conns.backplane().map(|b| b.global(id))
+    }
+
+    /// Sends `message` to the connection `to` names: on this server as
+    /// [`send_prepared`](Self::send_prepared) does, on another through the backplane (`Ok`
+    /// then means published: the backplane delivers at most once). Without a backplane, a
+    /// connection of another server is `SendError::Queue(HandleError::Unreachable)`.
+    pub fn send_to(&mut self, to: GlobalId, message: &PreparedMessage) -> Result<(), SendError> {
+        let Some(backplane) = self.conns.backplane() else {
+            return Err(SendError::Queue(super::HandleError::Unreachable));
+        };
+        match backplane.local(&to) {
+            Some(id) => self.send_prepared(id, message),
+            None => {
+                backplane.publish(
+                    Target::Connection(to),
+                    message.kind(),
+                    message.payload().clone(),
+                );
+                Ok(())
+            }
+        }
     }
 
     /// Sends `message` to the open connections of this loop only; returns how many took it
     /// (a slow consumer may not).
     pub fn broadcast_on_this_loop(&mut self, message: &PreparedMessage) -> usize {
-        self.conns.broadcast(None, message, true)
+        self.conns.broadcast(None, None, message, true)
     }
 
     /// Sends `message` to the members of `group` on this loop only; returns how many took
     /// it.
     pub fn broadcast_to_on_this_loop(&mut self, group: &str, message: &PreparedMessage) -> usize {
-        self.conns.broadcast(Some(group), message, true)
+        self.conns.broadcast(Some(group), None, message, true)
     }
 
     fn broadcast_everywhere(
         &mut self,
         group: Option<&str>,
+        except: Option<ConnId>,
         message: &PreparedMessage,
     ) -> Broadcast {
-        let here = self.conns.broadcast(group, message, true);
+        let here = self.conns.broadcast(group, except, message, true);
         let this_loop = usize::from(self.conns.loop_index());
         let (loops, missed_loops) = self
             .handle
-            .broadcast_to_other_loops(this_loop, group, message);
+            .broadcast_to_other_loops(this_loop, group, except, message);
+        // Once per broadcast, from the loop it was made on: the other loops and servers
+        // only deliver.
+        let published = match self.conns.backplane() {
+            Some(backplane) => {
+                let target = match (group, except) {
+                    (None, None) => Target::All,
+                    (None, Some(except)) => Target::AllExcept(backplane.global(except)),
+                    (Some(group), None) => Target::Group(group.to_owned()),
+                    (Some(group), Some(except)) => {
+                        Target::GroupExcept(group.to_owned(), backplane.global(except))
+                    }
+                };
+                backplane.publish(target, message.kind(), message.payload().clone());
+                true
+            }
+            None => false,
+        };
         if missed_loops > 0 {
             tracing::warn!(
                 loop_index = this_loop,
@@ -164,6 +233,7 @@ impl Context<'_> {
             here,
             other_loops: loops,
             missed_loops,
+            published,
         }
     }
 
@@ -173,6 +243,8 @@ impl Context<'_> {
     /// its members on every loop (each loop keeps the members it serves).
     /// A connection's end takes it out of every group of its loop, which costs a look at
     /// each group: thousands of groups per loop are fine, millions are not.
+    /// With a backplane, the server subscribes to the group's messages from other servers
+    /// while it has a member in it.
     pub fn join(&mut self, id: ConnId, group: &str) -> bool {
         self.conns.join(id, group)
     }

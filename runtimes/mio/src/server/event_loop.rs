@@ -96,7 +96,11 @@ impl<H: Handler> EventLoop<H> {
             listeners,
             accepting: true,
             backoff: AcceptBackoff::new(),
-            conns: Conns::new(parts.index, parts.config.slow_consumer),
+            conns: Conns::new(
+                parts.index,
+                parts.config.slow_consumer,
+                parts.handle.backplane(),
+            ),
             data: Vec::new(),
             handler: parts.handler,
             timers: Timers::default(),
@@ -706,8 +710,9 @@ impl<H: Handler> EventLoop<H> {
                 Command::Close(id, frame) => {
                     let _ = self.conns.close(id, frame);
                 }
-                Command::Broadcast(group, message) => {
-                    self.conns.broadcast(group.as_deref(), &message, true);
+                Command::Broadcast(group, except, message) => {
+                    self.conns
+                        .broadcast(group.as_deref(), except, &message, true);
                 }
             }
             budget -= 1;

@@ -2,12 +2,14 @@
 //! (a bounded queue per loop) and wakes them with a `mio::Waker`.
 
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, RwLock};
 
+use ropeway_core::backplane::{GlobalId, ServerId, Target};
 use ropeway_core::{CloseFrame, Message, PreparedMessage};
 
+use super::backplane::Joined;
 use super::id::ConnId;
 
 /// What a handle asks a loop to do.
@@ -16,7 +18,8 @@ pub(crate) enum Command {
     Send(ConnId, Message),
     SendPrepared(ConnId, PreparedMessage),
     Close(ConnId, Option<CloseFrame>),
-    Broadcast(Option<Arc<str>>, PreparedMessage),
+    /// To all (or a group's members), but the connection given.
+    Broadcast(Option<Arc<str>>, Option<ConnId>, PreparedMessage),
 }
 
 /// One loop's end of the queue.
@@ -32,6 +35,12 @@ pub(crate) struct Link {
 pub(crate) struct Shared {
     pub(crate) links: Vec<Link>,
     pub(crate) stop: AtomicBool,
+    /// Set before the loops start ([`super::Server::with_backplane`]); taken out when the
+    /// last loop ends, which breaks the cycle of a backplane that holds this handle as
+    /// its local delivery.
+    backplane: RwLock<Option<Joined>>,
+    /// Loops not ended yet.
+    running: AtomicUsize,
 }
 
 /// Sends to connections, closes them and broadcasts, from any thread. Cheap to clone.
@@ -60,6 +69,9 @@ pub enum HandleError {
     Full,
     /// The server stopped (or the id names no loop of this server).
     Stopped,
+    /// The id names a connection on another server, and this one is joined to no
+    /// backplane.
+    Unreachable,
 }
 
 impl fmt::Display for HandleError {
@@ -67,6 +79,9 @@ impl fmt::Display for HandleError {
         match self {
             HandleError::Full => f.write_str("the event loop's queue is full"),
             HandleError::Stopped => f.write_str("the server has stopped"),
+            HandleError::Unreachable => {
+                f.write_str("the connection is on another server, and no backplane is joined")
+            }
         }
     }
 }
@@ -90,9 +105,12 @@ impl Handle {
             });
             receivers.push(rx);
         }
+        let loops = links.len();
         let shared = Arc::new(Shared {
             links,
             stop: AtomicBool::new(false),
+            backplane: RwLock::new(None),
+            running: AtomicUsize::new(loops),
         });
         (Handle { shared }, receivers)
     }
@@ -120,17 +138,84 @@ impl Handle {
         self.queue(id.loop_index(), Command::Close(id, frame))
     }
 
-    /// Sends `message` to every open connection of every loop. Encode it once with
+    /// Sends `message` to every open connection of every loop, and of every server joined
+    /// to the same backplane (published once). Encode it once with
     /// [`PreparedMessage::new`]; each loop shares the same bytes. Fails with
     /// [`HandleError::Full`] if some loop's queue was full (the others got it).
     pub fn broadcast(&self, message: &PreparedMessage) -> Result<(), HandleError> {
-        self.broadcast_command(None, message)
+        self.publish(|| Target::All, message);
+        self.broadcast_local(None, None, message)
     }
 
     /// Sends `message` to every connection in `group` (see [`super::Context::join`]), on
-    /// every loop.
+    /// every loop and every server joined to the same backplane.
     pub fn broadcast_to(&self, group: &str, message: &PreparedMessage) -> Result<(), HandleError> {
-        self.broadcast_command(Some(Arc::from(group)), message)
+        self.publish(|| Target::Group(group.to_owned()), message);
+        self.broadcast_local(Some(group), None, message)
+    }
+
+    /// [`broadcast`](Self::broadcast) to everyone but `except` (usually the sender).
+    pub fn broadcast_except(
+        &self,
+        except: ConnId,
+        message: &PreparedMessage,
+    ) -> Result<(), HandleError> {
+        if let Some(backplane) = self.backplane() {
+            backplane.publish(
+                Target::AllExcept(backplane.global(except)),
+                message.kind(),
+                message.payload().clone(),
+            );
+        }
+        self.broadcast_local(None, Some(except), message)
+    }
+
+    /// [`broadcast_to`](Self::broadcast_to) to every member of `group` but `except`.
+    pub fn broadcast_to_except(
+        &self,
+        group: &str,
+        except: ConnId,
+        message: &PreparedMessage,
+    ) -> Result<(), HandleError> {
+        if let Some(backplane) = self.backplane() {
+            backplane.publish(
+                Target::GroupExcept(group.to_owned(), backplane.global(except)),
+                message.kind(),
+                message.payload().clone(),
+            );
+        }
+        self.broadcast_local(Some(group), Some(except), message)
+    }
+
+    /// This server's id in its backplane; `None` without one.
+    pub fn server_id(&self) -> Option<ServerId> {
+        self.backplane().map(|b| b.server_id())
+    }
+
+    /// How servers joined to the same backplane name connection `id`; `None` without a
+    /// backplane.
+    pub fn global_id(&self, id: ConnId) -> Option<GlobalId> {
+        self.backplane().map(|b| b.global(id))
+    }
+
+    /// Sends `message` to the connection `to` names: one of this server's, queued as
+    /// [`send_prepared`](Self::send_prepared) does, or another server's, published on the
+    /// backplane (`Ok` then means handed to the backplane, which delivers at most once).
+    /// A connection on another server without a backplane is
+    /// [`HandleError::Unreachable`].
+    pub fn send_to(&self, to: GlobalId, message: &PreparedMessage) -> Result<(), HandleError> {
+        let backplane = self.backplane().ok_or(HandleError::Unreachable)?;
+        match backplane.local(&to) {
+            Some(id) => self.send_prepared(id, message),
+            None => {
+                backplane.publish(
+                    Target::Connection(to),
+                    message.kind(),
+                    message.payload().clone(),
+                );
+                Ok(())
+            }
+        }
     }
 
     /// Asks every loop to stop, gracefully: each stops accepting, closes its connections
@@ -160,6 +245,7 @@ impl Handle {
         &self,
         from: usize,
         group: Option<&str>,
+        except: Option<ConnId>,
         message: &PreparedMessage,
     ) -> (usize, usize) {
         let loops = self.shared.links.len();
@@ -169,24 +255,31 @@ impl Handle {
         let group: Option<Arc<str>> = group.map(Arc::from);
         let (mut took, mut missed) = (0, 0);
         for index in (0..loops).filter(|&index| index != from) {
-            match self.queue(index, Command::Broadcast(group.clone(), message.clone())) {
+            match self.queue(
+                index,
+                Command::Broadcast(group.clone(), except, message.clone()),
+            ) {
                 Ok(()) => took += 1,
-                // Stopping: the loops are closing their connections anyway.
-                Err(HandleError::Stopped) => {}
+                // Stopping: the loops are closing their connections anyway (queueing for a
+                // loop of this server is never unreachable).
+                Err(HandleError::Stopped | HandleError::Unreachable) => {}
                 Err(HandleError::Full) => missed += 1,
             }
         }
         (took, missed)
     }
 
-    fn broadcast_command(
+    /// Queues a broadcast on every loop of this server (not published).
+    pub(crate) fn broadcast_local(
         &self,
-        group: Option<Arc<str>>,
+        group: Option<&str>,
+        except: Option<ConnId>,
         message: &PreparedMessage,
     ) -> Result<(), HandleError> {
+        let group: Option<Arc<str>> = group.map(Arc::from);
         let mut result = Ok(());
         for index in 0..self.shared.links.len() {
-            let command = Command::Broadcast(group.clone(), message.clone());
+            let command = Command::Broadcast(group.clone(), except, message.clone());
             if let Err(e) = self.queue(index, command) {
                 result = Err(e);
             }
@@ -208,6 +301,43 @@ impl Handle {
             let _ = link.waker.wake();
         }
         Ok(())
+    }
+
+    /// Publishes `message` for the other servers, if a backplane is joined (the target is
+    /// made only then).
+    fn publish(&self, target: impl FnOnce() -> Target, message: &PreparedMessage) {
+        if let Some(backplane) = self.backplane() {
+            backplane.publish(target(), message.kind(), message.payload().clone());
+        }
+    }
+
+    /// The backplane the server is joined to, if any.
+    pub(crate) fn backplane(&self) -> Option<Joined> {
+        self.shared
+            .backplane
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Joins the server to `backplane` (before its loops start).
+    pub(crate) fn attach(&self, backplane: Joined) {
+        *self
+            .shared
+            .backplane
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(backplane);
+    }
+
+    /// A loop ended; after the last, the backplane is let go.
+    pub(crate) fn loop_ended(&self) {
+        if self.shared.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared
+                .backplane
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+        }
     }
 
     /// The loop took its wake-up: the next send wakes it again.

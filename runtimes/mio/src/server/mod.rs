@@ -18,6 +18,9 @@
 //!   queue per loop and wakes the loop; a slow consumer meets [`SlowConsumer`].
 //! * **Broadcast.** A message is encoded once ([`PreparedMessage`](ropeway_core::PreparedMessage))
 //!   and queued on every connection, or a [`Context::join`]ed group, by reference.
+//! * **Across servers.** [`Server::with_backplane`] joins the server to a backplane (e.g.
+//!   ropeway-redis): broadcasts and groups then span every server joined to it, and a
+//!   connection anywhere is reached by its [`GlobalId`](ropeway_core::backplane::GlobalId).
 //!
 //! The application implements [`Handler`]:
 //!
@@ -60,6 +63,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod backplane;
 mod config;
 mod conns;
 mod context;

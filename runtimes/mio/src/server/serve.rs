@@ -8,6 +8,9 @@ use std::thread::JoinHandle;
 
 use mio::Poll;
 
+use ropeway_core::backplane::Backplane;
+
+use super::backplane::Joined;
 use super::config::{Config, MAX_LOOPS};
 use super::event_loop::{EventLoop, Parts, WAKER};
 use super::handle::{Command, Handle};
@@ -106,6 +109,41 @@ impl Server {
         self
     }
 
+    /// Joins the server to a backplane, so that its groups span every server joined to the
+    /// same one: [`Context::broadcast`](super::Context::broadcast),
+    /// [`Context::broadcast_to`](super::Context::broadcast_to) and their kin (and the
+    /// [`Handle`]'s) are published once for the other servers, [`Context::join`](super::Context::join)
+    /// and [`Context::leave`](super::Context::leave) tell it which groups have members here,
+    /// and connections on other servers are reached by [`GlobalId`](ropeway_core::backplane::GlobalId)
+    /// ([`Context::send_to`](super::Context::send_to)).
+    ///
+    /// The backplane delivers other servers' messages to this server through its handle,
+    /// which is the server's [`LocalDelivery`](ropeway_core::backplane::LocalDelivery):
+    ///
+    /// ```no_run
+    /// # #[derive(Clone)] struct Chat;
+    /// # impl ropeway_mio::server::Handler for Chat {
+    /// #     type Conn = ();
+    /// #     fn on_request(&mut self, _: &ropeway_mio::server::Incoming<'_>) -> ropeway_mio::server::Decision<()> { ropeway_mio::server::Decision::accept(()) }
+    /// #     fn on_message(&mut self, _: &mut ropeway_mio::server::Context<'_>, _: ropeway_mio::server::ConnId, _: &mut (), _: ropeway_mio::Message) {}
+    /// # }
+    /// use std::sync::Arc;
+    /// use ropeway_mio::server::Server;
+    /// use ropeway_redis::{RedisBackplane, RedisOptions};
+    ///
+    /// let server = Server::bind("127.0.0.1:9001", Default::default())?;
+    /// let local = Arc::new(server.handle());
+    /// let backplane = RedisBackplane::start("redis://127.0.0.1:6379", RedisOptions::default(), local)?;
+    /// server.with_backplane(Arc::new(backplane)).run(Chat)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// The server lets the backplane go when its last loop ends.
+    pub fn with_backplane(self, backplane: Arc<dyn Backplane>) -> Server {
+        self.handle.attach(Joined(backplane));
+        self
+    }
+
     /// The address of the first listener (with port 0, the port the OS chose).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listeners[0].local_addr()
@@ -125,7 +163,7 @@ impl Server {
         let mut parts = self.into_parts(handler)?;
         let first = parts.remove(0);
         let threads = spawn_all(parts)?;
-        let result = EventLoop::new(first).and_then(EventLoop::run);
+        let result = run_loop(first);
         join_all(threads).and(result)
     }
 
@@ -179,9 +217,17 @@ fn spawn_all<H: Handler + Send + 'static>(
         .map(|part| {
             std::thread::Builder::new()
                 .name(format!("ropeway-mio-{}", part.index))
-                .spawn(move || EventLoop::new(part)?.run())
+                .spawn(move || run_loop(part))
         })
         .collect()
+}
+
+/// Runs one loop to its end, and tells the handle it ended (however it did).
+fn run_loop<H: Handler>(part: Parts<H>) -> io::Result<()> {
+    let handle = part.handle.clone();
+    let result = EventLoop::new(part).and_then(EventLoop::run);
+    handle.loop_ended();
+    result
 }
 
 fn join_all(threads: Vec<JoinHandle<io::Result<()>>>) -> io::Result<()> {
