@@ -9,6 +9,7 @@
 mod accept;
 mod app;
 mod async_runtime;
+mod backplane;
 mod connection;
 mod options;
 mod room;

@@ -34,15 +34,19 @@ pub struct Options {
     pub self_signed: bool,
     /// permessage-deflate settings when compression is on.
     pub compression: Option<DeflateConfig>,
+    /// A Redis URL: rooms span every sample process joined to it.
+    pub backplane: Option<String>,
 }
 
 pub const USAGE: &str = "\
-ropeway echo sample: a web page at / and a WebSocket echo at /ws
+ropeway echo sample: a web page at / and a WebSocket echo at /ws; rooms at /room
 
 USAGE: ropeway-echo [OPTIONS]
 
 OPTIONS:
   --runtime tokio|smol|mio the runtime to serve on (default tokio; mio: an event loop)
+  --backplane redis://HOST:PORT   join a Redis backplane: the rooms at /room span every sample
+                           process joined to it (messages there are delivered at most once)
   --listen ADDR            address to listen on (repeatable; default 127.0.0.1:5000 and [::1]:5000)
   --keep-alive SECONDS     keep-alive ping interval, 0 = off (default 120)
   --allowed-origin ORIGIN  allow WebSockets only from this origin (repeatable; default: any)
@@ -76,6 +80,7 @@ impl Options {
         let (mut cert, mut key) = (None, None);
         let mut self_signed = false;
         let mut compression: Option<DeflateConfig> = None;
+        let mut backplane = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -101,6 +106,7 @@ impl Options {
                 "--tls-cert" => cert = Some(PathBuf::from(value("--tls-cert")?)),
                 "--tls-key" => key = Some(PathBuf::from(value("--tls-key")?)),
                 "--self-signed" => self_signed = true,
+                "--backplane" => backplane = Some(value("--backplane")?),
                 "--compression" => {
                     compression.get_or_insert_with(DeflateConfig::default);
                 }
@@ -161,6 +167,7 @@ impl Options {
             tls,
             self_signed,
             compression,
+            backplane,
         })
     }
 }

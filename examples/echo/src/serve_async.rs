@@ -21,6 +21,11 @@ pub fn run<R: AsyncRuntime>(options: Options) -> Result<(), String> {
 async fn serve<R: AsyncRuntime>(options: Options) -> Result<(), String> {
     let stop = R::ctrl_c()?;
     let registry = Registry::<R>::new();
+    if let Some(url) = &options.backplane {
+        // The registry's groups (the rooms) span every process joined to the backplane.
+        let backplane = crate::backplane::start(url, registry.local_delivery())?;
+        registry.attach_backplane(std::sync::Arc::new(backplane));
+    }
     let config = app::server_config(&options);
     let tls = app::tls_config(&options)?;
     let mut bound = 0;

@@ -163,6 +163,12 @@ pub fn run(options: Options) -> Result<(), String> {
         server = server.with_tls(tls);
     }
     let handle = server.handle();
+    if let Some(url) = &options.backplane {
+        // The loops' groups (the rooms) span every process joined to the backplane; the
+        // handle is where it delivers.
+        let backplane = crate::backplane::start(url, std::sync::Arc::new(handle.clone()))?;
+        server = server.with_backplane(std::sync::Arc::new(backplane));
+    }
     let mut signals = Signals::new([Signal::Int]).map_err(|e| e.to_string())?;
     std::thread::spawn(move || {
         smol::block_on(signals.next());

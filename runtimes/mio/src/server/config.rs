@@ -61,22 +61,11 @@ impl Default for Config {
     }
 }
 
-/// What the server does with a message for a connection that does not read fast enough:
-/// one whose queued output is at its limit (`max_queued_output`, default 1 MiB) when the
-/// message is sent. Memory per connection stays bounded either way (the limit plus one
-/// message); the policy decides who pays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SlowConsumer {
-    /// Drop the message: the send reports [`super::SendError::Dropped`] (in the loop), or
-    /// [`super::Handler::on_dropped`] is called (for a send from a [`super::Handle`] or a
-    /// broadcast). The connection stays open. The default: a chat or ticker where a late
-    /// message is worth little.
-    Drop,
-    /// Close the connection with this code (1008 policy violation, 1013 try again later),
-    /// reason "slow consumer": a peer that cannot keep up is let go, the way a feed that
-    /// must not have gaps would rather lose the subscriber than the message.
-    Close(CloseCode),
-}
+/// What the server does with a message for a connection that does not read fast enough
+/// (the core's, the same for the async registry): under [`SlowConsumer::Drop`] a send in the
+/// loop reports [`super::SendError::Dropped`], and a message from a [`super::Handle`] or a
+/// broadcast calls [`super::Handler::on_dropped`].
+pub use ropeway_core::SlowConsumer;
 
 /// How received messages reach the handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
