@@ -217,3 +217,111 @@ pub async fn a_slow_consumer_under_the_close_policy_is_closed_with_its_code<T: T
     }
     assert_ends_cleanly(&mut client).await;
 }
+
+/// One server of two behind a backplane: its registry (joined to a RedisBackplane of its
+/// own, with its own server id) and its listener.
+struct Node<T: TestRuntime> {
+    registry: Registry<T::Rt>,
+    listener: T::Listener,
+    addr: std::net::SocketAddr,
+    backplane: ropeway_redis::RedisBackplane,
+}
+
+async fn node<T: TestRuntime>(url: &str) -> Node<T> {
+    let registry = Registry::<T::Rt>::new();
+    let backplane = ropeway_redis::RedisBackplane::start(
+        url,
+        ropeway_redis::RedisOptions::default(),
+        registry.local_delivery(),
+    )
+    .expect("start the backplane");
+    assert!(
+        backplane.wait_connected(Duration::from_secs(5)),
+        "connected"
+    );
+    assert!(registry.attach_backplane(std::sync::Arc::new(backplane.clone())));
+    let (listener, addr) = listen::<T>().await;
+    Node {
+        registry,
+        listener,
+        addr,
+        backplane,
+    }
+}
+
+async fn client_of<T: TestRuntime>(node: &Node<T>) -> (ClientWs<T>, Served<T>) {
+    futures_util::future::join(
+        connect::<T>(node.addr, "/"),
+        serve::<T>(
+            &node.listener,
+            &node.registry,
+            &ServerConfig::default(),
+            false,
+        ),
+    )
+    .await
+}
+
+/// The next data message within a moment, if any.
+async fn next_within<T: TestRuntime>(client: &mut ClientWs<T>, limit: Duration) -> Option<Message> {
+    timeout::<T, _>(limit, recv_data(client)).await
+}
+
+pub async fn groups_and_connections_span_two_registries_over_redis<T: TestRuntime>() {
+    let Some(redis) = crate::support::redis_server::RedisServer::start() else {
+        return;
+    };
+    let (one, two) = (node::<T>(&redis.url()).await, node::<T>(&redis.url()).await);
+    assert_ne!(one.registry.server_id(), two.registry.server_id());
+    let (mut member_one, served_one) = client_of::<T>(&one).await;
+    let (mut outsider, served_outsider) = client_of::<T>(&one).await;
+    let (mut member_two, served_two) = client_of::<T>(&two).await;
+    one.registry.join(served_one.id, "room");
+    two.registry.join(served_two.id, "room");
+
+    // The room spans both servers once server two's backplane has subscribed its channel
+    // (moments after the first member joined; until then messages for it are lost).
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        assert!(attempt < 50, "the room never crossed to server two");
+        let said = format!("hello #{attempt}");
+        assert_eq!(one.registry.broadcast_to("room", &text(&said)).queued, 1);
+        expect_next::<T>(&mut member_one, &said).await;
+        if let Some(heard) = next_within::<T>(&mut member_two, Duration::from_millis(100)).await {
+            assert_eq!(heard, Message::text(said));
+            break;
+        }
+    }
+    // One connection on the other server, by its global id.
+    let global = two.registry.global_id(served_two.id);
+    assert_eq!(
+        one.registry.send_global(global, &text("just you")),
+        Delivery::Queued
+    );
+    expect_next::<T>(&mut member_two, "just you").await;
+    // All but one, across servers: the sender's own server skips it.
+    one.registry
+        .broadcast_except(served_one.id, &text("all but member one"));
+    expect_next::<T>(&mut outsider, "all but member one").await;
+    expect_next::<T>(&mut member_two, "all but member one").await;
+
+    // A member that left hears nothing more of the room.
+    assert!(two.registry.leave(served_two.id, "room"));
+    one.registry.broadcast_to("room", &text("after the leave"));
+    expect_next::<T>(&mut member_one, "after the leave").await;
+    // Markers sent on each server after a moment: what arrives first is the marker.
+    T::sleep(Duration::from_millis(200)).await;
+    two.registry.send(served_two.id, &text("marker"));
+    one.registry.send(served_outsider.id, &text("marker"));
+    expect_next::<T>(&mut member_two, "marker").await;
+    expect_next::<T>(&mut outsider, "marker").await;
+    let stats = (one.backplane.stats(), two.backplane.stats());
+    assert_eq!(
+        stats.0.decode_errors + stats.1.decode_errors,
+        0,
+        "{stats:?}"
+    );
+    one.backplane.stop();
+    two.backplane.stop();
+}

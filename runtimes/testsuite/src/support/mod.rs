@@ -12,4 +12,6 @@ pub mod pipe;
 pub mod proxies;
 pub mod proxy_errors;
 pub mod raw_peer;
+#[path = "../../../../backplane/redis/tests/support/redis_server.rs"]
+pub mod redis_server;
 pub mod tls;
