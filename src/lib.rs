@@ -82,7 +82,8 @@
     feature = "mio",
     feature = "tls",
     feature = "h2",
-    feature = "axum"
+    feature = "axum",
+    feature = "redis"
 ))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
@@ -120,3 +121,9 @@ pub use ropeway_smol as smol;
 #[cfg(feature = "mio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mio")))]
 pub use ropeway_mio as mio;
+
+/// Groups across server processes: a Redis pub/sub backplane for the async registry and
+/// the mio event loop.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use ropeway_redis as redis;
