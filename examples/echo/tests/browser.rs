@@ -64,14 +64,20 @@ fn start_echo_server(port: u16, extra: &[&str]) -> (KillOnDrop, mpsc::Receiver<S
             let _ = tx.send(line);
         }
     });
-    let first = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("ropeway-echo prints where it listens");
-    let known = ["listening on", "compression", "tls:"];
-    assert!(
-        known.iter().any(|start| first.starts_with(start)),
-        "{first}"
-    );
+    // Its first lines say what it set up (compression, TLS, the backplane), then where it
+    // listens: the page can load from then on.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("ropeway-echo prints where it listens");
+        if line.starts_with("listening on") {
+            break;
+        }
+        let known = ["compression", "tls:", "backplane:"];
+        assert!(known.iter().any(|start| line.starts_with(start)), "{line}");
+    }
     (server, rx)
 }
 
@@ -262,4 +268,34 @@ fn the_echo_page_works_in_headless_chromium_on_mio() {
 #[ignore = "needs Chromium: run scripts/test"]
 fn chromium_negotiates_compression_with_the_sample_on_mio() {
     chromium_negotiates_compression("mio");
+}
+
+#[path = "../../../backplane/redis/tests/support/redis_server.rs"]
+mod redis_server;
+
+/// Issue #23: the room page in two tabs, each on another sample process (tokio and mio),
+/// both joined to a real redis-server by `--backplane`: what one tab says, the other shows.
+#[test]
+#[ignore = "needs Chromium: run scripts/test"]
+fn two_tabs_on_two_processes_share_a_room_over_redis() {
+    let Some(redis) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let ports = [free_port(), free_port()];
+    let (_tokio, _) = start_echo_server(ports[0], &["--runtime", "tokio", "--backplane", &url]);
+    let (_mio, _) = start_echo_server(ports[1], &["--runtime", "mio", "--backplane", &url]);
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests-peers/browser/room-page.mjs");
+    let mut browser = KillOnDrop(
+        Command::new("node")
+            .arg(&script)
+            .args(ports.map(|port| format!("http://127.0.0.1:{port}/room")))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start node (is Node.js installed?)"),
+    );
+    // room-page.mjs bounds itself to 60 s; this is the backstop.
+    let status = wait_bounded(&mut browser, Duration::from_secs(90));
+    assert!(status.success(), "room-page.mjs failed: {status}");
 }
