@@ -68,6 +68,7 @@ macro_rules! suite {
                 a_slow_consumer_loses_messages_not_memory_and_the_sender_is_told,
                 a_slow_consumer_under_the_close_policy_is_closed_with_its_code,
                 groups_and_connections_span_two_registries_over_redis,
+                a_slow_member_on_one_server_loses_messages_and_slows_nobody,
             }
             handshake {
                 server_chooses_a_subprotocol_and_sees_the_clients_extra_header,

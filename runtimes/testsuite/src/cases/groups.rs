@@ -250,16 +250,37 @@ async fn node<T: TestRuntime>(url: &str) -> Node<T> {
 }
 
 async fn client_of<T: TestRuntime>(node: &Node<T>) -> (ClientWs<T>, Served<T>) {
+    client_with::<T>(node, &ServerConfig::default()).await
+}
+
+async fn client_with<T: TestRuntime>(
+    node: &Node<T>,
+    config: &ServerConfig,
+) -> (ClientWs<T>, Served<T>) {
     futures_util::future::join(
         connect::<T>(node.addr, "/"),
-        serve::<T>(
-            &node.listener,
-            &node.registry,
-            &ServerConfig::default(),
-            false,
-        ),
+        serve::<T>(&node.listener, &node.registry, config, false),
     )
     .await
+}
+
+/// Says probes to `group` from `from` until `member` hears one (the other server's channel
+/// for the group is subscribed moments after its first member joined), then drains the
+/// probes still on their way.
+async fn until_it_crosses<T: TestRuntime>(from: &Node<T>, group: &str, member: &mut ClientWs<T>) {
+    for attempt in 1..50 {
+        let said = format!("probe #{attempt}");
+        from.registry.broadcast_to(group, &text(&said));
+        if let Some(heard) = next_within::<T>(member, Duration::from_millis(100)).await {
+            assert!(heard.as_text().is_some_and(|t| t.starts_with("probe #")));
+            while next_within::<T>(member, Duration::from_millis(100))
+                .await
+                .is_some()
+            {}
+            return;
+        }
+    }
+    panic!("the group never crossed to the other server");
 }
 
 /// The next data message within a moment, if any.
@@ -322,6 +343,65 @@ pub async fn groups_and_connections_span_two_registries_over_redis<T: TestRuntim
         0,
         "{stats:?}"
     );
+    one.backplane.stop();
+    two.backplane.stop();
+}
+
+pub async fn a_slow_member_on_one_server_loses_messages_and_slows_nobody<T: TestRuntime>() {
+    let Some(redis) = crate::support::redis_server::RedisServer::start() else {
+        return;
+    };
+    let (one, two) = (node::<T>(&redis.url()).await, node::<T>(&redis.url()).await);
+    let small_output = ServerConfig {
+        core: Config {
+            limits: Limits {
+                max_queued_output: 64 << 10,
+                ..Limits::default()
+            },
+            ..Config::default()
+        },
+        ..ServerConfig::default()
+    };
+    let (mut reader, served_reader) = client_of::<T>(&two).await;
+    let (_slow, served_slow) = client_with::<T>(&two, &small_output).await;
+    two.registry.join(served_reader.id, "feed");
+    until_it_crosses::<T>(&one, "feed", &mut reader).await;
+    two.registry.join(served_slow.id, "feed");
+    // 400 messages of 16 KiB (6.4 MiB) from server one; the slow member never reads. The
+    // reader on the same server gets every one, in order (the publisher keeps at most 32
+    // ahead of it: 512 KiB, within its output limit), while the slow member's share is
+    // dropped once its 64 KiB output is full: the backplane's delivery never waits for it.
+    let count = 400;
+    let received = std::sync::atomic::AtomicUsize::new(0);
+    let reading = async {
+        for i in 0..count {
+            match recv_data(&mut reader).await {
+                Message::Binary(payload) => {
+                    assert_eq!(payload.len(), 16 << 10);
+                    assert_eq!(payload[0], (i % 251) as u8, "message {i} in order");
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            received.store(i + 1, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let publishing = async {
+        for i in 0..count {
+            while i >= received.load(std::sync::atomic::Ordering::Relaxed) + 32 {
+                T::sleep(Duration::from_millis(1)).await;
+            }
+            let payload = vec![(i % 251) as u8; 16 << 10];
+            one.registry
+                .broadcast_to("feed", &PreparedMessage::binary(payload));
+        }
+    };
+    futures_util::future::join(reading, publishing).await;
+    assert!(
+        two.registry.dropped() > 0,
+        "the slow member's share was dropped, not held"
+    );
+    let lost = one.backplane.stats().publish_dropped;
+    assert_eq!(lost, 0, "nothing was lost on the way");
     one.backplane.stop();
     two.backplane.stop();
 }
