@@ -6,6 +6,7 @@
 //! Every target must never panic on any input: a panic, here or in the core, is a bug.
 #![forbid(unsafe_code)]
 
+pub mod backplane;
 pub mod check;
 pub mod connection;
 pub mod driver;
