@@ -82,10 +82,6 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
-    /// The error of a client that cannot reach an `https://` proxy (TLS to the proxy).
-    pub const HTTPS_UNSUPPORTED: ProxyError =
-        ProxyError::Unsupported("https:// proxies (TLS to the proxy) in this client");
-
     /// The error for a TCP connection to `proxy` that failed with `error`.
     pub fn unreachable(proxy: &super::Proxy, error: io::Error) -> Self {
         ProxyError::Unreachable {

@@ -29,22 +29,20 @@ pub async fn connect_with<R: Connect>(
     request: ClientRequest,
     config: &ClientConfig,
 ) -> Result<(WebSocket<R::Stream, R>, Response<()>), Error> {
-    let in_proxy_step = AtomicBool::new(false);
-    let open = Box::pin(open_stream::<R>(&request, config, &in_proxy_step));
-    let (stream, leftover) = within_connect_timeout::<R, _>(config, &in_proxy_step, open).await?;
+    let (stream, leftover) = open_transport::<R>(&request, config).await?;
     handshake_buffered(stream, &request, config, leftover).await
 }
 
-/// Opens TCP for `request` within the connect timeout: to its host, or to the proxy
-/// [`ClientConfig::proxy`] names for it, with the tunnel to the host opened. Returns the
-/// stream and the bytes the proxy passed on after its answer (the tunnel's first bytes:
-/// hand them to the protocol that runs next; for `wss://` there are none). For clients that
-/// run their own protocol over the connection (the HTTP/2 client); an `https://` proxy,
-/// whose tunnel is not a TCP stream, is [`ProxyError::HTTPS_UNSUPPORTED`] here.
-pub async fn open_tcp<R: Connect>(
+/// Opens the way to `request`'s host within the connect timeout, without TLS to the host:
+/// TCP to it, or to the proxy [`ClientConfig::proxy`] names for it with the tunnel opened
+/// (over TLS to the proxy for an `https://` one). Returns the stream and the bytes the
+/// proxy passed on after its answer (the tunnel's first bytes: hand them to the protocol
+/// that runs next; for `wss://` there are none). For clients that run their own TLS and
+/// protocol over the tunnel (the HTTP/2 client, which offers ALPN `h2`).
+pub async fn open_tunnel<R: Connect>(
     request: &ClientRequest,
     config: &ClientConfig,
-) -> Result<(R::Tcp, BytesMut), Error> {
+) -> Result<(R::Stream, BytesMut), Error> {
     let in_proxy_step = AtomicBool::new(false);
     let open = async {
         let proxy = config
@@ -52,18 +50,48 @@ pub async fn open_tcp<R: Connect>(
             .resolve(request.host(), request.port(), request.is_secure())?;
         match proxy {
             Some(proxy) if proxy.kind() == ProxyKind::Https => {
-                Err(ProxyError::HTTPS_UNSUPPORTED.into())
+                https_tunnel::<R>(&proxy, request, config, &in_proxy_step).await
             }
             Some(proxy) => {
                 let mut tcp = proxy_tcp::<R>(&proxy, config).await?;
                 let leftover =
                     through::<R, R::Tcp>(&mut tcp, &proxy, request, config, &in_proxy_step).await?;
-                Ok((tcp, leftover))
+                Ok((R::plain(tcp), leftover))
             }
-            None => Ok((direct_tcp::<R>(request, config).await?, BytesMut::new())),
+            None => Ok((
+                R::plain(direct_tcp::<R>(request, config).await?),
+                BytesMut::new(),
+            )),
         }
     };
     within_connect_timeout::<R, _>(config, &in_proxy_step, open).await
+}
+
+/// The client's transport for `request` within the connect timeout, as
+/// [`connect_with`] opens it (TCP or a proxy's tunnel, and TLS to the host for `wss://`),
+/// and what a proxy passed on after its answer: for a client that runs the WebSocket
+/// handshake itself ([`handshake_buffered`]).
+pub async fn open_transport<R: Connect>(
+    request: &ClientRequest,
+    config: &ClientConfig,
+) -> Result<(R::Stream, BytesMut), Error> {
+    let in_proxy_step = AtomicBool::new(false);
+    let open = Box::pin(open_stream::<R>(request, config, &in_proxy_step));
+    within_connect_timeout::<R, _>(config, &in_proxy_step, open).await
+}
+
+/// TLS to an `https://` proxy and the tunnel to `request`'s host inside it.
+async fn https_tunnel<R: Connect>(
+    proxy: &Proxy,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    in_proxy_step: &AtomicBool,
+) -> Result<(R::Stream, BytesMut), Error> {
+    let tcp = proxy_tcp::<R>(proxy, config).await?;
+    let mut stream = R::tls(tcp, proxy.host(), config).await?;
+    let leftover =
+        through::<R, R::Stream>(&mut stream, proxy, request, config, in_proxy_step).await?;
+    Ok((stream, leftover))
 }
 
 /// The client's transport for `request`: TCP (to the host or through a proxy's tunnel), TLS
@@ -78,11 +106,8 @@ async fn open_stream<R: Connect>(
     let (tcp, leftover) = match proxy {
         // TLS to the proxy, CONNECT inside it, and TLS to the target inside that.
         Some(proxy) if proxy.kind() == ProxyKind::Https => {
-            let tcp = proxy_tcp::<R>(&proxy, config).await?;
-            let mut stream = R::tls(tcp, proxy.host(), config).await?;
-            let leftover =
-                through::<R, R::Stream>(&mut stream, &proxy, request, config, in_proxy_step)
-                    .await?;
+            let (mut stream, leftover) =
+                https_tunnel::<R>(&proxy, request, config, in_proxy_step).await?;
             if secure {
                 stream = R::tls_in_tunnel(stream, host, config).await?;
             }
@@ -167,7 +192,7 @@ pub async fn handshake<R: Io<S>, S: Unpin>(
 }
 
 /// [`handshake`] over a transport from which `buffered` was already read (the bytes a proxy
-/// passed on after its answer, as [`open_tcp`] returns them): the handshake reads them
+/// passed on after its answer, as [`open_tunnel`] returns them): the handshake reads them
 /// first.
 pub async fn handshake_buffered<R: Io<S>, S: Unpin>(
     io: S,

@@ -89,3 +89,53 @@ async fn wss_over_http2_through_tinyproxy_with_basic_auth() {
     })
     .await;
 }
+
+/// An `https://` proxy (TLS to the proxy, the test's own: no Debian proxy listens with TLS),
+/// the client trusting the one localhost certificate the proxy and the server both present.
+async fn through_an_https_proxy(
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> ClientConfig {
+    let proxy = proxies::https_proxy::<ropeway_testsuite::Tokio>(cert.clone(), key).await;
+    let url = format!("https://localhost:{}", proxy.port());
+    trusting(cert).with_proxy(Proxy::parse(&url).unwrap())
+}
+
+#[tokio::test]
+async fn wss_over_http2_through_an_https_proxy_is_tls_inside_tls_with_alpn_h2() {
+    bounded(async {
+        let (cert, key) = localhost_certificate();
+        let tls = Some(tls_server(cert.clone(), key.clone_key()));
+        let mut server = spawn_server(ServerConfig::default(), ServeConfig::default(), tls).await;
+        let config = through_an_https_proxy(cert, key).await;
+        let url = format!("wss://localhost:{}/ws", server.addr.port());
+        let (mut ws, _) = ropeway_tokio::h2::connect(&url, &config, &H2Options::default())
+            .await
+            .expect("HTTP/2 inside TLS inside the https proxy's TLS");
+        assert_eq!(ws.get_ref().http_version(), Version::HTTP_2);
+        assert_echoes(&mut ws, &[0, 126, 65536], "wss h2 through an https proxy").await;
+        ws.close(None).await.unwrap();
+        assert_ends_cleanly(&mut ws).await;
+        assert_eq!(server.seen.recv().await.unwrap().0, Version::HTTP_2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn h2c_through_an_https_proxy_rides_the_proxys_tls() {
+    bounded(async {
+        let (cert, key) = localhost_certificate();
+        let mut server = spawn_default().await;
+        let config = through_an_https_proxy(cert, key).await;
+        let url = format!("ws://localhost:{}", server.addr.port());
+        let client = H2Client::connect(&url, &config, &H2Options::default())
+            .await
+            .expect("h2c inside the https proxy's TLS");
+        let (mut ws, _) = client.websocket("/ws").await.unwrap();
+        assert_echoes(&mut ws, &[0, 126, 65536], "h2c through an https proxy").await;
+        ws.close(None).await.unwrap();
+        assert_ends_cleanly(&mut ws).await;
+        assert_eq!(server.seen.recv().await.unwrap().0, Version::HTTP_2);
+    })
+    .await;
+}

@@ -306,51 +306,9 @@ pub async fn no_proxy_sends_a_matching_host_directly<T: TestRuntime>() {
     assert_echoes(&mut ws, &[3], "directly").await;
 }
 
-/// An `https://` proxy in the test (no Debian proxy listens with TLS): TLS with `cert` for
-/// `localhost`, then `CONNECT` inside it, a TCP connection to the target, and bytes copied
-/// both ways. Serves one client.
-async fn spawn_https_proxy<T: TestRuntime>(
-    cert: rustls::pki_types::CertificateDer<'static>,
-    key: rustls::pki_types::PrivateKeyDer<'static>,
-) -> SocketAddr {
-    let config = crate::support::tls::server_config(cert, key);
-    let (addr, task) = T::serve_one(move |tcp| async move {
-        let mut tls = T::tls_accept(config, tcp)
-            .await
-            .expect("TLS from the client");
-        let mut head = bytes::BytesMut::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let n = std::future::poll_fn(|cx| {
-                <T::Rt as ropeway_async::Io<T::TlsServer>>::poll_read_buf(
-                    std::pin::Pin::new(&mut tls),
-                    cx,
-                    &mut head,
-                )
-            })
-            .await
-            .expect("the CONNECT request");
-            assert!(n > 0, "the client closed before its CONNECT");
-        }
-        let head = String::from_utf8(head.to_vec()).unwrap();
-        let target = head.split(' ').nth(1).expect("CONNECT target").to_owned();
-        let target: SocketAddr = target.replace("localhost", "127.0.0.1").parse().unwrap();
-        let mut upstream = T::connect_tcp(target).await.expect("the target");
-        crate::support::pipe::write_all::<T::Rt, _>(
-            &mut tls,
-            b"HTTP/1.1 200 Connection established\r\n\r\n",
-        )
-        .await;
-        crate::support::pipe::copy_both_ways::<T::Rt, _, _>(&mut tls, &mut upstream).await;
-        head
-    })
-    .await;
-    drop(task);
-    addr
-}
-
 pub async fn ws_through_an_https_proxy_echoes<T: TestRuntime>() {
     let (cert, key) = crate::support::tls::localhost_certificate();
-    let proxy = spawn_https_proxy::<T>(cert.clone(), key).await;
+    let proxy = crate::support::proxies::https_proxy::<T>(cert.clone(), key).await;
     let target = spawn_echo_server::<T>(ServerConfig::default()).await;
     let config = ClientConfig {
         tls: Some(crate::support::tls::trusting(cert)),
@@ -370,7 +328,7 @@ pub async fn ws_through_an_https_proxy_echoes<T: TestRuntime>() {
 pub async fn wss_through_an_https_proxy_is_tls_inside_tls<T: TestRuntime>() {
     // One certificate for localhost serves the proxy and the target.
     let (cert, key) = crate::support::tls::localhost_certificate();
-    let proxy = spawn_https_proxy::<T>(cert.clone(), key.clone_key()).await;
+    let proxy = crate::support::proxies::https_proxy::<T>(cert.clone(), key.clone_key()).await;
     let target = crate::support::tls::spawn_tls_echo_server::<T>(cert.clone(), key).await;
     let config = ClientConfig {
         tls: Some(crate::support::tls::trusting(cert)),

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use ropeway_common::{ClientConfig, Proxy};
 
 use super::proxy_errors::SHORT_CONNECT_TIMEOUT;
+use crate::TestRuntime;
+use crate::support::loopback::ServeOne;
 
 /// How long a proxy may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
@@ -146,4 +148,46 @@ pub fn impatient(proxy_url: &str) -> ClientConfig {
         ..ClientConfig::default()
     };
     through(proxy_url, config)
+}
+
+/// An `https://` proxy in the test (no Debian proxy listens with TLS): TLS with `cert` for
+/// `localhost`, then `CONNECT` inside it, a TCP connection to the target, and bytes copied
+/// both ways. Serves one client.
+pub async fn https_proxy<T: TestRuntime>(
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> SocketAddr {
+    let config = crate::support::tls::server_config(cert, key);
+    let (addr, task) = T::serve_one(move |tcp| async move {
+        let mut tls = T::tls_accept(config, tcp)
+            .await
+            .expect("TLS from the client");
+        let mut head = bytes::BytesMut::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = std::future::poll_fn(|cx| {
+                <T::Rt as ropeway_async::Io<T::TlsServer>>::poll_read_buf(
+                    std::pin::Pin::new(&mut tls),
+                    cx,
+                    &mut head,
+                )
+            })
+            .await
+            .expect("the CONNECT request");
+            assert!(n > 0, "the client closed before its CONNECT");
+        }
+        let head = String::from_utf8(head.to_vec()).unwrap();
+        let target = head.split(' ').nth(1).expect("CONNECT target").to_owned();
+        let target: SocketAddr = target.replace("localhost", "127.0.0.1").parse().unwrap();
+        let mut upstream = T::connect_tcp(target).await.expect("the target");
+        crate::support::pipe::write_all::<T::Rt, _>(
+            &mut tls,
+            b"HTTP/1.1 200 Connection established\r\n\r\n",
+        )
+        .await;
+        crate::support::pipe::copy_both_ways::<T::Rt, _, _>(&mut tls, &mut upstream).await;
+        head
+    })
+    .await;
+    drop(task);
+    addr
 }

@@ -22,7 +22,6 @@ use ropeway_common::{ClientConfig, os_seeded_entropy};
 use ropeway_core::Error;
 use ropeway_core::handshake::{ClientRequest, ExtendedConnect, HandshakeError, WEBSOCKET_PROTOCOL};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
 use super::prefixed::Prefixed;
 use super::server::{frame_size, window};
@@ -222,44 +221,54 @@ async fn open_http1(
     request: &ClientRequest,
     config: &ClientConfig,
 ) -> Result<(MaybeTlsStream, BytesMut), Error> {
-    let (tcp, leftover) = ropeway_async::client::open_tcp::<Tokio>(request, config).await?;
-    if !request.is_secure() {
-        return Ok((MaybeTlsStream::Plain(tcp), leftover));
-    }
-    let tls = crate::tls::connect(tcp, request.host(), config);
-    let tls = tokio::time::timeout(config.connect_timeout, tls)
-        .await
-        .map_err(|_| Error::ConnectTimeout)??;
-    Ok((tls, leftover))
+    ropeway_async::client::open_transport::<Tokio>(request, config).await
 }
 
-/// TCP (through the configured proxy, if any), TLS with ALPN for `wss://`, then the HTTP/2
-/// preface and SETTINGS.
+/// TCP or a proxy's tunnel (over TLS to an `https://` proxy), TLS with ALPN for `wss://`,
+/// then the HTTP/2 preface and SETTINGS.
 async fn open(
     request: &ClientRequest,
     config: &ClientConfig,
     options: &H2Options,
 ) -> Result<Opened, Error> {
-    let (tcp, leftover) = ropeway_async::client::open_tcp::<Tokio>(request, config).await?;
+    let (tunnel, leftover) = ropeway_async::client::open_tunnel::<Tokio>(request, config).await?;
     if !request.is_secure() {
-        return handshake(Prefixed::new(leftover, tcp), request, config, options).await;
+        return handshake(Prefixed::new(leftover, tunnel), request, config, options).await;
     }
-    let tls = tokio::time::timeout(config.connect_timeout, tls_connect(tcp, request, config))
-        .await
-        .map_err(|_| Error::ConnectTimeout)??;
-    if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
-        let io = MaybeTlsStream::Tls(Box::new(tls));
+    let limit = config.connect_timeout;
+    let (io, alpn_h2) = match tunnel {
+        MaybeTlsStream::Plain(tcp) => {
+            let tls = tokio::time::timeout(limit, tls_connect(tcp, request, config))
+                .await
+                .map_err(|_| Error::ConnectTimeout)??;
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            (MaybeTlsStream::Tls(Box::new(tls)), h2)
+        }
+        // TLS to the server inside TLS to an https:// proxy.
+        tunnel => {
+            let tls = tokio::time::timeout(limit, tls_connect(tunnel, request, config))
+                .await
+                .map_err(|_| Error::ConnectTimeout)??;
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            (MaybeTlsStream::TlsInTls(Box::new(tls)), h2)
+        }
+    };
+    if !alpn_h2 {
         return Ok(Opened::No("the server did not choose h2 in ALPN", Some(io)));
     }
-    handshake(tls, request, config, options).await
+    handshake(io, request, config, options).await
 }
 
-/// TLS offering ALPN `h2` and `http/1.1`, so a server without HTTP/2 can still answer.
-async fn tls_connect(
-    tcp: TcpStream,
+/// TLS over `io` offering ALPN `h2` and `http/1.1`, so a server without HTTP/2 can still
+/// answer.
+async fn tls_connect<I>(
+    io: I,
     request: &ClientRequest,
     config: &ClientConfig,
-) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
+) -> Result<tokio_rustls::client::TlsStream<I>, Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
     let base = config
         .tls
         .clone()
@@ -268,7 +277,7 @@ async fn tls_connect(
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let name = ropeway_common::tls::server_name(request.host())?;
     tokio_rustls::TlsConnector::from(Arc::new(tls))
-        .connect(name, tcp)
+        .connect(name, io)
         .await
         .map_err(ropeway_common::tls::handshake_error)
 }
