@@ -12,9 +12,8 @@ pub enum ProxyKind {
     /// An HTTP proxy: `CONNECT host:port` (`http://`).
     Http,
     /// An HTTP proxy reached over TLS (`https://`): `CONNECT` inside TLS to the proxy,
-    /// whose certificate is checked with the client's TLS settings. Supported by the tokio,
-    /// smol and HTTP/2 clients; the blocking client carries `ws://` only through one, and
-    /// returns [`ProxyError::Unsupported`] for `wss://`.
+    /// whose certificate is checked with the client's TLS settings; `wss://` through one is
+    /// TLS inside TLS. Every client supports it (tokio, smol, HTTP/2, blocking).
     Https,
     /// A SOCKS5 proxy (`socks5://` or `socks5h://`). Both send the target's host name to
     /// the proxy, which resolves it: see [`Proxy::socks5`].

@@ -202,15 +202,82 @@ fn a_fake_connect_proxy_gets_the_target_and_carries_the_websocket() {
 }
 
 #[test]
-fn wss_through_an_https_proxy_is_refused_as_not_supported_before_connecting() {
-    // TLS inside TLS is not built into the blocking client yet.
-    let config = through("https://127.0.0.1:9", ClientConfig::default());
-    let (error, _) = connect_error("wss://localhost:9/", &config);
-    assert!(
-        matches!(error, Error::Proxy(ProxyError::Unsupported(_))),
-        "{error:?}"
-    );
-    assert!(error.to_string().contains("not supported yet"), "{error}");
+fn wss_through_an_https_proxy_is_tls_inside_tls() {
+    bounded(|| {
+        use ropeway_testsuite::support::tls;
+        use std::io::{Read, Write};
+        use std::sync::Arc;
+        let (cert, key) = tls::localhost_certificate();
+        let server_config = tls::server_config(cert.clone(), key);
+        let (seen_tx, seen) = std::sync::mpsc::channel();
+        // A fake https:// proxy: TLS, the CONNECT, then it plays the target with a second
+        // TLS connection inside the first, as a real proxy's tunnel would carry it.
+        let proxy = raw_server(move |tcp| {
+            let outer = rustls::ServerConnection::new(Arc::clone(&server_config)).unwrap();
+            let mut outer = rustls::StreamOwned::new(outer, tcp);
+            let connect = read_head(&mut outer);
+            outer
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            let inner = rustls::ServerConnection::new(Arc::clone(&server_config)).unwrap();
+            let mut tls = rustls::StreamOwned::new(inner, outer);
+            let upgrade = read_head(&mut tls);
+            let key = upgrade
+                .lines()
+                .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+                .expect("a key")
+                .to_owned();
+            let accept = ropeway_core::handshake::accept_key(key.as_bytes());
+            let answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            );
+            tls.write_all(answer.as_bytes()).unwrap();
+            // Larger than a TLS record, so both layers split and join it.
+            tls.write_all(&server_frame(2, true, &vec![7; 100_000]))
+                .unwrap();
+            tls.write_all(&server_frame(1, true, b"hello inside two TLS layers"))
+                .unwrap();
+            tls.flush().unwrap();
+            // The client's answer: a masked text frame of 5 bytes.
+            let mut frame = [0; 2 + 4 + 5];
+            tls.read_exact(&mut frame).unwrap();
+            let (mask, payload) = frame[2..].split_at(4);
+            let text: Vec<u8> = payload
+                .iter()
+                .zip(mask.iter().cycle())
+                .map(|(b, m)| b ^ m)
+                .collect();
+            seen_tx.send((connect, frame[0], text)).unwrap();
+            // Then the close handshake, inside both layers.
+            tls.write_all(&server_frame(8, true, &[0x03, 0xe8]))
+                .unwrap();
+            tls.flush().unwrap();
+            let mut close = [0; 2 + 4 + 2];
+            let _ = tls.read_exact(&mut close);
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        let config = ClientConfig {
+            tls: Some(tls::trusting(cert)),
+            ..ClientConfig::default()
+        };
+        let config = through(&format!("https://localhost:{}", proxy.port()), config);
+        let mut ws = connect("wss://localhost/chat", &config).unwrap();
+        assert_eq!(ws.peer_addr().unwrap().port(), proxy.port());
+        assert_eq!(recv(&mut ws), Message::binary(vec![7; 100_000]));
+        assert_eq!(recv(&mut ws), Message::text("hello inside two TLS layers"));
+        ws.send(Message::text("hello")).unwrap();
+        let (connect_head, opcode, text) = seen.recv().unwrap();
+        assert_eq!(
+            connect_head,
+            "CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n"
+        );
+        assert_eq!((opcode, text.as_slice()), (0x81, &b"hello"[..]));
+        assert_eq!(
+            recv(&mut ws),
+            Message::Close(Some(ropeway_core::CloseFrame::new(1000, "")))
+        );
+        assert!(ws.recv().is_none(), "the close handshake completes");
+    });
 }
 
 #[test]

@@ -41,8 +41,7 @@ pub fn connect(url: &str) -> Result<(WebSocket, Response<()>), Error> {
 /// here; the target's name goes to the proxy), the core's proxy handshake opens a tunnel
 /// within the connect timeout ([`ProxyError::Timeout`] when it runs out there), and TLS
 /// and the WebSocket handshake run inside the tunnel. An `https://` proxy (TLS to the
-/// proxy) carries `ws://`; `wss://` through one (TLS inside TLS) is
-/// [`ProxyError::Unsupported`] in this client for now.
+/// proxy) carries `ws://`, and `wss://` as TLS inside TLS.
 pub fn connect_with(
     request: ClientRequest,
     config: &ClientConfig,
@@ -58,13 +57,6 @@ pub fn connect_with(
             let addrs = resolve(request.host(), request.port())?;
             let tcp = open_tcp(&addrs, deadline)?;
             (tcp, BytesMut::new(), None)
-        }
-        Some(proxy) if proxy.kind() == ProxyKind::Https && request.is_secure() => {
-            // The connection's reads and writes drive one rustls connection on the socket.
-            return Err(ProxyError::Unsupported(
-                "wss:// through an https:// proxy (TLS inside TLS) in the blocking client",
-            )
-            .into());
         }
         Some(proxy) => {
             // `Display` of a proxy shows no password.
@@ -87,17 +79,25 @@ pub fn connect_with(
         }
     };
     tcp.set_nodelay(config.nodelay)?;
-    // TLS to the server for wss://, or the TLS to an https:// proxy that carries ws://.
+    // TLS to the server for wss://, the TLS to an https:// proxy that carries ws://, or
+    // both: TLS to the server inside TLS to the proxy.
     #[cfg(feature = "tls")]
-    let tls = match proxy_tls {
-        Some(tls) => Some(tls),
-        None if request.is_secure() => Some(Box::new(super::tls::handshake(
-            &tcp,
-            request.host(),
-            config,
-            deadline,
-        )?)),
-        None => None,
+    let tls = {
+        use super::tls_layers::TlsLayers;
+        let host = request.host();
+        match proxy_tls {
+            Some(mut proxy_tls) if request.is_secure() => {
+                let inner =
+                    super::tls::handshake_inside(&mut proxy_tls, &tcp, host, config, deadline)?;
+                Some(Box::new(TlsLayers::nested(*proxy_tls, inner)))
+            }
+            Some(proxy_tls) => Some(Box::new(TlsLayers::one(*proxy_tls))),
+            None if request.is_secure() => {
+                let tls = super::tls::handshake(&tcp, host, config, deadline)?;
+                Some(Box::new(TlsLayers::one(tls)))
+            }
+            None => None,
+        }
     };
     #[cfg(not(feature = "tls"))]
     let _ = (deadline, proxy_tls);
@@ -123,8 +123,7 @@ pub fn connect_with(
     #[cfg(feature = "tls")]
     let accepted = match tls {
         Some(mut tls) => {
-            let mut tcp_ref = &tcp;
-            let mut stream = rustls::Stream::new(tls.as_mut(), &mut tcp_ref);
+            let mut stream = tls.stream(&tcp);
             let accepted = exchange(&mut stream, &tcp, &out, &mut handshake, &mut buf, deadline)?;
             (accepted, Some(tls))
         }
@@ -195,8 +194,8 @@ fn tunnel(
     }
 }
 
-/// The TLS to an `https://` proxy, for a `ws://` target: TLS with the proxy, then the tunnel
-/// through it. The TLS connection then carries the WebSocket.
+/// The TLS to an `https://` proxy: TLS with the proxy, then the tunnel through it. The TLS
+/// connection then carries the WebSocket (`ws://`) or the TLS to the server (`wss://`).
 #[cfg(feature = "tls")]
 fn https_tunnel(
     tcp: &TcpStream,

@@ -48,6 +48,8 @@ mod reconnecting;
 mod shared;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "tls")]
+mod tls_layers;
 mod websocket;
 
 pub use connect::{connect, connect_with};

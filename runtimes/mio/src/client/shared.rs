@@ -55,9 +55,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// What only non-blocking work touches: the driver and the TLS state.
 pub(crate) struct State {
     pub(crate) driver: Driver,
-    /// The rustls client for `wss://`.
+    /// The TLS for `wss://`, for an `https://` proxy, or both nested.
     #[cfg(feature = "tls")]
-    pub(crate) tls: Option<Box<rustls::ClientConnection>>,
+    pub(crate) tls: Option<Box<super::tls_layers::TlsLayers>>,
 }
 
 /// The socket's read side and its buffers.
@@ -401,8 +401,7 @@ impl Shared {
         let mut st = st;
         #[cfg(feature = "tls")]
         if let Some(tls) = st.tls.as_mut() {
-            tls.send_close_notify();
-            while tls.wants_write() && tls.write_tls(&mut w.cipher).is_ok() {}
+            let _ = tls.close_notify(&mut w.cipher);
         }
         drop(st);
         // A peer that does not read its close_notify only loses that.
@@ -447,13 +446,7 @@ impl State {
         let bytes = self.driver.take_transmit(Instant::now());
         #[cfg(feature = "tls")]
         if let Some(tls) = self.tls.as_mut() {
-            cipher.clear();
-            if !bytes.is_empty() {
-                tls.writer().write_all(&bytes)?;
-            }
-            while tls.wants_write() {
-                tls.write_tls(cipher)?;
-            }
+            tls.encrypt(&bytes, cipher)?;
             return Ok(None);
         }
         let _ = cipher;
@@ -465,16 +458,14 @@ impl State {
     fn feed_buffered(&mut self) -> bool {
         #[cfg(feature = "tls")]
         if let Some(tls) = self.tls.as_mut() {
-            let mut scratch = [0; 4096];
-            match tls.reader().read(&mut scratch) {
-                Ok(n) => self.driver.handle_read_slice(&scratch[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    self.driver.handle_read_slice(&[]);
+            let driver = &mut self.driver;
+            return match tls.feed_buffered(&mut |plain| driver.handle_read_slice(plain)) {
+                Ok(any) => any,
+                Err(e) => {
+                    driver.handle_io_error(e);
+                    true
                 }
-                Err(e) => self.driver.handle_io_error(e),
-            }
-            return true;
+            };
         }
         false
     }
@@ -484,38 +475,11 @@ impl State {
     fn feed(&mut self, bytes: &[u8], plain: &mut [u8]) {
         #[cfg(feature = "tls")]
         if let Some(tls) = self.tls.as_mut() {
-            let mut rest = bytes;
-            loop {
-                match tls.read_tls(&mut rest) {
-                    Ok(0) if !rest.is_empty() => {
-                        // rustls took nothing although it was given bytes: never spin on it.
-                        let e = io::Error::other("TLS layer refused input");
-                        return self.driver.handle_io_error(e);
-                    }
-                    Ok(_) => {}
-                    Err(e) => return self.driver.handle_io_error(e),
-                }
-                if let Err(e) = tls.process_new_packets() {
-                    let e = io::Error::new(io::ErrorKind::InvalidData, e);
-                    return self.driver.handle_io_error(e);
-                }
-                loop {
-                    match tls.reader().read(plain) {
-                        Ok(0) => return self.driver.handle_read_slice(&[]),
-                        Ok(n) => self.driver.handle_read_slice(&plain[..n]),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        // The socket ended without close_notify: the stream's end all the same
-                        // (the driver tells a clean close from an abrupt one).
-                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                            return self.driver.handle_read_slice(&[]);
-                        }
-                        Err(e) => return self.driver.handle_io_error(e),
-                    }
-                }
-                if rest.is_empty() {
-                    return;
-                }
+            let driver = &mut self.driver;
+            if let Err(e) = tls.feed(bytes, plain, &mut |plain| driver.handle_read_slice(plain)) {
+                driver.handle_io_error(e);
             }
+            return;
         }
         let _ = plain;
         self.driver.handle_read_slice(bytes);
