@@ -16,7 +16,7 @@
 
 mod envelope;
 
-pub use envelope::{Envelope, EnvelopeError};
+pub use envelope::{Envelope, EnvelopeError, MAX_GROUP_NAME};
 
 use crate::PreparedMessage;
 use crate::event::MessageKind;
