@@ -98,3 +98,24 @@ fn frames_in_the_same_packet_as_the_101_are_received() {
         assert_eq!(recv(&mut ws), Message::text("right after the 101"));
     });
 }
+
+/// The opening handshake over a TCP stream the application opened itself.
+#[test]
+fn handshake_runs_over_a_tcp_stream_the_application_opened() {
+    bounded(|| {
+        let addr = echo_server(ropeway_tokio::server::ServerConfig::default());
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        let request = ropeway_mio::client::ClientRequest::from_url(&ws_url(addr, "/")).unwrap();
+        let (mut ws, response) = ropeway_mio::client::handshake(
+            tcp,
+            &request,
+            &ropeway_mio::client::ClientConfig::default(),
+            ropeway_mio::client::Options::default(),
+        )
+        .unwrap();
+        assert_eq!(response.status(), 101);
+        assert_echoes(&mut ws, &[0, 125, 126, 65536]);
+        ws.close(None).unwrap();
+        assert!(ws.recv().is_none());
+    });
+}

@@ -130,3 +130,31 @@ fn a_certificate_for_another_name_is_refused() {
         assert!(matches!(result, Err(Error::Tls(_))), "{result:?}");
     });
 }
+
+/// Issue #20: TLS over a TCP stream the application opened itself (here a plain
+/// `TcpStream::connect`, as its own tunnel or socket options would give), then the opening
+/// handshake inside it; and the same stream with an untrusted certificate is a TLS error.
+#[test]
+fn handshake_tls_runs_tls_over_a_stream_the_application_opened() {
+    bounded(|| {
+        let (addr, config) = server_and_trusting_config();
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        let (mut ws, response) =
+            client::handshake_tls(tcp, &wss("localhost", addr), &config, Options::default())
+                .unwrap();
+        assert_eq!(response.status(), 101);
+        assert_eq!(recv(&mut ws), Message::text("hello over TLS"));
+        assert_echoes(&mut ws, &LENGTHS);
+        ws.close(None).unwrap();
+        assert!(ws.recv().is_none());
+
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        let untrusted = client::handshake_tls(
+            tcp,
+            &wss("localhost", addr),
+            &ClientConfig::default(),
+            Options::default(),
+        );
+        assert!(matches!(untrusted, Err(Error::Tls(_))), "{untrusted:?}");
+    });
+}

@@ -103,16 +103,61 @@ pub fn connect_with(
     let _ = (deadline, proxy_tls);
     #[cfg(not(feature = "tls"))]
     if request.is_secure() {
-        return Err(Error::Tls(ropeway_core::driver::TlsError::from_kind(
-            ropeway_core::driver::TlsErrorKind::NotBuilt,
-        )));
+        return Err(ropeway_common::tls_not_built());
     }
+    #[cfg(feature = "tls")]
+    return run_handshake(tcp, buf, tls, &request, config, options);
+    #[cfg(not(feature = "tls"))]
+    return run_handshake(tcp, buf, &request, config, options);
+}
 
+/// Runs the opening handshake over `tcp`, a TCP stream the application opened itself (a
+/// socket bound as it needs, a tunnel its own code opened), and shares the connection:
+/// no TLS, whatever the request's scheme (see [`handshake_tls`]). `buffered` holds bytes
+/// already read from it (none, usually).
+pub fn handshake(
+    tcp: TcpStream,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    options: Options,
+) -> Result<(WebSocket, Response<()>), Error> {
+    #[cfg(feature = "tls")]
+    return run_handshake(tcp, BytesMut::new(), None, request, config, options);
+    #[cfg(not(feature = "tls"))]
+    return run_handshake(tcp, BytesMut::new(), request, config, options);
+}
+
+/// TLS for the request's host over `tcp`, a TCP stream the application opened itself
+/// (within the connect timeout, with [`ClientConfig::tls`]), then the opening handshake
+/// inside it: tokio-tungstenite's `client_async_tls_with_config` for the blocking client.
+#[cfg(feature = "tls")]
+pub fn handshake_tls(
+    tcp: TcpStream,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    options: Options,
+) -> Result<(WebSocket, Response<()>), Error> {
+    let deadline = Instant::now() + config.connect_timeout;
+    let tls = super::tls::handshake(&tcp, request.host(), config, deadline)?;
+    let tls = Some(Box::new(super::tls_layers::TlsLayers::one(tls)));
+    run_handshake(tcp, BytesMut::new(), tls, request, config, options)
+}
+
+/// The opening handshake over `tcp` (through `tls` if set), within the handshake timeout,
+/// from `buf` (bytes a proxy passed on); then the shared connection.
+fn run_handshake(
+    tcp: TcpStream,
+    buf: BytesMut,
+    #[cfg(feature = "tls")] tls: Option<Box<super::tls_layers::TlsLayers>>,
+    request: &ClientRequest,
+    config: &ClientConfig,
+    options: Options,
+) -> Result<(WebSocket, Response<()>), Error> {
     let mut entropy = os_seeded_entropy()?;
     let deadline = Instant::now() + config.handshake_timeout;
     let mut out = BytesMut::new();
     let mut handshake = ClientHandshake::new(
-        &request,
+        request,
         config.extensions.clone(),
         &mut entropy,
         &config.core.limits,

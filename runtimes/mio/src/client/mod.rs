@@ -52,7 +52,9 @@ mod tls;
 mod tls_layers;
 mod websocket;
 
-pub use connect::{connect, connect_with};
+#[cfg(feature = "tls")]
+pub use connect::handshake_tls;
+pub use connect::{connect, connect_with, handshake};
 pub use options::{Options, Timeout};
 pub use reconnecting::Reconnecting;
 #[cfg(feature = "tls")]
