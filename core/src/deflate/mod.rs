@@ -34,7 +34,7 @@
 //! # A hostile peer
 //!
 //! * **Decompression bombs.** A message is checked after inflating against the message size
-//!   limit, and against a per-connection bucket: [`DeflateConfig::inflate_burst`] (16 MiB)
+//!   limit, and against a per-connection bucket: [`DeflateConfig::inflate_burst`] (4 MiB)
 //!   plus [`DeflateConfig::max_inflate_ratio`] (100) times the compressed bytes received. A
 //!   stream of 16 KiB frames that would inflate to 16 MiB each fails with 1009 once the
 //!   burst is spent, so the work one connection causes is bounded per byte it sends, while
@@ -89,7 +89,8 @@ pub struct DeflateConfig {
     /// (see [`InflateLimit`]). So a message of one repeated character (2 MiB from 2 KiB)
     /// inflates, while a stream of such messages is held to the ratio: what a peer makes
     /// the connection inflate is at most this burst plus the ratio times what it sent.
-    /// Default 16 MiB.
+    /// Default 4 MiB: a peer that reconnects to get a fresh bucket gets at most that much
+    /// inflated per connection.
     pub inflate_burst: usize,
 }
 
@@ -103,7 +104,7 @@ impl Default for DeflateConfig {
             level: 6,
             threshold: 0,
             max_inflate_ratio: Some(100),
-            inflate_burst: 16 << 20,
+            inflate_burst: 4 << 20,
         }
     }
 }
