@@ -614,6 +614,11 @@ impl Connection {
         Some(std::mem::take(out))
     }
 
+    /// Whether the connection holds an output buffer (an allocation, empty or not).
+    pub(crate) fn holds_output_buffer(&self) -> bool {
+        self.encoder.out.capacity() > 0
+    }
+
     /// Offers an empty buffer to encode output into. The connection takes it when it holds
     /// none (idle, or after [`Connection::take_output_buffer`]); otherwise it hands it back.
     pub fn lend_output_buffer(&mut self, mut buffer: BytesMut) -> Option<BytesMut> {

@@ -57,6 +57,7 @@
 //! assert!(matches!(driver.poll(Goal::Flushed), Next::Ready));
 //! ```
 
+mod carve;
 mod ending;
 mod error;
 mod flags;
