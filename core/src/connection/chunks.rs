@@ -5,8 +5,9 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-/// The most buffers an empty queue keeps room for (see [`ChunkQueue::shrink`]): 8 × 32 B.
-const KEPT_CAPACITY: usize = 8;
+/// The most buffers an empty queue keeps room for (see [`ChunkQueue::shrink`]): 32 × 32 B,
+/// a turn's worth of broadcast deliveries to one member under the load driver's window.
+const KEPT_CAPACITY: usize = 32;
 
 /// Buffers queued by reference. Empty, it is one null pointer: most connections never queue
 /// a payload by reference, and every idle connection carries this for its whole life.
