@@ -5,7 +5,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Instant;
 
-use ropeway_core::{BytesMut, Config, Connection, Event, MessageKind, SeededEntropy};
+use ropeway_core::{
+    Bytes, BytesMut, Config, Connection, Event, MessageKind, PreparedMessage, SeededEntropy,
+    SendOptions,
+};
 
 struct Counting;
 
@@ -160,4 +163,38 @@ fn a_lent_output_buffer_moves_between_idle_connections_without_allocating() {
         conn.transmit_needs_time(),
         "a queued close starts the close timer"
     );
+}
+
+#[test]
+fn a_broadcast_queues_small_prepared_frames_by_reference_without_allocating() {
+    // Every subscriber gets the frame encoded once, by reference: no output buffer to
+    // allocate and fill per member, and the queue of references outlives the idle time.
+    let now = Instant::now();
+    let prepared = PreparedMessage::new(MessageKind::Binary, Bytes::from_static(&[7; 512]));
+    let mut conns: Vec<Connection> = (0..10)
+        .map(|_| Connection::server(Config::default(), now))
+        .collect();
+    let mut sent = 0;
+    let mut before = 0;
+    for round in 0..1_000 {
+        if round == 1 {
+            before = allocations();
+        }
+        for conn in &mut conns {
+            for _ in 0..3 {
+                conn.send_prepared(&prepared, SendOptions::default())
+                    .unwrap();
+            }
+            assert!(!conn.transmit_is_contiguous(), "queued by reference");
+            while conn.queued_output() > 0 {
+                let n = conn.poll_transmit(now).len();
+                conn.advance_transmit(n);
+                sent += n;
+            }
+            conn.shrink_buffers();
+        }
+    }
+    let made = allocations() - before;
+    assert_eq!(sent, 1_000 * 10 * 3 * 516);
+    assert!(made == 0, "29,970 deliveries made {made} allocations");
 }

@@ -23,7 +23,7 @@ use ropeway_core::deflate::{DeflateConfig, DeflateServer};
 use ropeway_core::handshake::Accept;
 use ropeway_core::{Message, MessageKind, PreparedMessage, ServerConfig};
 
-use crate::server::{self, DEFLATE_LEVEL, MAX_MESSAGE_SIZE, Role, ServerArgs};
+use crate::server::{self, DEFLATE_LEVEL, MAX_MESSAGE_SIZE, Member, ServerArgs};
 
 /// A runtime's harness from [`server`] (the same for every contender on that runtime): what
 /// runs ropeway's server on it.
@@ -143,12 +143,13 @@ fn config() -> ServerConfig {
     config
 }
 
-/// One broadcast-mode connection: routed by path, then publisher or subscriber.
+/// One broadcast-mode connection: routed by path, then publisher, subscriber or both
+/// (`/`, uWebSockets' `broadcast_test`).
 async fn pubsub<R: Io<S>, S: Unpin>(stream: S, config: Arc<ServerConfig>, hub: Registry<R>) {
     let Ok(incoming) = Incoming::<S, R>::read(stream, &config).await else {
         return;
     };
-    let Some(role) = Role::of(incoming.path()) else {
+    let Some(member) = Member::of(incoming.path()) else {
         let _ = incoming
             .respond(plain(http::StatusCode::NOT_FOUND), b"")
             .await;
@@ -157,13 +158,13 @@ async fn pubsub<R: Io<S>, S: Unpin>(stream: S, config: Arc<ServerConfig>, hub: R
     let Ok(mut ws) = incoming.accept(Accept::default()).await else {
         return;
     };
-    if role == Role::Subscriber {
+    if member.subscribes {
         // Joined before this task awaits anything after the 101.
         let id = ws.register(&hub);
         hub.join(id, "subscribers");
     }
     while let Some(Ok(message)) = ws.recv().await {
-        if role == Role::Subscriber {
+        if !member.publishes {
             continue;
         }
         let prepared = match message {

@@ -62,6 +62,12 @@ pub const PUB_PATH: &str = "/pub";
 /// The subscribers' request path in broadcast mode.
 pub const SUB_PATH: &str = "/sub";
 
+/// uWebSockets' `benchmarks/broadcast_test.c` connects every client to `/`, sends from each
+/// and expects every message at every client, the sender included: servers that accept it
+/// (ropeway, ropeway-smol, ropeway-mio, uws) treat a connection there as publisher and
+/// subscriber at once (see [`Member`]); the others refuse it.
+pub const ALL_PATH: &str = "/";
+
 /// Messages the broadcast hub holds for a subscriber that has not written them yet. The
 /// load generator keeps at most its `--in-flight` window (default 32, at most 255)
 /// unreceived by the slowest subscriber, so a subscriber never falls this far behind; one
@@ -129,6 +135,32 @@ impl Role {
             SUB_PATH => Some(Self::Subscriber),
             _ => None,
         }
+    }
+}
+
+/// What a broadcast-mode connection does, for the servers that also take [`ALL_PATH`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    /// Its data messages go to every subscriber.
+    pub publishes: bool,
+    /// It receives every published message.
+    pub subscribes: bool,
+}
+
+impl Member {
+    /// [`Role::of`], plus [`ALL_PATH`] (both at once); `None` for any other path.
+    pub fn of(path: &str) -> Option<Self> {
+        let (publishes, subscribes) = match path {
+            ALL_PATH => (true, true),
+            _ => match Role::of(path)? {
+                Role::Publisher => (true, false),
+                Role::Subscriber => (false, true),
+            },
+        };
+        Some(Self {
+            publishes,
+            subscribes,
+        })
     }
 }
 
@@ -425,5 +457,13 @@ mod tests {
         assert_eq!(Role::of("/sub"), Some(Role::Subscriber));
         assert_eq!(Role::of("/"), None);
         assert_eq!(Role::of("/sub/x"), None);
+        assert_eq!(
+            Member::of("/"),
+            Some(Member {
+                publishes: true,
+                subscribes: true
+            })
+        );
+        assert_eq!(Member::of("/x"), None);
     }
 }

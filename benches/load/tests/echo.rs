@@ -8,7 +8,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
-use ropeway_bench_load::CONTENDERS;
+use ropeway_bench_load::{CONTENDERS, Contender};
+
+/// The contenders to test: every cargo-built one, and uws only where `uws/build.sh` has put
+/// its binary next to them (it is not built by cargo, nor in CI).
+fn contenders() -> impl Iterator<Item = &'static Contender> {
+    CONTENDERS
+        .iter()
+        .filter(|c| !c.external || bin(c.bin).is_file())
+}
 
 /// Cargo builds every binary of the package before its integration tests,
 /// next to the `deps/` directory this test runs from.
@@ -95,7 +103,7 @@ fn short_load(addr: &str, conns: &str, size: &str, extra: &[&str]) -> serde_json
 
 #[test]
 fn every_server_echoes_byte_for_byte() {
-    for c in CONTENDERS {
+    for c in contenders() {
         let (_server, addr) = start(c.bin);
         for (conns, size, text) in [("3", "20", false), ("2", "70000", true), ("1", "0", false)] {
             let extra: &[&str] = if text {
@@ -114,7 +122,7 @@ fn every_server_echoes_byte_for_byte() {
 
 #[test]
 fn deflate_servers_compress_and_the_others_refuse() {
-    for c in CONTENDERS {
+    for c in contenders() {
         if !c.deflate {
             // A crate without the extension must say so, not run uncompressed.
             let out = Command::new(bin(c.bin))
@@ -165,7 +173,7 @@ fn deflate_servers_compress_and_the_others_refuse() {
 
 #[test]
 fn every_server_holds_idle_connections() {
-    for c in CONTENDERS {
+    for c in contenders() {
         let (_server, addr) = start(c.bin);
         let r = loadgen(&["--addr", &addr, "--idle", "50", "--hold", "0.2s"]);
         assert_eq!(r["errors"], 0, "{}: {r}", c.name);
@@ -202,7 +210,7 @@ fn loadgen_reports_a_refused_handshake() {
 
 #[test]
 fn every_server_broadcasts_to_every_subscriber() {
-    for c in CONTENDERS {
+    for c in contenders() {
         let (_server, addr) = start_with(c.bin, &["--broadcast"]);
         for (subs, size, window) in [("20", "20", "32"), ("5", "512", "1"), ("3", "70000", "4")] {
             let r = loadgen(&[

@@ -5,6 +5,10 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+/// The most buffers an empty queue keeps room for (see [`ChunkQueue::shrink`]): 32 × 32 B,
+/// a turn's worth of broadcast deliveries to one member under the load driver's window.
+const KEPT_CAPACITY: usize = 32;
+
 /// Buffers queued by reference. Empty, it is one null pointer: most connections never queue
 /// a payload by reference, and every idle connection carries this for its whole life.
 #[derive(Default)]
@@ -79,9 +83,17 @@ impl ChunkQueue {
         }
     }
 
-    /// Frees the queue's allocation if nothing is queued.
+    /// Frees the queue's allocation if nothing is queued and it has grown past
+    /// [`KEPT_CAPACITY`] buffers. A small one is kept: a broadcast's subscriber queues shared
+    /// frames every time it is sent to and goes idle after each write, and freeing the queue
+    /// then would cost two allocations per delivery turn. A connection that never queued by
+    /// reference (most of them) still holds only a null pointer.
     pub(super) fn shrink(&mut self) {
-        if self.is_empty() {
+        if self
+            .inner
+            .as_ref()
+            .is_some_and(|c| c.len == 0 && c.buffers.capacity() > KEPT_CAPACITY)
+        {
             self.inner = None;
         }
     }

@@ -26,6 +26,12 @@ const IDLE_OUTPUT_CAPACITY: usize = 16 << 10;
 /// transport writes them with one vectored write after their header.
 const SHARED_PAYLOAD_MIN: usize = 8 << 10;
 
+/// Prepared frames at least this large are queued by reference on a connection with nothing
+/// of its own in its output buffer. Below it a copy is cheaper: callgrind, 1,000 subscribers
+/// on the mio loop, instructions per delivery: 20 B copied 291, by reference 487; 512 B
+/// copied 736 (buffer allocation and growth), by reference 405.
+const SHARED_PREPARED_MIN: usize = 256;
+
 /// Per-message choices for [`Connection::send_with`].
 ///
 /// ```
@@ -89,10 +95,16 @@ impl Encoder {
         self.chunks.len() + self.out.len() + self.pong.as_ref().map_or(0, |p| 2 + p.len())
     }
 
-    /// Appends a whole encoded frame shared with other connections: by reference when it is
-    /// large, copied when copying costs less than queueing a reference.
+    /// Appends a whole encoded frame shared with other connections: by reference when
+    /// nothing of this connection's own waits in `out` and the frame is not tiny (a
+    /// broadcast's subscriber: no output buffer to allocate and grow per member, and the
+    /// transport writes the shared frames with one vectored write), or when it is large;
+    /// otherwise copied, when copying costs less than queueing a reference.
     fn write_prepared(&mut self, frame: &Bytes) {
-        if frame.len() >= SHARED_PAYLOAD_MIN {
+        if self.out.is_empty() && frame.len() >= SHARED_PREPARED_MIN {
+            // Behind everything queued by reference so far, so still in order.
+            self.chunks.push(frame.clone());
+        } else if frame.len() >= SHARED_PAYLOAD_MIN {
             // Everything queued so far goes ahead of it, in order.
             self.chunks.push(self.out.split().freeze());
             self.chunks.push(frame.clone());
@@ -600,6 +612,11 @@ impl Connection {
             return None;
         }
         Some(std::mem::take(out))
+    }
+
+    /// Whether the connection holds an output buffer (an allocation, empty or not).
+    pub(crate) fn holds_output_buffer(&self) -> bool {
+        self.encoder.out.capacity() > 0
     }
 
     /// Offers an empty buffer to encode output into. The connection takes it when it holds

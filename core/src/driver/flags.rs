@@ -50,4 +50,7 @@ flags! {
     timer_announced / set_timer_announced = 8;
     /// No deadline was armed when the timers were last looked at.
     no_deadline / set_no_deadline = 9;
+    /// The caller writes later (an event loop, at the end of its turn): until it says it
+    /// writes now, the running connection reads and decodes instead of asking to write.
+    write_later / set_write_later = 10;
 }

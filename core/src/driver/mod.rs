@@ -57,6 +57,7 @@
 //! assert!(matches!(driver.poll(Goal::Flushed), Next::Ready));
 //! ```
 
+mod carve;
 mod ending;
 mod error;
 mod flags;
@@ -335,9 +336,16 @@ impl Driver {
                         }
                     }
                     _ => {
+                        // The end of stream, with nothing left to decode, fails the
+                        // connection and drops its output: what is queued (answers to what
+                        // was read before it, which a caller may have put off writing) goes
+                        // out first.
+                        let at_eof = self.reader.buf.is_empty() && self.flags.eof();
+                        if at_eof && self.conn.queued_output() > 0 && !self.flags.write_blocked() {
+                            self.flags.set_write_later(false);
                         // An empty buffer holds nothing to decode (until the end of stream,
                         // which the decoder turns into its error).
-                        if !self.reader.buf.is_empty() || self.flags.eof() {
+                        } else if !self.reader.buf.is_empty() || self.flags.eof() {
                             match self.decode(goal) {
                                 Ok(Some(event)) => {
                                     if matches!(event, Event::Ping(_) | Event::Close(_))
@@ -364,7 +372,7 @@ impl Driver {
                 }
             }
             let queued = self.conn.queued_output();
-            if !self.flags.write_blocked() {
+            if !self.flags.write_blocked() && !self.flags.write_later() {
                 if queued > 0 {
                     self.flags.set_writing(true);
                     return Next::Write;
@@ -745,7 +753,14 @@ impl Driver {
         self.flags.set_read_blocked(false);
     }
 
-    /// Input: the transport may be writable.
+    /// Input: the caller writes now (an event loop's end of turn), after
+    /// [`WriteStep::later`](step::WriteStep::later) put the writes off.
+    #[inline]
+    pub fn handle_write_turn(&mut self) {
+        self.flags.set_write_later(false);
+    }
+
+    /// Input: the transport is writable again (after a blocked write or flush).
     pub fn handle_writable(&mut self) {
         self.flags.set_write_blocked(false);
     }

@@ -3,6 +3,7 @@
 
 use bytes::BytesMut;
 
+use super::carve::{CARVED_MAX, carve};
 use super::next::ReadInto;
 
 /// Bytes a caller reads at once into its own scratch while nothing is buffered. Large
@@ -119,7 +120,12 @@ impl Reader {
             self.direct_kib = kib(bytes.len());
         }
         if self.buf.is_empty() {
-            self.buf = BytesMut::from(bytes);
+            // Small reads share a per-thread chunk instead of an allocation each.
+            self.buf = if bytes.len() <= CARVED_MAX {
+                carve(bytes)
+            } else {
+                BytesMut::from(bytes)
+            };
         } else {
             self.buf.extend_from_slice(bytes);
         }

@@ -234,6 +234,17 @@ impl<'a> WriteStep<'a> {
         self.driver.handle_io_error(error);
         self.driver.step(self.goal)
     }
+
+    /// The caller writes at the end of its turn (an event loop gathering each connection's
+    /// output into one write): the running connection goes on reading and decoding
+    /// meanwhile, so that what is read now is answered in the same write. The caller then
+    /// reports [`Driver::handle_write_turn`]. A connection that is ending asks to write
+    /// again at once.
+    #[inline]
+    pub fn later(self) -> Step<'a> {
+        self.driver.flags.set_write_later(true);
+        self.driver.step(self.goal)
+    }
 }
 
 /// [`Step::Flush`]: flush the transport, then answer [`flushed`](FlushStep::flushed),

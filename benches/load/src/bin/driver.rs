@@ -74,12 +74,15 @@ impl Case {
 #[rustfmt::skip]
 const CASES: &[Case] = &[
     Case { id: "100x20B", kind: Kind::Load, conns: 100, size: 20, text: false, deflate: false },
+    Case { id: "100x512B", kind: Kind::Load, conns: 100, size: 512, text: false, deflate: false },
     Case { id: "10x16KiB", kind: Kind::Load, conns: 10, size: 16 << 10, text: false, deflate: false },
     Case { id: "500x16KiB", kind: Kind::Load, conns: 500, size: 16 << 10, text: false, deflate: false },
     Case { id: "1x1MiB", kind: Kind::Load, conns: 1, size: 1 << 20, text: false, deflate: false },
     Case { id: "100x20B-text", kind: Kind::Load, conns: 100, size: 20, text: true, deflate: false },
     Case { id: "idle-10000", kind: Kind::Idle, conns: 10_000, size: 0, text: false, deflate: false },
     Case { id: "idle-50000", kind: Kind::Idle, conns: 50_000, size: 0, text: false, deflate: false },
+    Case { id: "broadcast-100x20B", kind: Kind::Broadcast, conns: 100, size: 20, text: false, deflate: false },
+    Case { id: "broadcast-500x20B", kind: Kind::Broadcast, conns: 500, size: 20, text: false, deflate: false },
     Case { id: "broadcast-1000x20B", kind: Kind::Broadcast, conns: 1_000, size: 20, text: false, deflate: false },
     Case { id: "broadcast-1000x512B", kind: Kind::Broadcast, conns: 1_000, size: 512, text: false, deflate: false },
     Case { id: "10x16KiB-deflate", kind: Kind::Load, conns: 10, size: 16 << 10, text: true, deflate: true },
@@ -93,8 +96,9 @@ const USAGE: &str = "usage: driver [--quick] [options]
   --warmup D --duration D --window D --hold D   override the timings
   --baseline NAME      contender for the ratio column (default: ropeway if present, else the first)
   --contenders a,b     run only these contenders (names as in the table)
-  --cases a,b          run only these cases (100x20B 10x16KiB 500x16KiB 1x1MiB 100x20B-text idle-10000
-                       idle-50000 broadcast-1000x20B broadcast-1000x512B 10x16KiB-deflate
+  --cases a,b          run only these cases (100x20B 100x512B 10x16KiB 500x16KiB 1x1MiB 100x20B-text
+                       idle-10000 idle-50000 broadcast-100x20B broadcast-500x20B
+                       broadcast-1000x20B broadcast-1000x512B 10x16KiB-deflate
                        100x512B-deflate); the -deflate cases run only the contenders that
                        support permessage-deflate (ropeway, ropeway-smol, yawc)
   --verify             the load generator compares every echoed byte
@@ -102,9 +106,11 @@ const USAGE: &str = "usage: driver [--quick] [options]
   --no-build           do not run `cargo build` for the server and load generator binaries
   --out DIR            where latest.{md,json,svg} go (default benches/results)
   --from-json FILE     measure nothing: rewrite latest.md and latest.svg beside FILE from its numbers
-  --generator NAME     the load generator for load cases: rust (default, src/bin/loadgen.rs) or
-                       node (node/loadgen.mjs: Node.js + ws; run `npm ci` in benches/load/node);
-                       the broadcast cases always use the Rust one
+  --generator NAME     the load generator for load cases: rust (default, src/bin/loadgen.rs),
+                       node (node/loadgen.mjs: Node.js + ws; run `npm ci` in benches/load/node;
+                       the broadcast cases use the Rust one) or uws (uWebSockets' own
+                       load_test and broadcast_test, built by uws/build.sh: binary echo cases,
+                       and 20 B broadcast as all-to-all on `/`; other cases use the Rust one)
   --instructions       after the timed runs, run each load case once more per contender with
                        the server under valgrind's callgrind: user-space instructions per message
   --readme             with --from-json: also rewrite the README's results section
@@ -135,6 +141,8 @@ struct Settings {
     /// The load generator: the Rust one (`None`), or the Node.js one (`node/loadgen.mjs`),
     /// built differently, to see what one generator's timing hides.
     node_generator: Option<PathBuf>,
+    /// `--generator uws`: uWebSockets' generators through `uws_loadgen`.
+    uws_generator: bool,
 }
 
 fn main() {
@@ -344,10 +352,12 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
     let instructions = f.switch("instructions");
     let no_pin = f.switch("no-pin");
     let no_build = f.switch("no-build");
-    let node_generator = match f.value("generator")?.as_deref() {
-        None | Some("rust") => None,
+    let generator = f.value("generator")?;
+    let uws_generator = generator.as_deref() == Some("uws");
+    let node_generator = match generator.as_deref() {
+        None | Some("rust" | "uws") => None,
         Some("node") => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("node/loadgen.mjs")),
-        Some(other) => return Err(format!("--generator {other}: expected rust or node")),
+        Some(other) => return Err(format!("--generator {other}: expected rust, node or uws")),
     };
 
     let list = |v: Option<String>| -> Option<Vec<String>> {
@@ -358,12 +368,9 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
                 .collect()
         })
     };
-    let contenders = select(
-        CONTENDERS,
-        list(f.value("contenders")?),
-        |c| c.name,
-        "contender",
-    )?;
+    let named = list(f.value("contenders")?);
+    let all_named = named.is_none();
+    let mut contenders = select(CONTENDERS, named, |c| c.name, "contender")?;
     let cases = select(CASES, list(f.value("cases")?), |c| c.id, "case")?;
     if contenders.is_empty() || cases.is_empty() || repeats == 0 {
         return Err("nothing to run".into());
@@ -398,7 +405,30 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
     if !no_build {
         build_bins(&bin_dir, release)?;
     }
-    for bin in contenders.iter().map(|c| c.bin).chain(["loadgen"]) {
+    if all_named {
+        // The default set: an external server that was never built is left out, not fatal.
+        contenders.retain(|c| {
+            let built = !c.external || bin_dir.join(c.bin).is_file();
+            if !built {
+                eprintln!(
+                    "driver: {} left out: {} not built (run benches/load/uws/build.sh)",
+                    c.name, c.bin
+                );
+            }
+            built
+        });
+    }
+    let generators: &[&str] = if uws_generator {
+        &[
+            "loadgen",
+            "uws_loadgen",
+            "uws_load_test",
+            "uws_broadcast_test",
+        ]
+    } else {
+        &["loadgen"]
+    };
+    for &bin in contenders.iter().map(|c| &c.bin).chain(generators) {
         if !bin_dir.join(bin).is_file() {
             return Err(format!(
                 "{} is missing (build it, or drop --no-build)",
@@ -442,6 +472,7 @@ fn parse(f: &mut Flags) -> Result<Settings, String> {
         log_dir,
         bin_dir,
         node_generator,
+        uws_generator,
         pin,
     })
 }
@@ -674,11 +705,17 @@ fn try_load(
         .node_generator
         .as_ref()
         .filter(|_| case.kind != Kind::Broadcast);
+    // uWebSockets' generators: binary echo, and broadcast of 20 B (all-to-all on `/`).
+    let uws = s.uws_generator
+        && !case.text
+        && !case.deflate
+        && (case.kind == Kind::Load || case.size == 20);
     let loadgen = match node {
         Some(script) => {
             args.insert(0, script.display().to_string());
             PathBuf::from("node")
         }
+        None if uws => s.bin_dir.join("uws_loadgen"),
         None => s.bin_dir.join("loadgen"),
     };
     let mut lg = Proc::spawn(
@@ -687,13 +724,18 @@ fn try_load(
         s.pin.map(|p| p.1),
         &log_path(s, rep, case, con, "loadgen"),
     )?;
-    let deadline = Instant::now() + Duration::from_secs(45) + s.warmup + s.duration;
+    // uws_loadgen's windows are 4 s (uSockets' timer granularity): warm-up and duration are
+    // rounded up to them.
+    let slack = if uws { 8 } else { 0 };
+    let deadline = Instant::now() + Duration::from_secs(45 + slack) + 2 * (s.warmup + s.duration);
+    // The process whose CPU is the load generator's: uws_loadgen names its child.
+    let mut lg_pid = lg.pid();
     // The clock, both processes' CPU time and RSS, and the machine's CPU time, read together.
-    let sample = || {
+    let sample = |lg_pid: u32| {
         (
             Instant::now(),
             procfs::sample(server.pid()),
-            procfs::sample(lg.pid()),
+            procfs::sample(lg_pid),
             procfs::system_ticks().unwrap_or_default(),
         )
     };
@@ -701,17 +743,23 @@ fn try_load(
     let json = loop {
         let line = lg.line(deadline, "the load generator's result")?;
         match line.split_whitespace().next().unwrap_or("") {
+            "PID" => {
+                lg_pid = line[3..]
+                    .trim()
+                    .parse()
+                    .map_err(|e| format!("{line}: {e}"))?;
+            }
             "WINDOW_START" => {
                 if callgrind_out.is_some() {
                     callgrind::zero(server.pid())?;
                 }
-                start = Some(sample());
+                start = Some(sample(lg_pid));
             }
             "WINDOW_END" => {
                 if callgrind_out.is_some() {
                     callgrind::dump(server.pid())?;
                 }
-                end = Some(sample());
+                end = Some(sample(lg_pid));
             }
             l if l.starts_with('{') => break line,
             _ => {}

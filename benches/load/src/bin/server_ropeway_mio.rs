@@ -3,7 +3,8 @@
 //! with `cx.send`, as the crate's own docs do. `--deflate` adds ropeway's permessage-deflate
 //! negotiator with the same settings as the ropeway-tokio server.
 //!
-//! `--broadcast`: `on_request` routes by path; subscribers join a group in `on_open`, and
+//! `--broadcast`: `on_request` routes by path (`/` both publishes and subscribes, for
+//! uWebSockets' `broadcast_test`); subscribers join a group in `on_open`, and
 //! each of the publisher's messages is framed once (`PreparedMessage`) and queued on the
 //! group with `cx.broadcast_to`, the crate's own fan-out: no task, channel or copy per
 //! subscriber, and the loop writes each subscriber's queued messages once per turn.
@@ -15,7 +16,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ropeway_bench_load::server::{self, DEFLATE_LEVEL, MAX_MESSAGE_SIZE, Role};
+use ropeway_bench_load::server::{self, DEFLATE_LEVEL, MAX_MESSAGE_SIZE, Member};
 use ropeway_core::deflate::{DeflateConfig, DeflateServer};
 use ropeway_mio::server::{Config, ConnId, Context, Decision, Handler, Incoming, Server};
 use ropeway_mio::{Message, MessageKind, PreparedMessage};
@@ -48,23 +49,23 @@ impl Handler for Echo {
 struct PubSub;
 
 impl Handler for PubSub {
-    type Conn = Role;
+    type Conn = Member;
 
-    fn on_request(&mut self, request: &Incoming<'_>) -> Decision<Role> {
-        match Role::of(request.path()) {
-            Some(role) => Decision::accept(role),
+    fn on_request(&mut self, request: &Incoming<'_>) -> Decision<Member> {
+        match Member::of(request.path()) {
+            Some(member) => Decision::accept(member),
             None => Decision::Reject(http::StatusCode::NOT_FOUND),
         }
     }
 
-    fn on_open(&mut self, cx: &mut Context<'_>, id: ConnId, role: &mut Role) {
-        if *role == Role::Subscriber {
+    fn on_open(&mut self, cx: &mut Context<'_>, id: ConnId, member: &mut Member) {
+        if member.subscribes {
             cx.join(id, SUBSCRIBERS);
         }
     }
 
-    fn on_message(&mut self, cx: &mut Context<'_>, _: ConnId, role: &mut Role, message: Message) {
-        if *role != Role::Publisher {
+    fn on_message(&mut self, cx: &mut Context<'_>, _: ConnId, m: &mut Member, message: Message) {
+        if !m.publishes {
             return;
         }
         let prepared = match message {

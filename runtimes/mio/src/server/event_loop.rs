@@ -329,6 +329,20 @@ impl<H: Handler> EventLoop<H> {
     /// for the end of the turn (the connection goes on the dirty list), so everything
     /// queued on it this turn goes out in one write.
     fn drive(&mut self, index: u32, stop_at_write: bool) {
+        if self.drive_until_wait(index, stop_at_write) {
+            self.conns.mark_dirty(index);
+        }
+    }
+
+    /// [`EventLoop::drive`]; returns whether a write was put off to the end of the turn
+    /// while the connection went on reading (it then goes on the dirty list).
+    fn drive_until_wait(&mut self, index: u32, stop_at_write: bool) -> bool {
+        // The first write of a turn is put off, not stopped at: reading on first means that
+        // a connection with output already queued this turn (a broadcast's member that also
+        // sends) reads its input now, in the turn, instead of in the end-of-turn writes,
+        // where every message it read would be broadcast to members written moments ago
+        // and cost each of them one more small write.
+        let mut deferred = false;
         let mut budget = self.config.read_budget.max(1);
         let goal = match self.config.delivery {
             Delivery::Messages => Goal::Message,
@@ -338,7 +352,7 @@ impl<H: Handler> EventLoop<H> {
         let generation = self.conns.id(index).generation;
         loop {
             let Some(entry) = self.conns.entry_mut(index) else {
-                return;
+                return deferred;
             };
             let Entry {
                 transport,
@@ -350,18 +364,25 @@ impl<H: Handler> EventLoop<H> {
                 ..
             } = entry
             else {
-                return;
+                return deferred;
             };
+            if !stop_at_write {
+                driver.handle_write_turn();
+            }
             let mut step = driver.step(goal);
             // Steps answered here; what needs the loop itself (the handler, the lists) ends
             // the inner loop with what to do.
             let then = loop {
                 step = match step {
                     Step::Write(write) => {
-                        if stop_at_write {
+                        if !stop_at_write {
+                            write_step(transport, write, now)
+                        } else if !deferred {
+                            deferred = true;
+                            write.later()
+                        } else {
                             break Then::WriteLater;
                         }
-                        write_step(transport, write, now)
                     }
                     Step::Flush(flush) => match transport.flush() {
                         Ok(()) => flush.flushed(),
@@ -426,7 +447,7 @@ impl<H: Handler> EventLoop<H> {
                             _ => shutdown.done(),
                         }
                     }
-                    Step::Wait(_) => return,
+                    Step::Wait(_) => return deferred,
                     // Its share of this turn is used: the other connections go first.
                     Step::Yield => break Then::ReadNextTurn,
                     Step::Message(message) => break Then::Dispatch(message),
@@ -440,19 +461,17 @@ impl<H: Handler> EventLoop<H> {
                 };
             };
             match then {
-                Then::WriteLater => {
-                    self.conns.mark_dirty(index);
-                    return;
-                }
+                // Marked dirty by the caller.
+                Then::WriteLater => return true,
                 Then::ReadNextTurn => {
                     self.resume.push(index);
-                    return;
+                    return deferred;
                 }
                 Then::Dispatch(message) => self.dispatch(index, message),
                 Then::TakePiece => self.take_piece(index),
                 Then::Finish(error) => {
                     self.finish(index, error);
-                    return;
+                    return false;
                 }
             }
         }
