@@ -51,6 +51,7 @@ pub const CONTENDERS: &[Contender] = &[
     Contender { name: "tokio-tungstenite", bin: "server_tokio_tungstenite", krate: "tokio-tungstenite", deflate: false, external: false },
     Contender { name: "fastwebsockets", bin: "server_fastwebsockets", krate: "fastwebsockets", deflate: false, external: false },
     Contender { name: "tokio-websockets", bin: "server_tokio_websockets", krate: "tokio-websockets", deflate: false, external: false },
+    Contender { name: "sockudo-ws", bin: "server_sockudo_ws", krate: "sockudo-ws", deflate: false, external: false },
     Contender { name: "yawc", bin: "server_yawc", krate: "yawc", deflate: true, external: false },
     Contender { name: "uws", bin: "server_uws", krate: "uWebSockets", deflate: false, external: true },
 ];
