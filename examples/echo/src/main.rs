@@ -30,7 +30,10 @@ fn main() {
         // `--help` (an empty message) is asked for: the usage goes to stdout. A usage error
         // goes to stderr with the usage after it.
         Err(message) if message.is_empty() => {
-            println!("{USAGE}");
+            // Not `println!`: it panics when stdout is a pipe already closed
+            // (`ropeway-echo --help | head -1`).
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             std::process::exit(0);
         }
         Err(message) => {

@@ -125,10 +125,14 @@ fn a_writer_stuck_on_a_full_socket_does_not_stop_the_reader() {
                 let _ = tcp.write_all(&server_frame(0x1, true, format!("{i}").as_bytes()));
                 thread::sleep(Duration::from_millis(10));
             }
-            thread::sleep(Duration::from_secs(3));
+            // Held open well past the client's write timeout (and a loaded machine's delays):
+            // the writer must end by its timeout, not by this socket closing.
+            thread::sleep(Duration::from_secs(10));
         });
+        // Long enough that the 40 messages (400 ms of pacing) come through before it fires
+        // on a loaded machine; the writer is blocked by then.
         let options =
-            ropeway_mio::client::Options::default().write_timeout(Some(Duration::from_secs(2)));
+            ropeway_mio::client::Options::default().write_timeout(Some(Duration::from_secs(4)));
         let ws = connect_to(addr, &ropeway_mio::client::ClientConfig::default(), options);
         let (mut reader, writer) = ws.split();
         let writer_done = Arc::new(AtomicBool::new(false));
