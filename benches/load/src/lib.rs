@@ -37,6 +37,10 @@ pub struct Contender {
     /// Not a cargo binary: built by `benches/load/uws/build.sh` from uWebSockets' C++
     /// sources. Left out of the default set (with a note) when that script has not run.
     pub external: bool,
+    /// Its `--broadcast` server also takes clients on `/` that publish to everyone
+    /// (uWebSockets' `broadcast_test`, all-to-all); the others sit out the broadcast cases
+    /// under `--generator uws`.
+    pub all_to_all: bool,
 }
 
 /// The contenders, in run order (uWebSockets last: the field's reference, a C++ server
@@ -45,13 +49,13 @@ pub struct Contender {
 /// event loop, on [`server::setup`] and [`server::ready`]).
 #[rustfmt::skip]
 pub const CONTENDERS: &[Contender] = &[
-    Contender { name: "ropeway", bin: "server_ropeway", krate: "ropeway-tokio", deflate: true, external: false },
-    Contender { name: "ropeway-mio", bin: "server_ropeway_mio", krate: "ropeway-mio", deflate: true, external: false },
-    Contender { name: "ropeway-smol", bin: "server_ropeway_smol", krate: "ropeway-smol", deflate: true, external: false },
-    Contender { name: "tokio-tungstenite", bin: "server_tokio_tungstenite", krate: "tokio-tungstenite", deflate: false, external: false },
-    Contender { name: "fastwebsockets", bin: "server_fastwebsockets", krate: "fastwebsockets", deflate: false, external: false },
-    Contender { name: "tokio-websockets", bin: "server_tokio_websockets", krate: "tokio-websockets", deflate: false, external: false },
-    Contender { name: "sockudo-ws", bin: "server_sockudo_ws", krate: "sockudo-ws", deflate: false, external: false },
-    Contender { name: "yawc", bin: "server_yawc", krate: "yawc", deflate: true, external: false },
-    Contender { name: "uws", bin: "server_uws", krate: "uWebSockets", deflate: false, external: true },
+    Contender { name: "ropeway", bin: "server_ropeway", krate: "ropeway-tokio", deflate: true, external: false, all_to_all: true },
+    Contender { name: "ropeway-mio", bin: "server_ropeway_mio", krate: "ropeway-mio", deflate: true, external: false, all_to_all: true },
+    Contender { name: "ropeway-smol", bin: "server_ropeway_smol", krate: "ropeway-smol", deflate: true, external: false, all_to_all: true },
+    Contender { name: "tokio-tungstenite", bin: "server_tokio_tungstenite", krate: "tokio-tungstenite", deflate: false, external: false, all_to_all: false },
+    Contender { name: "fastwebsockets", bin: "server_fastwebsockets", krate: "fastwebsockets", deflate: false, external: false, all_to_all: false },
+    Contender { name: "tokio-websockets", bin: "server_tokio_websockets", krate: "tokio-websockets", deflate: false, external: false, all_to_all: false },
+    Contender { name: "sockudo-ws", bin: "server_sockudo_ws", krate: "sockudo-ws", deflate: false, external: false, all_to_all: false },
+    Contender { name: "yawc", bin: "server_yawc", krate: "yawc", deflate: true, external: false, all_to_all: false },
+    Contender { name: "uws", bin: "server_uws", krate: "uWebSockets", deflate: false, external: true, all_to_all: true },
 ];

@@ -59,4 +59,7 @@ $CC $CFLAGS "$uws/benchmarks/broadcast_test.c" "$objs"/*.o -o "$out/uws_broadcas
 $CXX -O3 -march=native -mno-avx512f -flto=auto -std=c++2b -DLIBUS_NO_SSL -DUWS_NO_ZLIB \
     -I"$uws/src" -I"$us/src" "$here/server_uws.cpp" "$objs"/*.o -o "$out/server_uws"
 
+# What the driver's report names as the contender's version.
+echo "git ${UWS_COMMIT:0:7} (uSockets ${USOCKETS_COMMIT:0:7})" > "$out/server_uws.version"
+
 echo "built: $out/server_uws $out/uws_load_test $out/uws_broadcast_test"

@@ -65,9 +65,23 @@ struct Case {
 }
 
 impl Case {
-    /// Whether `con` runs this case: compression cases need the extension.
-    fn runs(&self, con: &Contender) -> bool {
-        !self.deflate || con.deflate
+    /// Why `con` sits out this case, or `None` if it runs it: compression cases need the
+    /// extension; uWebSockets' `broadcast_test` needs the all-to-all route.
+    fn skip_reason(&self, con: &Contender, uws_generator: bool) -> Option<&'static str> {
+        if self.deflate && !con.deflate {
+            Some("no permessage-deflate support")
+        } else if uws_generator && self.kind == Kind::Broadcast && !con.all_to_all {
+            Some("no all-to-all route for uWebSockets' broadcast_test")
+        } else {
+            None
+        }
+    }
+}
+
+impl Settings {
+    /// Whether `con` runs `case` in this run (see [`Case::skip_reason`]).
+    fn runs(&self, case: &Case, con: &Contender) -> bool {
+        case.skip_reason(con, self.uws_generator).is_none()
     }
 }
 
@@ -179,7 +193,11 @@ fn main() {
             name: c.name.into(),
             bin: c.bin.into(),
             krate: c.krate.into(),
-            version: report::locked_version(&lock, c.krate),
+            version: if c.external {
+                external_version(&s.bin_dir, c)
+            } else {
+                report::locked_version(&lock, c.krate)
+            },
             deflate: c.deflate,
         })
         .collect();
@@ -199,21 +217,13 @@ fn main() {
     let per_repeat: usize = s
         .cases
         .iter()
-        .map(|case| s.contenders.iter().filter(|c| case.runs(c)).count())
+        .map(|case| s.contenders.iter().filter(|c| s.runs(case, c)).count())
         .sum();
-    for case in s.cases.iter().filter(|case| case.deflate) {
-        let skipped: Vec<&str> = s
-            .contenders
-            .iter()
-            .filter(|c| !case.runs(c))
-            .map(|c| c.name)
-            .collect();
-        if !skipped.is_empty() {
-            eprintln!(
-                "driver: {} skips {} (no permessage-deflate support)",
-                case.id,
-                skipped.join(", ")
-            );
+    for case in &s.cases {
+        for con in &s.contenders {
+            if let Some(reason) = case.skip_reason(con, s.uws_generator) {
+                eprintln!("driver: {} skips {} ({reason})", case.id, con.name);
+            }
         }
     }
     let total = s.repeats * per_repeat;
@@ -229,7 +239,7 @@ fn main() {
     let mut n = 0;
     for rep in 0..s.repeats {
         for case in &s.cases {
-            for con in s.contenders.iter().filter(|c| case.runs(c)) {
+            for con in s.contenders.iter().filter(|c| s.runs(case, c)) {
                 n += 1;
                 let run = match case.kind {
                     Kind::Load | Kind::Broadcast => run_load(&s, case, con, rep),
@@ -797,6 +807,13 @@ fn try_load(
     Ok(())
 }
 
+/// The version an external contender's build script wrote beside its binary
+/// (`<bin>.version`: uws/build.sh writes the pinned commit), if any.
+fn external_version(bin_dir: &Path, con: &Contender) -> Option<String> {
+    let text = std::fs::read_to_string(bin_dir.join(format!("{}.version", con.bin))).ok()?;
+    Some(text.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
 /// `--instructions`: each load case once per contender with the server under callgrind.
 fn count_instructions(s: &Settings) -> Vec<Run> {
     if !callgrind::available() {
@@ -810,7 +827,7 @@ fn count_instructions(s: &Settings) -> Vec<Run> {
         .flat_map(|case| {
             s.contenders
                 .iter()
-                .filter(|c| case.runs(c))
+                .filter(move |c| s.runs(case, c))
                 .map(move |con| (*case, *con))
         })
         .collect();
