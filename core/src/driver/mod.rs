@@ -483,6 +483,10 @@ impl Driver {
             && !self.flags.eof()
             && !self.flags.app_behind()
             && queued <= self.conn.config().limits.max_queued_output
+            // A ping or close held until its answer is written stops decoding: reading on
+            // (an event loop that put its writes off to the end of the turn) would pile up
+            // input that nothing decodes, copied again by every read that grows the buffer.
+            && !matches!(self.slot.as_deref(), Some(Slot::Held(_)))
     }
 
     /// Announces an armed deadline the caller has not armed a wake-up for.
