@@ -35,6 +35,10 @@ pub(crate) struct Entry {
     pub(crate) read_closed: bool,
     /// The last read came back short: the socket is empty until the next readable event.
     pub(crate) drained: bool,
+    /// On the loop's list of connections to read on next turn: there once, so a connection
+    /// that spends its budget in several drives of one turn (its event, its resume, its
+    /// end-of-turn write) gets one more share next turn, not one per drive, turn after turn.
+    pub(crate) resumed: bool,
 }
 
 /// Where the connection is: its opening handshake (boxed: short-lived and large), or open.
