@@ -118,36 +118,24 @@ fn encoding_small_frames_reuses_the_output_buffer() {
 #[test]
 fn a_lent_output_buffer_moves_between_idle_connections_without_allocating() {
     // An adapter's per-thread spare: each connection gives its buffer up when it goes idle
-    // (holding none) and borrows the spare to send.
-    let now = Instant::now();
-    let mut conns: Vec<Connection> = (0..10)
-        .map(|_| Connection::server(Config::default(), now))
-        .collect();
+    // (holding none) and borrows the spare to send. The first round allocates the one
+    // buffer that then goes round.
     let mut spare = None;
-    let mut sent = 0;
-    let mut before = 0;
-    for round in 0..1_000 {
-        if round == 1 {
-            // The first round allocates the one buffer that then goes round.
-            before = allocations();
+    let (mut conns, sent, made) = ten_servers_for_1000_rounds(|conn, now| {
+        if let Some(buffer) = spare.take() {
+            spare = conn.lend_output_buffer(buffer);
         }
-        for conn in &mut conns {
-            if let Some(buffer) = spare.take() {
-                spare = conn.lend_output_buffer(buffer);
-            }
-            conn.send(MessageKind::Binary, &[7; 20]).unwrap();
-            assert!(conn.transmit_is_contiguous());
-            assert!(!conn.transmit_needs_time(), "a data frame starts no timer");
-            let n = conn.poll_transmit(now).len();
-            conn.advance_transmit(n);
-            sent += n;
-            if spare.is_none() {
-                spare = conn.take_output_buffer();
-            }
-            conn.shrink_buffers();
+        conn.send(MessageKind::Binary, &[7; 20]).unwrap();
+        assert!(conn.transmit_is_contiguous());
+        assert!(!conn.transmit_needs_time(), "a data frame starts no timer");
+        let n = conn.poll_transmit(now).len();
+        conn.advance_transmit(n);
+        if spare.is_none() {
+            spare = conn.take_output_buffer();
         }
-    }
-    let made = allocations() - before;
+        conn.shrink_buffers();
+        n
+    });
     assert_eq!(sent, 10 * 1_000 * 22);
     assert!(made == 0, "9,990 sends made {made} allocations");
     // A connection with output queued keeps its buffer.
@@ -169,32 +157,44 @@ fn a_lent_output_buffer_moves_between_idle_connections_without_allocating() {
 fn a_broadcast_queues_small_prepared_frames_by_reference_without_allocating() {
     // Every subscriber gets the frame encoded once, by reference: no output buffer to
     // allocate and fill per member, and the queue of references outlives the idle time.
-    let now = Instant::now();
     let prepared = PreparedMessage::new(MessageKind::Binary, Bytes::from_static(&[7; 512]));
+    let (_, sent, made) = ten_servers_for_1000_rounds(|conn, now| {
+        for _ in 0..3 {
+            conn.send_prepared(&prepared, SendOptions::default())
+                .unwrap();
+        }
+        assert!(!conn.transmit_is_contiguous(), "queued by reference");
+        let mut sent = 0;
+        while conn.queued_output() > 0 {
+            let n = conn.poll_transmit(now).len();
+            conn.advance_transmit(n);
+            sent += n;
+        }
+        conn.shrink_buffers();
+        sent
+    });
+    assert_eq!(sent, 1_000 * 10 * 3 * 516);
+    assert!(made == 0, "29,970 deliveries made {made} allocations");
+}
+
+/// Runs 1,000 rounds of `each` (which returns the bytes it wrote) over ten server
+/// connections; returns them, the bytes written, and the allocations made after the first
+/// round (which may set up what then goes round).
+fn ten_servers_for_1000_rounds(
+    mut each: impl FnMut(&mut Connection, Instant) -> usize,
+) -> (Vec<Connection>, usize, usize) {
+    let now = Instant::now();
     let mut conns: Vec<Connection> = (0..10)
         .map(|_| Connection::server(Config::default(), now))
         .collect();
-    let mut sent = 0;
-    let mut before = 0;
+    let (mut sent, mut before) = (0, 0);
     for round in 0..1_000 {
         if round == 1 {
             before = allocations();
         }
         for conn in &mut conns {
-            for _ in 0..3 {
-                conn.send_prepared(&prepared, SendOptions::default())
-                    .unwrap();
-            }
-            assert!(!conn.transmit_is_contiguous(), "queued by reference");
-            while conn.queued_output() > 0 {
-                let n = conn.poll_transmit(now).len();
-                conn.advance_transmit(n);
-                sent += n;
-            }
-            conn.shrink_buffers();
+            sent += each(conn, now);
         }
     }
-    let made = allocations() - before;
-    assert_eq!(sent, 1_000 * 10 * 3 * 516);
-    assert!(made == 0, "29,970 deliveries made {made} allocations");
+    (conns, sent, allocations() - before)
 }
